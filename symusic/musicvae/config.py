@@ -1,0 +1,134 @@
+"""The experiment config: every key of the spec, validated once, at start-up.
+
+``ExperimentConfig.from_dict`` turns the JSON config (plus Sacred's overrides) into typed objects.
+Anything wrong stops with a :class:`ConfigError` whose message names the dotted key path and what
+is allowed, before any data is read or any model is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from symusic.data.tokens import STEPS_PER_BAR
+from symusic.musicvae.model.config import ConfigError, ModelConfig
+
+MODEL_KEYS = ("z_size", "encoder_params", "seq_decoder_args")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+
+
+class SamplingSettings(_Strict):
+    """Scheduled sampling: how often the decoder is fed its own output instead of the target."""
+
+    schedule: Literal["constant", "inverse_sigmoid"]
+    rate: float = Field(ge=0.0)
+
+    @model_validator(mode="after")
+    def _rate_fits_schedule(self) -> SamplingSettings:
+        if self.schedule == "constant" and self.rate > 1.0:
+            raise ValueError("for schedule 'constant', rate is a probability in [0, 1]")
+        if self.schedule == "inverse_sigmoid" and self.rate < 1.0:
+            raise ValueError("for schedule 'inverse_sigmoid', rate is k >= 1 (in steps)")
+        return self
+
+
+class BetaSettings(_Strict):
+    """The KL weight beta, raised linearly from ``start_beta`` to ``end_beta`` over ``duration``."""
+
+    start_beta: float = Field(ge=0.0)
+    end_beta: float = Field(ge=0.0)
+    duration: int = Field(ge=0)
+
+
+class TrainingConfig(_Strict):
+    """Everything in the spec's config except the model, plus a few optional extras."""
+
+    # Data loader and dataset.
+    batch_size: int = Field(gt=0)
+    num_workers: int = Field(ge=0)
+    train_dir: str
+    eval_dir: str
+    slice_bar: int = Field(gt=0)
+    # Model checkpoint to continue from (a training checkpoint resumes; a model-only one
+    # initialises the weights).
+    ckpt_path: str | None = None
+    # Optimisation.
+    num_steps: int = Field(gt=0)
+    learning_rate: float = Field(gt=0.0)
+    lr_scheduler_factor: float = Field(gt=0.0, lt=1.0)
+    lr_scheduler_patience: int = Field(ge=0)
+    sampling_settings: SamplingSettings
+    beta_settings: BetaSettings
+    free_bits: float = Field(ge=0.0)
+    # Logging.
+    evaluate_interval: int = Field(gt=0)
+    advanced_interval: int = Field(gt=0)
+    print_interval: int = Field(gt=0)
+    # Extras beyond the seed's keys; all optional.
+    seed: int = 0
+    device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$")
+    precision: Literal["fp32", "bf16"] = "fp32"
+    grad_clip: float = Field(default=1.0, gt=0.0)
+    transpose: int = Field(default=0, ge=0, le=12)
+    eval_max_windows: int = Field(default=1024, gt=0)
+    num_advanced_samples: int = Field(default=4, gt=0)
+
+    @property
+    def seq_len(self) -> int:
+        """Length of one training window in 16th-note steps."""
+        return self.slice_bar * STEPS_PER_BAR
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """The whole validated config: ``training`` settings and the ``model`` config."""
+
+    training: TrainingConfig
+    model: ModelConfig
+    raw: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls, config: dict[str, Any]) -> ExperimentConfig:
+        """Validate a config dict as read from JSON; raise :class:`ConfigError` on any problem."""
+        if not isinstance(config, dict):
+            raise ConfigError(f"the config must be a JSON object, got {type(config).__name__}")
+        allowed = set(TrainingConfig.model_fields) | set(MODEL_KEYS)
+        unknown = sorted(set(config) - allowed)
+        if unknown:
+            raise ConfigError(
+                f"config key '{unknown[0]}': unknown key; allowed keys are "
+                + ", ".join(sorted(allowed))
+            )
+        missing = [key for key in MODEL_KEYS if key not in config]
+        if missing:
+            raise ConfigError(f"config key '{missing[0]}': missing (required)")
+        training_dict = {k: v for k, v in config.items() if k not in MODEL_KEYS}
+        if training_dict.get("ckpt_path") == "":
+            training_dict["ckpt_path"] = None
+        training = _validate(TrainingConfig, training_dict)
+        model = ModelConfig.from_dict({k: config[k] for k in MODEL_KEYS}, seq_len=training.seq_len)
+        return cls(training=training, model=model, raw=dict(config))
+
+
+def _validate(model_cls: type[BaseModel], data: dict[str, Any]) -> Any:
+    try:
+        return model_cls.model_validate(data)
+    except ValidationError as err:
+        first = err.errors()[0]
+        path = ".".join(str(part) for part in first["loc"])
+        if first["type"] == "extra_forbidden":
+            parent = model_cls
+            for part in first["loc"][:-1]:
+                parent = parent.model_fields[str(part)].annotation
+            allowed = ", ".join(parent.model_fields)
+            raise ConfigError(f"config key '{path}': unknown key; allowed keys are {allowed}") from None
+        if first["type"] == "missing":
+            raise ConfigError(f"config key '{path}': missing (required)") from None
+        raise ConfigError(
+            f"config key '{path}': {first['msg']} (got {first.get('input')!r})"
+        ) from None

@@ -1,0 +1,33 @@
+"""Training schedules as pure functions of the step (scheduled sampling and KL annealing)."""
+
+from __future__ import annotations
+
+import math
+
+from symusic.musicvae.config import BetaSettings, SamplingSettings
+
+
+def sampling_probability(settings: SamplingSettings, step: int) -> float:
+    """Probability of feeding the decoder its own previous output at ``step``.
+
+    ``constant``: ``rate`` itself (0.0 is pure teacher forcing).
+    ``inverse_sigmoid``: ``1 - k / (k + exp(step / k))`` with ``k = rate``, as Magenta's
+    MusicVAE: it starts near 0 and rises towards 1 around step ``k * ln(k)``.
+    """
+    if settings.schedule == "constant":
+        return min(max(settings.rate, 0.0), 1.0)
+    k = settings.rate
+    if k <= 0:
+        return 1.0
+    exponent = step / k
+    if exponent > 700:  # exp would overflow; the limit is 1
+        return 1.0
+    return 1.0 - k / (k + math.exp(exponent))
+
+
+def beta(settings: BetaSettings, step: int) -> float:
+    """KL weight at ``step``: linear from ``start_beta`` to ``end_beta`` over ``duration`` steps."""
+    if settings.duration <= 0 or step >= settings.duration:
+        return settings.end_beta
+    fraction = max(step, 0) / settings.duration
+    return settings.start_beta + fraction * (settings.end_beta - settings.start_beta)

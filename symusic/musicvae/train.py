@@ -1,0 +1,126 @@
+"""Train a MusicVAE: ``python -m symusic.musicvae.train with CONFIG.json -F RUNS``.
+
+A Sacred experiment. The config file holds the spec's keys (see README); Sacred's own features
+work as usual: ``with config.json batch_size=32 num_steps=1000``, ``print_config``, and
+``-F RUNS`` for the file-storage observer (``config.json``, ``run.json``, ``metrics.json``,
+``cout.txt``, plus our ``checkpoints/``, ``tensorboard/`` and sample artifacts).
+
+Several processes: ``torchrun --nproc_per_node=N -m symusic.musicvae.train with ...``.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sacred import Experiment
+from sacred.observers import FileStorageObserver
+from sacred.utils import apply_backspaces_and_linefeeds
+
+from symusic.musicvae.config import ExperimentConfig
+from symusic.musicvae.distributed import launched_by_torchrun, setup_distributed, teardown_distributed
+from symusic.musicvae.model import ConfigError
+from symusic.musicvae.runlog import RunLog
+
+ex = Experiment("musicvae", save_git_info=False)
+ex.captured_out_filter = apply_backspaces_and_linefeeds
+
+
+class _DropAddedEntryWarnings(logging.Filter):
+    # Sacred warns about every key of a config file that no config scope declared; ours are
+    # declared by the config file itself and validated below, so the warnings are noise.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Added new config entry" not in record.getMessage()
+
+
+logging.getLogger().addFilter(_DropAddedEntryWarnings())
+for handler in logging.getLogger().handlers:
+    handler.addFilter(_DropAddedEntryWarnings())
+
+
+@ex.config_hook
+def validate_config(config: dict, command_name: str, logger: logging.Logger) -> dict:
+    """Stop at start-up, with one clear line, when a key or a value is wrong."""
+    if command_name in ("train", "main"):
+        try:
+            ExperimentConfig.from_dict(_without_sacred_keys(config))
+        except ConfigError as err:
+            print(f"config error: {err}", file=sys.stderr)
+            raise SystemExit(2) from None
+    return {}
+
+
+@ex.capture
+def _declared_keys(
+    batch_size=None, num_workers=None, train_dir=None, eval_dir=None, slice_bar=None,
+    ckpt_path=None, z_size=None, encoder_params=None, seq_decoder_args=None, num_steps=None,
+    learning_rate=None, lr_scheduler_factor=None, lr_scheduler_patience=None,
+    sampling_settings=None, beta_settings=None, free_bits=None, evaluate_interval=None,
+    advanced_interval=None, print_interval=None, device=None, precision=None, grad_clip=None,
+    transpose=None, eval_max_windows=None, num_advanced_samples=None,
+):
+    """Declares the config keys to Sacred, so that ``with config.json key=value`` may set them."""
+
+
+def _without_sacred_keys(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k != "__doc__"}
+
+
+def _run_dir(run: Any) -> Path:
+    for observer in run.observers:
+        if isinstance(observer, FileStorageObserver) and observer.dir:
+            return Path(observer.dir)
+    return Path("runs") / f"unobserved-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+@ex.main
+def train(_run: Any, _config: dict) -> dict[str, float]:
+    """Build everything from the config, train, and return the last evaluation metrics."""
+    from symusic.musicvae.trainer import Trainer
+
+    config = ExperimentConfig.from_dict(_without_sacred_keys(_config))
+    ctx = setup_distributed(config.training.device)
+    try:
+        run_dir = _run_dir(_run)
+        log = RunLog(_run if ctx.is_main else None, run_dir, enabled=ctx.is_main)
+        trainer = Trainer(config, run_dir, log, ctx)
+        if ctx.is_main:
+            print(trainer.describe(), flush=True)
+            print(f"run folder: {run_dir}", flush=True)
+        try:
+            metrics = trainer.fit()
+        finally:
+            log.close()
+        if ctx.is_main:
+            _run.info["final_eval"] = metrics
+            _run.info["checkpoint"] = str(run_dir / "checkpoints" / "best.pt")
+        return metrics
+    finally:
+        teardown_distributed()
+
+
+def _argv_for_this_rank(argv: list[str]) -> list[str]:
+    """Ranks other than 0 drop Sacred's observers, so only rank 0 writes a run folder."""
+    import os
+
+    if not launched_by_torchrun() or int(os.environ.get("RANK", "0")) == 0:
+        return argv
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg in ("-F", "--file_storage", "-m", "--mongo_db"):
+            skip = True
+            continue
+        if arg.startswith(("--file_storage=", "--mongo_db=")):
+            continue
+        kept.append(arg)
+    return kept
+
+
+if __name__ == "__main__":
+    ex.run_commandline(_argv_for_this_rank(sys.argv))

@@ -1,0 +1,313 @@
+"""The training loop: steps, evaluation, periodic samples, checkpoints and exact resume."""
+
+from __future__ import annotations
+
+import math
+import signal
+import tempfile
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+
+from symusic.data.dataset import MelodyCollection, make_eval_loader, make_train_loader
+from symusic.musicvae import checkpoint as ckpt
+from symusic.musicvae.config import ExperimentConfig
+from symusic.musicvae.distributed import DistContext, broadcast_float
+from symusic.musicvae.model import MusicVAE
+from symusic.musicvae.runlog import RunLog
+from symusic.musicvae.schedules import beta, sampling_probability
+
+TRAINING_KIND = "symusic.musicvae.training"
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainState:
+    """What changes from step to step and must survive a restart."""
+
+    step: int = 0
+    best_eval_loss: float = math.inf
+    last_eval: dict[str, float] = field(default_factory=dict)
+
+
+class Trainer:
+    """Trains a :class:`MusicVAE` as an :class:`ExperimentConfig` says, logging to a :class:`RunLog`."""
+
+    def __init__(self, config: ExperimentConfig, run_dir: Path, log: RunLog, ctx: DistContext):
+        self.config = config
+        self.train_cfg = config.training
+        self.run_dir = Path(run_dir)
+        self.log = log
+        self.ctx = ctx
+        self.device = ctx.device
+        self.state = TrainState()
+        self._stop_signal: int | None = None
+
+        cfg = self.train_cfg
+        torch.manual_seed(cfg.seed + ctx.rank)
+        self.train_data = MelodyCollection.from_folder(cfg.train_dir)
+        self.eval_data = MelodyCollection.from_folder(cfg.eval_dir)
+        self.model = MusicVAE(config.model).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
+        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, mode="min", factor=cfg.lr_scheduler_factor,
+            patience=cfg.lr_scheduler_patience,
+        )
+        self.train_loader = make_train_loader(
+            self.train_data, slice_bar=cfg.slice_bar, batch_size=cfg.batch_size,
+            num_workers=cfg.num_workers, seed=cfg.seed, transpose=cfg.transpose,
+            rank=ctx.rank, world_size=ctx.world_size,
+        )
+        self.eval_loader = make_eval_loader(
+            self.eval_data, slice_bar=cfg.slice_bar, batch_size=cfg.batch_size,
+            num_workers=0, max_windows=cfg.eval_max_windows,
+        )
+        self.trained_model: torch.nn.Module = self.model
+        if ctx.distributed:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.trained_model = DistributedDataParallel(self.model, device_ids=ids)
+        if cfg.ckpt_path:
+            self._load(Path(cfg.ckpt_path))
+
+    # ------------------------------------------------------------------ summary
+    def describe(self) -> str:
+        """One line: what the run trains on, and where."""
+        cfg = self.train_cfg
+        n_params = sum(p.numel() for p in self.model.parameters())
+        return (
+            f"train: {self.train_data.report.summary_line()} -> "
+            f"{len(self.train_loader.dataset):,} windows of {cfg.slice_bar} bars | "
+            f"eval: {self.eval_data.report.summary_line()} -> "
+            f"{len(self.eval_loader.dataset):,} windows | device {self.device}, "
+            f"{cfg.precision}, {n_params:,} parameters, {self.ctx.world_size} process(es)"
+        )
+
+    # --------------------------------------------------------------------- loop
+    def fit(self) -> dict[str, float]:
+        """Train until ``num_steps``, a stop signal, or divergence; return the last evaluation."""
+        cfg = self.train_cfg
+        restore = self._install_signal_handlers()
+        batches = self._batches()
+        window_start, seqs_in_window = time.perf_counter(), 0
+        try:
+            while self.state.step < cfg.num_steps and self._stop_signal is None:
+                tokens = next(batches).to(self.device, non_blocking=True)
+                out, lr = self._train_step(tokens)
+                self.state.step += 1
+                step = self.state.step
+                seqs_in_window += tokens.shape[0] * self.ctx.world_size
+                if step % cfg.print_interval == 0 or step == cfg.num_steps:
+                    elapsed = time.perf_counter() - window_start
+                    self._report_train(out, lr, seqs_in_window / max(elapsed, 1e-9))
+                    window_start, seqs_in_window = time.perf_counter(), 0
+                if step % cfg.evaluate_interval == 0 or step == cfg.num_steps:
+                    self.evaluate_and_checkpoint()
+                if step % cfg.advanced_interval == 0:
+                    self.write_samples()
+        finally:
+            restore()
+        if self._stop_signal is not None:
+            self._save(self.run_dir / "checkpoints" / "last.pt")
+            if self.ctx.is_main:
+                print(f"stopped by signal {self._stop_signal} at step {self.state.step}; "
+                      f"checkpoint saved to {self.run_dir / 'checkpoints' / 'last.pt'}")
+        return self.state.last_eval
+
+    def _batches(self):
+        """Endless batches that resume at the data position of the loaded checkpoint."""
+        sampler = self.train_loader.sampler
+        while True:
+            for batch in self.train_loader:
+                yield batch
+            sampler.set_position(sampler.epoch + 1, 0)
+
+    def _train_step(self, tokens: torch.Tensor):
+        cfg = self.train_cfg
+        step = self.state.step
+        self.trained_model.train()
+        with self._autocast():
+            out = self.trained_model(
+                tokens,
+                sampling_probability=sampling_probability(cfg.sampling_settings, step),
+                beta=beta(cfg.beta_settings, step),
+                free_bits=cfg.free_bits,
+            )
+        if not torch.isfinite(out.loss):
+            last = self.run_dir / "checkpoints" / "last.pt"
+            raise TrainingDiverged(
+                f"the loss became {out.loss.item()} at step {step + 1}; stopping. "
+                f"The last good checkpoint is {last if last.exists() else 'not written yet'}; "
+                "try a lower learning_rate or precision 'fp32'."
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.optimizer.step()
+        return out, self.optimizer.param_groups[0]["lr"]
+
+    def _autocast(self):
+        if self.train_cfg.precision == "bf16":
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        return nullcontext()
+
+    def _report_train(self, out, lr: float, seqs_per_s: float) -> None:
+        cfg, step = self.train_cfg, self.state.step
+        values = {
+            "loss": out.loss.item(), "reconstruction": out.reconstruction.item(),
+            "kl_bits": out.kl_bits.item(), "beta": beta(cfg.beta_settings, step - 1),
+            "sampling_probability": sampling_probability(cfg.sampling_settings, step - 1),
+            "sampled_fraction": out.sampled_fraction.item(), "learning_rate": lr,
+            "accuracy": out.accuracy.item(), "note_accuracy": out.note_accuracy.item(),
+            "sequences_per_s": seqs_per_s,
+        }
+        self.log.scalars(values, step, prefix="train.")
+        if self.ctx.is_main:
+            print(
+                f"step {step:>7} | loss {values['loss']:8.3f} | recon {values['reconstruction']:8.3f}"
+                f" | kl {values['kl_bits']:7.2f} bits | beta {values['beta']:.4f}"
+                f" | p_sample {values['sampling_probability']:.3f} | lr {lr:.2e}"
+                f" | acc {values['accuracy']:.3f} | {seqs_per_s:7.1f} seq/s",
+                flush=True,
+            )
+
+    # --------------------------------------------------------------- evaluation
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Loss, ELBO, KL, teacher-forced and free-running (greedy) accuracy on the eval windows."""
+        cfg, step = self.train_cfg, self.state.step
+        self.model.eval()
+        totals: dict[str, float] = {}
+        count = 0
+        for tokens in self.eval_loader:
+            tokens = tokens.to(self.device)
+            with self._autocast():
+                out = self.model(
+                    tokens, sampling_probability=0.0, beta=beta(cfg.beta_settings, step),
+                    free_bits=cfg.free_bits, use_mean=True,
+                )
+                free_running = self.model.reconstruct(tokens, temperature=0.0)
+            n = tokens.shape[0]
+            batch = {
+                "loss": out.loss.item(), "reconstruction": out.reconstruction.item(),
+                "kl_bits": out.kl_bits.item(), "elbo": out.elbo.item(),
+                "accuracy": out.accuracy.item(), "note_accuracy": out.note_accuracy.item(),
+                "sampled_accuracy": (free_running == tokens).float().mean().item(),
+            }
+            for name, value in batch.items():
+                totals[name] = totals.get(name, 0.0) + value * n
+            count += n
+        return {name: value / max(count, 1) for name, value in totals.items()}
+
+    def evaluate_and_checkpoint(self) -> dict[str, float]:
+        """Evaluate (rank 0), step the LR scheduler on every rank, save last and best."""
+        step = self.state.step
+        metrics = self.evaluate() if self.ctx.is_main else {}
+        eval_loss = broadcast_float(metrics.get("loss", 0.0), self.ctx)
+        self.scheduler.step(eval_loss)
+        if self.ctx.is_main:
+            self.log.scalars(metrics, step, prefix="eval.")
+            print(
+                f"eval {step:>7} | loss {metrics['loss']:8.3f} | elbo {metrics['elbo']:9.3f}"
+                f" | kl {metrics['kl_bits']:7.2f} bits | teacher-forced acc "
+                f"{metrics['accuracy']:.3f} | sampled acc {metrics['sampled_accuracy']:.3f}",
+                flush=True,
+            )
+            self.state.last_eval = metrics
+        improved = eval_loss < self.state.best_eval_loss
+        if improved:
+            self.state.best_eval_loss = eval_loss
+        self._save(self.run_dir / "checkpoints" / "last.pt")
+        if improved:
+            self._save(self.run_dir / "checkpoints" / "best.pt")
+        return metrics
+
+    @torch.no_grad()
+    def write_samples(self) -> None:
+        """Prior samples, eval reconstructions and one interpolation as MIDI and piano rolls."""
+        if not self.ctx.is_main:
+            return
+        from symusic.musicvae.render import write_melodies_with_roll
+
+        step = self.state.step
+        self.model.eval()
+        # A generator of its own keeps the training RNG stream (and so resume) untouched.
+        generator = torch.Generator(device=self.device).manual_seed(self.train_cfg.seed)
+        n = self.train_cfg.num_advanced_samples
+        eval_tokens = next(iter(self.eval_loader))[: max(n, 2)].to(self.device)
+        mu, sigma = self.model.encode(eval_tokens)
+        self.log.histogram("latent/mu", mu, step)
+        self.log.histogram("latent/sigma", sigma, step)
+        outputs = {
+            "prior": self.model.sample(n, generator=generator),
+            "reconstruction": torch.cat(
+                [eval_tokens[:n], self.model.reconstruct(eval_tokens[:n], temperature=0.0)]
+            ),
+            "interpolation": self.model.decode(
+                self.model.interpolate(mu[0], mu[1], 5), temperature=0.0
+            ),
+        }
+        observed = self.log.run is not None and bool(self.log.run.observers)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) if observed else self.run_dir / "samples"
+            for kind, tokens in outputs.items():
+                stem = f"step{step:07d}_{kind}"
+                melodies = [row.cpu().numpy() for row in tokens]
+                for path in write_melodies_with_roll(melodies, folder, stem):
+                    self.log.artifact(path, path.name)
+
+    # ------------------------------------------------------------ checkpoints
+    def _save(self, path: Path) -> None:
+        if not self.ctx.is_main:
+            return
+        sampler = self.train_loader.sampler
+        position = self.state.step * self.train_cfg.batch_size
+        epoch, index = divmod(position, len(sampler)) if len(sampler) else (0, 0)
+        bundle = self.model.checkpoint()
+        bundle["training"] = {
+            "kind": TRAINING_KIND,
+            "config": self.config.raw,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "step": self.state.step,
+            "best_eval_loss": self.state.best_eval_loss,
+            "rng": ckpt.rng_state(),
+            "data": {"epoch": epoch, "index": index},
+        }
+        ckpt.atomic_torch_save(bundle, path)
+
+    def _load(self, path: Path) -> None:
+        bundle = ckpt.load_checkpoint(path, map_location=self.device)
+        self.model.load_state_dict(bundle["state_dict"])
+        training = bundle.get("training")
+        if training is None:  # a model-only checkpoint: start training from its weights
+            print(f"initialised the weights from {path} (no training state in it)")
+            return
+        self.optimizer.load_state_dict(training["optimizer"])
+        self.scheduler.load_state_dict(training["scheduler"])
+        self.state.step = int(training["step"])
+        self.state.best_eval_loss = float(training["best_eval_loss"])
+        ckpt.restore_rng_state(training["rng"])
+        self.train_loader.sampler.set_position(training["data"]["epoch"], training["data"]["index"])
+        if self.ctx.is_main:
+            print(f"resumed from {path} at step {self.state.step}")
+
+    # ----------------------------------------------------------------- signals
+    def _install_signal_handlers(self):
+        def request_stop(signum: int, _frame: Any) -> None:
+            if self._stop_signal is not None:  # a second signal: stop now
+                raise KeyboardInterrupt
+            self._stop_signal = signum
+
+        try:
+            previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        except ValueError:  # not the main thread: leave the handlers alone
+            return lambda: None
+        return lambda: [signal.signal(s, h) for s, h in previous.items()]
