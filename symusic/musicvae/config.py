@@ -19,7 +19,7 @@ MODEL_KEYS = ("z_size", "encoder_params", "seq_decoder_args")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
 class SamplingSettings(_Strict):
@@ -101,12 +101,12 @@ class ExperimentConfig:
         unknown = sorted(set(config) - allowed)
         if unknown:
             raise ConfigError(
-                f"config key '{unknown[0]}': unknown key; allowed keys are "
+                f"{unknown[0]}: unknown key; allowed keys are "
                 + ", ".join(sorted(allowed))
             )
         missing = [key for key in MODEL_KEYS if key not in config]
         if missing:
-            raise ConfigError(f"config key '{missing[0]}': missing (required)")
+            raise ConfigError(f"{missing[0]}: missing (required)")
         training_dict = {k: v for k, v in config.items() if k not in MODEL_KEYS}
         if training_dict.get("ckpt_path") == "":
             training_dict["ckpt_path"] = None
@@ -126,9 +126,9 @@ def _validate(model_cls: type[BaseModel], data: dict[str, Any]) -> Any:
             for part in first["loc"][:-1]:
                 parent = parent.model_fields[str(part)].annotation
             allowed = ", ".join(parent.model_fields)
-            raise ConfigError(f"config key '{path}': unknown key; allowed keys are {allowed}") from None
+            raise ConfigError(f"{path}: unknown key; allowed keys are {allowed}") from None
         if first["type"] == "missing":
-            raise ConfigError(f"config key '{path}': missing (required)") from None
+            raise ConfigError(f"{path}: missing (required)") from None
         raise ConfigError(
-            f"config key '{path}': {first['msg']} (got {first.get('input')!r})"
+            f"{path}: {first['msg'].lower()}, got {first.get('input')!r}"
         ) from None

@@ -33,7 +33,7 @@ def resolve_device(setting: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(setting)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"config key 'device': {setting!r} asked for, but CUDA is not available")
+        raise RuntimeError(f"device: {setting!r} asked for, but CUDA is not available")
     return device
 
 

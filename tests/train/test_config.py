@@ -1,0 +1,81 @@
+"""The experiment config: the shipped examples parse, and each kind of mistake names its key."""
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from symusic.musicvae.config import ExperimentConfig
+from symusic.musicvae.model.config import ConfigError
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "symusic" / "musicvae"
+SHIPPED = sorted(CONFIG_DIR.glob("config_*.json"))
+
+
+def load(name: str) -> dict:
+    return json.loads((CONFIG_DIR / name).read_text())
+
+
+def test_the_four_shipped_configs_exist():
+    assert [p.name for p in SHIPPED] == [
+        "config_flat_2bar_small.json", "config_flat_8bar.json",
+        "config_hier_8bar.json", "config_hier_8bar_small.json",
+    ]
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_shipped_configs_parse(path):
+    config = ExperimentConfig.from_dict(json.loads(path.read_text()))
+    assert config.training.seq_len == config.training.slice_bar * 16
+    assert config.training.train_dir == "data/folk/train"
+
+
+def test_paper_sized_examples_keep_the_seed_values():
+    for name in ("config_flat_8bar.json", "config_hier_8bar.json"):
+        training = ExperimentConfig.from_dict(load(name)).training
+        assert (training.num_steps, training.batch_size, training.slice_bar) == (160000, 64, 8)
+        assert training.sampling_settings.schedule == "inverse_sigmoid"
+        assert training.sampling_settings.rate == 7500
+        assert training.beta_settings.end_beta == 0.2
+        assert training.free_bits == 128
+
+
+def mutated(change) -> dict:
+    config = copy.deepcopy(load("config_hier_8bar.json"))
+    change(config)
+    return config
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.update(batch_szie=3), "batch_szie: unknown key; allowed keys are"),
+        (lambda c: c.update(batch_size="64"), "batch_size: input should be a valid integer"),
+        (lambda c: c.update(batch_size=True), "batch_size: input should be a valid integer"),
+        (lambda c: c.update(batch_size=0), "batch_size: input should be greater than 0"),
+        (lambda c: c.pop("num_steps"), "num_steps: missing"),
+        (lambda c: c.pop("encoder_params"), "encoder_params: missing"),
+        (lambda c: c["sampling_settings"].update(schedule="linear"),
+         "sampling_settings.schedule: input should be 'constant' or 'inverse_sigmoid'"),
+        (lambda c: c["beta_settings"].update(end=1), "beta_settings.end: unknown key"),
+        (lambda c: c.update(lr_scheduler_factor=1.5), "lr_scheduler_factor: input should be less"),
+        (lambda c: c["seq_decoder_args"]["params"]["conductor_args"]["params"].update(c_size="a"),
+         "seq_decoder_args.params.conductor_args.params.c_size"),
+    ],
+)
+def test_each_mistake_names_its_key(change, message):
+    with pytest.raises(ConfigError) as caught:
+        ExperimentConfig.from_dict(mutated(change))
+    assert message in str(caught.value)
+
+
+def test_unknown_key_lists_the_allowed_ones():
+    with pytest.raises(ConfigError) as caught:
+        ExperimentConfig.from_dict(mutated(lambda c: c.update(learnig_rate=1e-3)))
+    assert "learning_rate" in str(caught.value) and "slice_bar" in str(caught.value)
+
+
+def test_empty_ckpt_path_means_none():
+    config = ExperimentConfig.from_dict(mutated(lambda c: c.update(ckpt_path="")))
+    assert config.training.ckpt_path is None
