@@ -1,0 +1,34 @@
+"""The encoder: tokens -> embedding -> bidirectional LSTM -> q(z|x) = N(mu, sigma^2)."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from symusic.data.tokens import NUM_CLASSES
+from symusic.musicvae.model.config import EncoderParams
+
+
+class Encoder(nn.Module):
+    """The top layer's final hidden states of both directions, concatenated, give mu and
+    sigma = softplus(.) through two linear layers (Magenta's ``BidirectionalLstmEncoder``)."""
+
+    def __init__(self, z_size: int, embed_size: int, hidden_size: int, n_layers: int):
+        super().__init__()
+        self.embed = nn.Embedding(NUM_CLASSES, embed_size)
+        self.lstm = nn.LSTM(
+            embed_size, hidden_size, n_layers, batch_first=True, bidirectional=True
+        )
+        self.mu = nn.Linear(2 * hidden_size, z_size)
+        self.sigma = nn.Linear(2 * hidden_size, z_size)
+
+    @classmethod
+    def from_params(cls, params: EncoderParams, z_size: int) -> Encoder:
+        return cls(z_size, params.embed_size, params.hidden_size, params.n_layers)
+
+    def forward(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """tokens [B, T] -> (mu [B, Z], sigma [B, Z])."""
+        _, (h, _) = self.lstm(self.embed(tokens))  # h [n_layers * 2, B, H]
+        final = torch.cat([h[-2], h[-1]], dim=-1)  # top layer: forward, backward
+        return self.mu(final), F.softplus(self.sigma(final))

@@ -1,0 +1,225 @@
+"""MusicVAE: the encoder and a sequence decoder, its loss, generation and checkpoints.
+
+    model = MusicVAE(ModelConfig.from_dict(config_dict, seq_len=32))
+    out = model(tokens, sampling_probability=0.0, beta=1.0, free_bits=48)  # VAEOutput
+    out.loss.backward()
+    melodies = model.sample(4, temperature=0.5)                              # [4, 32]
+
+A checkpoint holds the config, so ``MusicVAE.load(path)`` alone rebuilds the model. A trainer
+that keeps the model inside its own checkpoint stores ``model.to_state()`` (a dict
+``{"kind", "model_config", "state_dict"}``) and rebuilds with ``MusicVAE.from_state(state)``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from symusic.musicvae.model import loss as L
+from symusic.musicvae.model.config import ConfigError, ModelConfig
+from symusic.musicvae.model.encoder import Encoder
+from symusic.musicvae.model.seq_decoders import TokenSeqDecoder, build_seq_decoder
+
+CHECKPOINT_KIND = "symusic.musicvae"
+
+
+class CheckpointError(ValueError):
+    """A file or dict that is not a readable MusicVAE checkpoint."""
+
+
+@dataclass
+class VAEOutput:
+    """What ``MusicVAE.forward`` returns. Scalars are 0-d tensors; only ``loss`` (and
+    ``logits``) carry gradients."""
+
+    logits: Tensor  # [B, T, NUM_CLASSES]
+    loss: Tensor  # reconstruction + beta * kl_cost
+    reconstruction: Tensor  # cross entropy summed over steps, mean over the batch (nats)
+    kl: Tensor  # mean KL(q(z|x) || N(0, I)) in nats
+    kl_bits: Tensor  # the same in bits
+    kl_cost: Tensor  # mean over the batch of max(KL - free_bits * ln 2, 0), before beta
+    elbo: Tensor  # -(reconstruction + kl)
+    accuracy: Tensor  # teacher-forced token accuracy
+    note_accuracy: Tensor  # the same over steps whose target is not NO_EVENT
+    sampled_fraction: Tensor  # fraction of decoder steps fed the model's own output
+
+
+class MusicVAE(nn.Module):
+    """The VAE of ``config``. Move it with ``.to(device)``; generation returns tokens on the
+    model's device, and a ``generator`` must live on that device too."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        self.encoder = Encoder.from_params(config.encoder_params, config.z_size)
+        self.decoder = build_seq_decoder(config.seq_decoder_args, config.seq_len)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def force_step_loop(self) -> bool:
+        """Train step by step even when a fused LSTM call could do (tests, benchmarks)."""
+        return any(m.force_step_loop for m in self.modules() if isinstance(m, TokenSeqDecoder))
+
+    @force_step_loop.setter
+    def force_step_loop(self, value: bool) -> None:
+        for m in self.modules():
+            if isinstance(m, TokenSeqDecoder):
+                m.force_step_loop = value
+
+    # --- the VAE ------------------------------------------------------------------------------
+
+    def encode(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
+        """tokens [B, T] -> (mu [B, Z], sigma [B, Z])."""
+        return self.encoder(tokens)
+
+    def forward(
+        self,
+        tokens: Tensor,
+        sampling_probability: float = 0.0,
+        beta: float = 1.0,
+        free_bits: float = 0.0,
+        use_mean: bool = False,
+    ) -> VAEOutput:
+        """tokens [B, T] -> VAEOutput. ``use_mean``: z = mu instead of a draw from q(z|x);
+        ``sampling_probability``: per step and sequence, feed the model's own previous output
+        instead of the target (scheduled sampling)."""
+        mu, sigma = self.encode(tokens)
+        z = mu if use_mean else mu + sigma * torch.randn_like(mu)
+        logits, sampled = self.decoder(z, tokens, sampling_probability=sampling_probability)
+
+        reconstruction = L.reconstruction_loss(logits, tokens)
+        kl = L.kl_divergence(mu, sigma)
+        kl_cost = L.kl_cost(kl, free_bits).mean()
+        loss = reconstruction + beta * kl_cost
+        with torch.no_grad():
+            return VAEOutput(
+                logits=logits,
+                loss=loss,
+                reconstruction=reconstruction.detach(),
+                kl=kl.mean(),
+                kl_bits=kl.mean() / L.LN2,
+                kl_cost=kl_cost.detach(),
+                elbo=-(reconstruction + kl.mean()),
+                accuracy=L.token_accuracy(logits, tokens),
+                note_accuracy=L.note_accuracy(logits, tokens),
+                sampled_fraction=sampled.float().mean(),
+            )
+
+    # --- generation ---------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def decode(
+        self,
+        z: Tensor,
+        length: int | None = None,
+        temperature: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """z [B, Z] -> tokens [B, length] (default ``config.seq_len``; hierarchical models need
+        a multiple of their subsequence length). ``temperature`` None: the configured strategy;
+        0: argmax; > 0: sample from softmax(logits / temperature)."""
+        length = self.config.seq_len if length is None else length
+        return self.decoder.generate(z, length, temperature=temperature, generator=generator)
+
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        length: int | None = None,
+        temperature: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """n melodies from z ~ N(0, I) -> tokens [n, length]."""
+        z = torch.randn(n, self.config.z_size, device=self.device, generator=generator)
+        return self.decode(z, length, temperature, generator)
+
+    @torch.no_grad()
+    def reconstruct(self, tokens: Tensor, temperature: float | None = None) -> Tensor:
+        """tokens [B, T] -> decode(mu) [B, T]."""
+        mu, _ = self.encode(tokens)
+        return self.decode(mu, tokens.shape[1], temperature)
+
+    @staticmethod
+    def interpolate(z_a: Tensor, z_b: Tensor, steps: int) -> Tensor:
+        """Spherical interpolation, both ends included: z_a, z_b [Z] -> [steps, Z].
+        Nearly parallel (or opposite) vectors fall back to linear interpolation."""
+        if steps < 2:
+            raise ValueError(f"interpolate needs steps >= 2 (both ends included), got {steps}")
+        z_a, z_b = z_a.reshape(-1), z_b.reshape(-1)
+        t = torch.linspace(0.0, 1.0, steps, dtype=z_a.dtype, device=z_a.device)[:, None]
+        cos = torch.dot(z_a, z_b) / (z_a.norm() * z_b.norm()).clamp_min(1e-12)
+        omega = torch.arccos(cos.clamp(-1.0, 1.0))
+        if torch.sin(omega).abs() < 1e-4:
+            path = (1 - t) * z_a + t * z_b
+        else:
+            weights_a, weights_b = torch.sin((1 - t) * omega), torch.sin(t * omega)
+            path = (weights_a * z_a + weights_b * z_b) / torch.sin(omega)
+        path[0], path[-1] = z_a, z_b
+        return path
+
+    # --- checkpoints --------------------------------------------------------------------------
+
+    def to_state(self) -> dict:
+        """``{"kind", "model_config", "state_dict"}``: all a checkpoint needs."""
+        return {
+            "kind": CHECKPOINT_KIND,
+            "model_config": self.config.to_dict(),
+            "state_dict": self.state_dict(),
+        }
+
+    @classmethod
+    def from_state(cls, state: dict, source: str = "state") -> MusicVAE:
+        """Rebuild from ``to_state()``'s dict (``kind`` may be absent); raises CheckpointError."""
+        if not isinstance(state, dict) or not {"model_config", "state_dict"} <= set(state):
+            found = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise CheckpointError(
+                f"{source}: not a MusicVAE checkpoint (needs 'model_config' and 'state_dict', "
+                f"found {found})"
+            )
+        kind = state.get("kind", CHECKPOINT_KIND)
+        if kind != CHECKPOINT_KIND:
+            raise CheckpointError(
+                f"{source}: a checkpoint of kind {kind!r}, not {CHECKPOINT_KIND!r}"
+            )
+        try:
+            model = cls(ModelConfig.from_dict(state["model_config"]))
+            model.load_state_dict(state["state_dict"])
+        except (ConfigError, RuntimeError, TypeError, AttributeError) as e:
+            raise CheckpointError(f"{source}: damaged MusicVAE checkpoint: {e}") from e
+        return model
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the checkpoint atomically (a temporary file, then ``os.replace``)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                torch.save(self.to_state(), f)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, map_location="cpu") -> MusicVAE:
+        """Rebuild a saved model (``torch.load(weights_only=True)``) on ``map_location``.
+        Raises FileNotFoundError for a missing file, CheckpointError for anything else wrong."""
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"no checkpoint at {path}")
+        try:
+            state = torch.load(path, map_location=map_location, weights_only=True)
+        except Exception as e:  # torch raises many kinds for a file it cannot read
+            raise CheckpointError(f"{path}: not a readable torch checkpoint ({e})") from e
+        model = cls.from_state(state, source=str(path))
+        if isinstance(map_location, (str, torch.device)):
+            model.to(map_location)
+        return model
