@@ -35,7 +35,7 @@ def token_accuracy(predicted: np.ndarray, target: np.ndarray) -> float:
     return float(np.mean(predicted == target))
 
 
-def event_accuracy(predicted: np.ndarray, target: np.ndarray) -> float:
+def note_accuracy(predicted: np.ndarray, target: np.ndarray) -> float:
     """Accuracy over the steps whose target is an event (note-off or onset), not ``NO_EVENT``.
 
     The all-steps accuracy is dominated by ``NO_EVENT`` steps; this one says how often

@@ -18,12 +18,12 @@ def melody(*pitches: int, step: int = 4, length: int = 32) -> np.ndarray:
     return tokens
 
 
-def test_token_and_event_accuracy():
+def test_token_and_note_accuracy():
     target = np.array([[2, 0, 0, 1], [3, 0, 1, 0]])
     predicted = np.array([[2, 0, 5, 0], [3, 0, 1, 0]])
     assert metrics.token_accuracy(predicted, target) == pytest.approx(6 / 8)
     # events in target: 2, 1, 3, 1 -> predicted 2, 0, 3, 1
-    assert metrics.event_accuracy(predicted, target) == pytest.approx(3 / 4)
+    assert metrics.note_accuracy(predicted, target) == pytest.approx(3 / 4)
     with pytest.raises(ValueError):
         metrics.token_accuracy(predicted[:, :2], target)
 
