@@ -98,12 +98,19 @@ def _check_scalar(value: Any, path: str, annotation: str) -> Any:
     return float(value) if annotation == "float" else value
 
 
-def _check_context(path: str, z_size: int, context_size: int, context_name: str) -> None:
-    if z_size != context_size:
-        raise ConfigError(
-            f"{path}: must equal the size of the context it receives "
-            f"({context_name} = {context_size}), got {z_size}"
-        )
+def _context_size(context_size: int, context_name: str) -> Callable:
+    """A nested-field parser for a ``z_size`` that must equal the context it receives."""
+
+    def parse(value: Any, path: str, parsed: dict) -> int:
+        _check_scalar(value, path, "int")
+        if value != context_size:
+            raise ConfigError(
+                f"{path}: must equal the size of the context it receives "
+                f"({context_name} = {context_size}), got {value}"
+            )
+        return value
+
+    return parse
 
 
 def _parse_key(d: Any, path: str, known: dict[str, Any], allowed: list[str]) -> str:
@@ -177,10 +184,8 @@ class DecoderArgs:
         cls, d: Any, path: str, context_size: int, context_name: str, allowed: list[str]
     ) -> DecoderArgs:
         key = _parse_key(d, path, DECODER_PARAMS, allowed)
-        params = _parse_fields(DECODER_PARAMS[key], d["params"], f"{path}.params")
-        if isinstance(params, AnotherParams):
-            _check_context(f"{path}.params.z_size", params.z_size, context_size, context_name)
-        return cls(key, params)
+        nested = {"z_size": _context_size(context_size, context_name)}  # used by `another`
+        return cls(key, _parse_fields(DECODER_PARAMS[key], d["params"], f"{path}.params", nested))
 
 
 # --- sequence decoders ------------------------------------------------------------------------
@@ -194,13 +199,16 @@ class GreedyParams:
     decoder_args: DecoderArgs
 
     @classmethod
-    def parse(cls, d: Any, path: str, seq_len: int) -> GreedyParams:
+    def parse(
+        cls, d: Any, path: str, seq_len: int, context_size: int, context_name: str
+    ) -> GreedyParams:
         def decoder_args(value: Any, key_path: str, parsed: dict) -> DecoderArgs:
             return DecoderArgs.parse(
                 value, key_path, parsed["z_size"], f"{path}.z_size", TOKEN_DECODER_KEYS
             )
 
-        return _parse_fields(cls, d, path, {"decoder_args": decoder_args})
+        nested = {"z_size": _context_size(context_size, context_name), "decoder_args": decoder_args}
+        return _parse_fields(cls, d, path, nested)
 
 
 @dataclass(frozen=True)
@@ -221,7 +229,9 @@ class HierParams:
     seq_decoder_args: SeqDecoderArgs
 
     @classmethod
-    def parse(cls, d: Any, path: str, seq_len: int) -> HierParams:
+    def parse(
+        cls, d: Any, path: str, seq_len: int, context_size: int, context_name: str
+    ) -> HierParams:
         def n_subsequences(value: Any, key_path: str, parsed: dict) -> int:
             _check_scalar(value, key_path, "int")
             if seq_len % value:
@@ -242,6 +252,7 @@ class HierParams:
             return SeqDecoderArgs.parse(value, key_path, c_size, c_name, sub_len)
 
         nested = {
+            "z_size": _context_size(context_size, context_name),
             "n_subsequences": n_subsequences,
             "conductor_args": conductor_args,
             "seq_decoder_args": seq_decoder_args,
@@ -266,8 +277,9 @@ class SeqDecoderArgs:
         cls, d: Any, path: str, context_size: int, context_name: str, seq_len: int
     ) -> SeqDecoderArgs:
         key = _parse_key(d, path, SEQ_DECODER_PARAMS, list(SEQ_DECODER_PARAMS))
-        params = SEQ_DECODER_PARAMS[key].parse(d["params"], f"{path}.params", seq_len)
-        _check_context(f"{path}.params.z_size", params.z_size, context_size, context_name)
+        params = SEQ_DECODER_PARAMS[key].parse(
+            d["params"], f"{path}.params", seq_len, context_size, context_name
+        )
         return cls(key, params)
 
 

@@ -1,0 +1,147 @@
+"""ModelConfig: parsing, round trip, and a message naming the key for each kind of mistake."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from symusic.musicvae.model import DECODERS, SEQ_DECODERS, ConfigError, ModelConfig
+from symusic.musicvae.model.config import DECODER_PARAMS, SEQ_DECODER_PARAMS
+
+SPEC_HIER = {
+    "z_size": 512, "encoder_params": {"embed_size": 12, "hidden_size": 2048, "n_layers": 2},
+    "seq_decoder_args": {"key": "hier", "params": {"z_size": 512, "n_subsequences": 8,
+        "conductor_args": {"key": "conductor",
+                           "params": {"hidden_size": 1024, "c_size": 512, "n_layers": 2}},
+        "seq_decoder_args": {"key": "greedy", "params": {"z_size": 512,
+            "decoder_args": {"key": "another", "params": {
+                "z_size": 512, "embed_size": 12, "hidden_size": 1024, "n_layers": 2}}}}}}}
+
+HIER = "seq_decoder_args.params"
+CONDUCTOR = f"{HIER}.conductor_args.params"
+INNER = f"{HIER}.seq_decoder_args.params"
+
+
+def broken(base: dict, path: str, value=..., delete: bool = False) -> dict:
+    """A deep copy of ``base`` with the dotted ``path`` set to ``value`` (or deleted)."""
+    d = json.loads(json.dumps(base))
+    *parents, last = path.split(".")
+    node = d
+    for key in parents:
+        node = node[key]
+    if delete:
+        del node[last]
+    else:
+        node[last] = value
+    return d
+
+
+def test_spec_hier_example_parses_and_round_trips():
+    config = ModelConfig.from_dict({**SPEC_HIER, "batch_size": 64}, seq_len=128)
+    assert config.seq_decoder_args.params.conductor_args.params.c_size == 512
+    assert ModelConfig.from_dict(config.to_dict()) == config
+    assert ModelConfig.from_dict(config.to_dict(), seq_len=128) == config
+
+
+def test_sample_temperature_defaults_to_one(make_model_dict):
+    config = ModelConfig.from_dict(make_model_dict(seq="sample"), seq_len=32)
+    assert config.seq_decoder_args.params.temperature == 1.0
+    assert ModelConfig.from_dict(config.to_dict()) == config
+
+
+@pytest.mark.parametrize("name", ["config_flat_8bar.json", "config_hier_8bar.json"])
+def test_shipped_experiment_configs_parse(name):
+    path = Path(__file__).parents[2] / "symusic" / "musicvae" / name
+    if not path.exists():
+        pytest.skip(f"{name} not shipped")
+    d = json.loads(path.read_text())
+    ModelConfig.from_dict(d, seq_len=d["slice_bar"] * 16)
+
+
+def test_factories_cover_the_same_keys():
+    assert set(DECODERS) == set(DECODER_PARAMS) == {"simple", "another", "conductor"}
+    assert set(SEQ_DECODERS) == set(SEQ_DECODER_PARAMS) == {"greedy", "sample", "hier"}
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        # wrong types
+        (f"{CONDUCTOR}.c_size", "abc",
+         f"{CONDUCTOR}.c_size: must be a positive integer, got 'abc'"),
+        ("encoder_params.n_layers", 0,
+         "encoder_params.n_layers: must be a positive integer, got 0"),
+        ("encoder_params.hidden_size", 2.5, "must be a positive integer, got 2.5"),
+        ("encoder_params.embed_size", True, "must be a positive integer, got True"),
+        ("z_size", "512", "z_size: must be a positive integer, got '512'"),
+        ("encoder_params", [12], "encoder_params: must be a mapping"),
+        # unknown keys, naming what is allowed
+        ("encoder_params.dropout", 0.1,
+         "encoder_params.dropout: unknown key; allowed keys: embed_size, hidden_size, n_layers"),
+        (f"{CONDUCTOR}.embed_size", 12, f"{CONDUCTOR}.embed_size: unknown key"),
+        # unknown factory keys, naming the known ones
+        ("seq_decoder_args.key", "beam",
+         "seq_decoder_args.key: unknown key 'beam'; known: greedy, hier, sample"),
+        (f"{INNER}.decoder_args.key", "gru",
+         f"{INNER}.decoder_args.key: unknown key 'gru'; known: another, conductor, simple"),
+        # inconsistent sizes
+        (f"{HIER}.z_size", 256,
+         f"{HIER}.z_size: must equal the size of the context it receives (z_size = 512), got 256"),
+        (f"{INNER}.z_size", 256, f"{INNER}.z_size: must equal the size of the context it "
+         f"receives ({CONDUCTOR}.c_size = 512), got 256"),
+        (f"{INNER}.decoder_args.params.z_size", 100, f"{INNER}.decoder_args.params.z_size: must "
+         f"equal the size of the context it receives ({INNER}.z_size = 512), got 100"),
+        (f"{HIER}.n_subsequences", 3,
+         f"{HIER}.n_subsequences: must divide the sequence length (128 steps), got 3"),
+        # a conductor outside hier, a non-conductor as conductor
+        (f"{HIER}.conductor_args.key", "another",
+         f"{HIER}.conductor_args.key: 'another' is not allowed here; allowed here: conductor"),
+        (f"{INNER}.decoder_args",
+         {"key": "conductor", "params": {"hidden_size": 8, "c_size": 8, "n_layers": 1}},
+         f"{INNER}.decoder_args.key: 'conductor' is not allowed here; allowed here: another, "
+         "simple ('conductor' only as conductor_args of 'hier')"),
+    ],
+)
+def test_bad_value_names_the_key_and_what_is_allowed(path, value, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        ModelConfig.from_dict(broken(SPEC_HIER, path, value), seq_len=128)
+
+
+@pytest.mark.parametrize(
+    "path", ["z_size", "encoder_params.n_layers", f"{CONDUCTOR}.c_size", f"{HIER}.conductor_args",
+             f"{INNER}.decoder_args.params", "seq_decoder_args.key"])
+def test_missing_key_is_named(path):
+    with pytest.raises(ConfigError, match=re.escape(f"{path}: missing required key")):
+        ModelConfig.from_dict(broken(SPEC_HIER, path, delete=True), seq_len=128)
+
+
+def test_other_top_level_keys_are_left_to_the_experiment_config():
+    ModelConfig.from_dict({**SPEC_HIER, "learning_rate": "anything"}, seq_len=128)
+
+
+def test_seq_len_must_be_known_consistent_and_positive():
+    with pytest.raises(ConfigError, match="seq_len: missing"):
+        ModelConfig.from_dict(SPEC_HIER)
+    with pytest.raises(ConfigError, match="seq_len: 64 disagrees with seq_len=128"):
+        ModelConfig.from_dict({**SPEC_HIER, "seq_len": 64}, seq_len=128)
+    with pytest.raises(ConfigError, match="seq_len: must be a positive integer, got -16"):
+        ModelConfig.from_dict(SPEC_HIER, seq_len=-16)
+
+
+def test_path_prefix_goes_in_front_of_every_key_path():
+    with pytest.raises(ConfigError, match=re.escape(f"model.{CONDUCTOR}.c_size: must be")):
+        ModelConfig.from_dict(broken(SPEC_HIER, f"{CONDUCTOR}.c_size", -1), 128, "model")
+
+
+def test_nested_hier_checks_against_the_subsequence_length(make_model_dict):
+    d = make_model_dict("hier", n_subsequences=2, c_size=10)
+    inner = d["seq_decoder_args"]["params"]
+    inner["seq_decoder_args"] = {"key": "hier", "params": {
+        "z_size": 10, "n_subsequences": 3, "conductor_args": inner["conductor_args"],
+        "seq_decoder_args": inner["seq_decoder_args"]}}
+    # 32 steps / 2 = 16-step subsequences, which 3 does not divide
+    with pytest.raises(ConfigError, match=re.escape("must divide the sequence length (16 steps)")):
+        ModelConfig.from_dict(d, seq_len=32)
