@@ -1,0 +1,300 @@
+"""The built-in folk corpus: monophonic tunes from music21's shipped ABC files, written as MIDI.
+
+Three collections ship inside the ``music21`` package (no download needed):
+
+* ``essen``: the Essen folk song collection (``essenFolksong/*.abc``, many tunes per file);
+* ``oneills``: O'Neill's *Music of Ireland* (1850 tunes; ``oneills1850/*.abc``);
+* ``ryans``: Ryan's *Mammoth Collection* (``ryansMammoth/*.abc``, one tune per file).
+
+Each tune becomes one single-instrument MIDI file at 120 bpm (``<out>/<split>/<collection>/
+<abc stem>-<position>.mid``). The melody is written from ``score.flatten().stripTies().notes``
+rather than music21's own MIDI writer, which fails on about a fifth of the Essen tunes:
+grace notes are dropped, chords and same-onset notes keep their highest pitch, and a note is
+cut at the next onset, so every file is a clean monophonic line.
+
+The train/eval split (about 90/10) hashes each tune's music (its ABC body without titles,
+numbers and notes), so a tune that appears twice lands in one split; exact repeats are
+written once. Running the builder again skips the files that exist.
+
+Command line: ``python -m symusic.data.corpus --out data/folk [--workers N] [--limit N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pretty_midi
+from tqdm import tqdm
+
+COLLECTIONS = {"essen": "essenFolksong", "oneills": "oneills1850", "ryans": "ryansMammoth"}
+SPLITS = ("train", "eval")
+EVAL_PERCENT = 10
+TEMPO = 120.0
+RESOLUTION = 480  # ticks per quarter note: divisible by 3 and 4, so triplets stay exact-ish
+VELOCITY = 80
+
+# ABC header fields that name or describe a tune without changing its notes.
+_DESCRIPTIVE_FIELD = re.compile(r"^\s*[XTNORBZSHCDFGAWw]:")
+
+LICENCE_NOTE = (
+    "Tunes from the corpus shipped with music21 (BSD-licensed software; corpus/license.txt: "
+    "encodings are distributed with the permission of their encoders and, to music21's "
+    "knowledge, are out of copyright in the United States or licensed for use, possibly with "
+    "restrictions on commercial use). The Essen folk songs (encoded under Helmut Schaffrath, "
+    "ABC by Seymour Shlien) are distributed with music21 with permission for non-commercial "
+    "distribution and use (corpus/essenFolksong/license.txt). O'Neill's Music of Ireland "
+    "(1850 tunes, published 1903) and Ryan's Mammoth Collection (1883) are traditional tunes "
+    "in printed collections in the public domain; their ABC transcriptions are by volunteers "
+    "named in each tune's Z: field. Use this corpus for research and non-commercial work."
+)
+
+
+@dataclass(frozen=True)
+class Tune:
+    """One tune of an ABC file: where it comes from and its ABC text."""
+
+    collection: str  # key of COLLECTIONS
+    source: str  # path inside music21's corpus, e.g. "essenFolksong/altdeu10.abc"
+    position: int  # 1-based position of the tune in its file
+    text: str
+
+    @property
+    def music_key(self) -> str:
+        """Stable hash of the tune's music (ABC body without descriptive fields)."""
+        body = "\n".join(
+            line.strip() for line in self.text.splitlines()
+            if line.strip() and not _DESCRIPTIVE_FIELD.match(line)
+        )
+        return hashlib.sha1(body.encode("utf-8")).hexdigest()
+
+    @property
+    def split(self) -> str:
+        """``"eval"`` for about EVAL_PERCENT % of tunes (by music hash), else ``"train"``."""
+        return "eval" if int(self.music_key[:8], 16) % 100 < EVAL_PERCENT else "train"
+
+    def relative_path(self) -> Path:
+        """Where the tune's MIDI goes, relative to the corpus root."""
+        stem = Path(self.source).stem
+        return Path(self.split, self.collection, f"{stem}-{self.position:04d}.mid")
+
+
+def music21_corpus_dir() -> Path:
+    """The folder of music21's shipped corpus."""
+    import music21
+
+    return Path(music21.__file__).parent / "corpus"
+
+
+def split_abc_tunes(text: str) -> list[str]:
+    """Split an ABC file's text into one string per tune (each starting at its ``X:`` line)."""
+    tunes: list[list[str]] = []
+    for line in text.splitlines():
+        if line.lstrip().startswith("X:"):
+            tunes.append([])
+        if tunes:
+            tunes[-1].append(line)
+    return ["\n".join(lines) for lines in tunes]
+
+
+def list_tunes(corpus_dir: Path | None = None) -> list[Tune]:
+    """Every tune of the three collections, in a fixed order (collection, file, position)."""
+    corpus_dir = corpus_dir or music21_corpus_dir()
+    tunes = []
+    for collection, folder in COLLECTIONS.items():
+        for path in sorted((corpus_dir / folder).glob("*.abc")):
+            text = path.read_text(encoding="utf-8", errors="replace")
+            for position, tune_text in enumerate(split_abc_tunes(text), start=1):
+                tunes.append(Tune(collection, f"{folder}/{path.name}", position, tune_text))
+    return tunes
+
+
+def select_tunes(tunes: list[Tune], limit: int | None) -> list[Tune]:
+    """Drop exact repeats of a tune's music; with ``limit``, keep a small mixed sample.
+
+    The sample takes the collections in turn and fills each split in proportion
+    (at least one eval tune when ``limit >= 2``), so a tiny corpus still has both splits.
+    """
+    seen: set[str] = set()
+    unique = []
+    for tune in tunes:
+        if tune.music_key not in seen:
+            seen.add(tune.music_key)
+            unique.append(tune)
+    if limit is None:
+        return unique
+    n_eval = max(1, round(limit * EVAL_PERCENT / 100)) if limit >= 2 else 0
+    quota = {"train": limit - n_eval, "eval": n_eval}
+    by_collection = [[t for t in unique if t.collection == c] for c in COLLECTIONS]
+    chosen = []
+    for rank in range(max(map(len, by_collection))):
+        for tunes_of_collection in by_collection:
+            if rank < len(tunes_of_collection):
+                tune = tunes_of_collection[rank]
+                if quota[tune.split] > 0:
+                    quota[tune.split] -= 1
+                    chosen.append(tune)
+        if not any(quota.values()):
+            break
+    return chosen
+
+
+def score_to_midi(score) -> pretty_midi.PrettyMIDI:
+    """A music21 score as a one-instrument, monophonic PrettyMIDI at 120 bpm.
+
+    Offsets are in quarter notes; a pickup bar is shifted right so the first downbeat falls
+    on a bar line. Raises ``ValueError`` if the score has no notes.
+    """
+    flat = score.flatten()
+    shift = 0.0
+    measures = score.parts[0].getElementsByClass("Measure") if score.parts else []
+    if measures and measures[0].paddingLeft:
+        shift = float(measures[0].paddingLeft)
+    onsets: dict[float, tuple[int, float]] = {}  # onset (quarters) -> (highest pitch, end)
+    for element in flat.stripTies().notes:
+        quarters = float(element.duration.quarterLength)
+        if element.duration.isGrace or quarters <= 0 or not getattr(element, "pitches", ()):
+            continue
+        start = float(element.offset) + shift
+        pitch = max(p.midi for p in element.pitches)
+        if start not in onsets or pitch > onsets[start][0]:
+            onsets[start] = (pitch, start + quarters)
+    if not onsets:
+        raise ValueError("no notes")
+    seconds_per_quarter = 60.0 / TEMPO
+    midi = pretty_midi.PrettyMIDI(resolution=RESOLUTION, initial_tempo=TEMPO)
+    title = score.metadata.title if score.metadata and score.metadata.title else ""
+    instrument = pretty_midi.Instrument(program=0, name=title[:60])
+    starts = sorted(onsets)
+    for start, next_start in zip(starts, starts[1:] + [float("inf")], strict=True):
+        pitch, end = onsets[start]
+        end = min(end, next_start)  # a new onset ends the note before it (ornaments overlap)
+        instrument.notes.append(pretty_midi.Note(
+            VELOCITY, pitch, start * seconds_per_quarter, end * seconds_per_quarter))
+    midi.instruments.append(instrument)
+    last = None
+    for signature in flat.getElementsByClass("TimeSignature"):
+        meter = (signature.numerator, signature.denominator)
+        if meter != last:
+            at = 0.0 if last is None else (float(signature.offset) + shift) * seconds_per_quarter
+            midi.time_signature_changes.append(pretty_midi.TimeSignature(*meter, at))
+            last = meter
+    return midi
+
+
+def write_tune_midi(tune: Tune, out_dir: str) -> tuple[str, str | None]:
+    """Parse ``tune`` and write its MIDI under ``out_dir`` atomically.
+
+    Returns ``(relative path, None)`` on success, ``(relative path, reason)`` on failure; never
+    raises, so one bad tune cannot stop a pool.
+    """
+    relative = tune.relative_path()
+    target = Path(out_dir) / relative
+    try:
+        from music21 import converter
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            midi = score_to_midi(converter.parse(tune.text, format="abc"))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        midi.write(str(temporary))
+        os.replace(temporary, target)
+        return str(relative), None
+    except Exception as error:  # noqa: BLE001 - a corpus tune that fails is reported, not fatal
+        return str(relative), f"{type(error).__name__}: {error}"[:200]
+
+
+def _write_chunk(chunk: list[Tune], out_dir: str) -> list[tuple[str, str | None]]:
+    return [write_tune_midi(tune, out_dir) for tune in chunk]
+
+
+def build_corpus(out_dir: str | os.PathLike, limit: int | None = None,
+                 workers: int | None = None, progress: bool = True) -> dict:
+    """Write the folk corpus under ``out_dir`` (``train/`` and ``eval/``) and its manifest.
+
+    ``limit`` keeps a small mixed sample (e.g. 40 tunes for tests); ``workers`` processes
+    (default ``os.cpu_count()``; 1 runs in this process). Files that exist are kept.
+    Returns the manifest (also written to ``out_dir/manifest.json``).
+    """
+    out = Path(out_dir)
+    tunes = list_tunes()
+    chosen = select_tunes(tunes, limit)
+    todo = [t for t in chosen if not (out / t.relative_path()).exists()]
+    failures: dict[str, str] = {}
+    workers = workers or os.cpu_count() or 1
+    bar = tqdm(total=len(todo), desc="folk corpus", unit="tune", disable=not progress)
+    if workers == 1 or len(todo) < 2:
+        results = (write_tune_midi(t, str(out)) for t in todo)
+        for relative, reason in results:
+            if reason:
+                failures[relative] = reason
+            bar.update()
+    else:
+        chunks = [todo[i:i + 16] for i in range(0, len(todo), 16)]
+        with ProcessPoolExecutor(workers) as pool:
+            for chunk_results in pool.map(_write_chunk, chunks, [str(out)] * len(chunks)):
+                for relative, reason in chunk_results:
+                    if reason:
+                        failures[relative] = reason
+                bar.update(len(chunk_results))
+    bar.close()
+    manifest = describe_corpus(out, tunes, chosen, failures)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return manifest
+
+
+def describe_corpus(out: Path, tunes: list[Tune], chosen: list[Tune],
+                    failures: dict[str, str]) -> dict:
+    """The manifest: source, licence, and per collection the tunes found and files per split."""
+    import music21
+
+    collections = {}
+    for name, folder in COLLECTIONS.items():
+        found = [t for t in tunes if t.collection == name]
+        mine = [t for t in chosen if t.collection == name]
+        collections[name] = {
+            "folder": f"music21/corpus/{folder}",
+            "abc_files": len({t.source for t in found}),
+            "tunes_found": len(found),
+            "exact_repeats_skipped": len(found) - len({t.music_key for t in found}),
+            "files": {s: sum((out / t.relative_path()).exists() for t in mine if t.split == s)
+                      for s in SPLITS},
+        }
+    return {
+        "source": f"music21 {music21.__version__} corpus (shipped with the package)",
+        "tempo_bpm": TEMPO,
+        "split": f"sha1 of each tune's ABC music body; {EVAL_PERCENT} % eval, the rest train",
+        "tunes_selected": len(chosen),
+        "collections": collections,
+        "files": {s: sum(c["files"][s] for c in collections.values()) for s in SPLITS},
+        "failed": failures,
+        "licence": LICENCE_NOTE,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: build the corpus and print one line per split."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default="data/folk", help="output folder (default data/folk)")
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    parser.add_argument("--limit", type=int, default=None, help="only this many tunes")
+    args = parser.parse_args(argv)
+    manifest = build_corpus(args.out, limit=args.limit, workers=args.workers)
+    for name, info in manifest["collections"].items():
+        print(f"{name}: {info['tunes_found']:,} tunes, train {info['files']['train']:,}, "
+              f"eval {info['files']['eval']:,}")
+    print(f"{args.out}: {manifest['files']['train']:,} train and {manifest['files']['eval']:,} "
+          f"eval files, {len(manifest['failed'])} tunes failed (see manifest.json)")
+
+
+if __name__ == "__main__":
+    main()

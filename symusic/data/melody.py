@@ -1,0 +1,178 @@
+"""Monophonic melodies from MIDI, as Magenta's melody extractor, and their N-bar windows.
+
+Each non-drum instrument whose program is melodic gives one monophonic line, quantised on
+MIDI ticks to 16th-note steps (``ticks_per_beat / 4`` ticks a step, rounded to the nearest),
+so tempo changes never bend the grid. The rules follow Magenta's
+``Melody.from_quantized_sequence`` / ``extract_melodies`` with ``ignore_polyphonic_notes``:
+
+* notes are taken in onset order; of notes starting on the same step the highest pitch wins;
+* a new onset ends the note before it; a note that ends before the next onset leaves a
+  ``NOTE_OFF`` at its end step (none when it ends exactly where the next note starts);
+* a note shorter than one step lasts one step;
+* a silence of one bar (16 steps) or more after a note-off ends the melody; the next melody
+  starts at the bar containing its first note;
+* a melody array starts on a bar boundary (leading rest = ``NO_EVENT``) and is padded with
+  ``NO_EVENT`` to whole bars; the last note gets a ``NOTE_OFF`` unless it ends on a bar line.
+
+Notes outside the piano range (21..108) are dropped before extraction; melodies shorter than
+one bar (from their first bar line to the end of their last note) are dropped; music past
+``max_steps`` is cut.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pretty_midi
+
+from symusic.data.tokens import (
+    FIRST_PITCH_TOKEN,
+    MAX_PITCH,
+    MIN_PITCH,
+    NO_EVENT,
+    NOTE_OFF,
+    STEPS_PER_BAR,
+    STEPS_PER_QUARTER,
+)
+
+DEFAULT_PROGRAMS = range(32)  # piano, chromatic percussion, organ, guitar (as Magenta)
+GAP_STEPS = STEPS_PER_BAR  # a rest this long ends a melody
+MAX_STEPS = 28_800  # one hour at 120 bpm: anything later in a file is cut
+
+
+class NoMelodiesError(ValueError):
+    """A folder (or file set) holds no usable melody, or no window of the asked length."""
+
+
+def quantize_instrument(midi: pretty_midi.PrettyMIDI, instrument: pretty_midi.Instrument,
+                        max_steps: int = MAX_STEPS) -> np.ndarray:
+    """The instrument's in-range notes as ``int64 [n, 3]`` rows ``(start_step, end_step, pitch)``.
+
+    Steps are counted on MIDI ticks from time 0 (nearest step, halves round up); a note
+    shorter than a step lasts one step; notes starting at or after ``max_steps`` are dropped
+    and ends are cut there. Rows are sorted by start, then by pitch descending.
+    """
+    notes = [n for n in instrument.notes if MIN_PITCH <= n.pitch <= MAX_PITCH and n.velocity > 0]
+    if not notes:
+        return np.zeros((0, 3), dtype=np.int64)
+    ticks = np.array([(midi.time_to_tick(n.start), midi.time_to_tick(n.end)) for n in notes],
+                     dtype=np.int64)
+    # step = floor(tick * 4 / tpb + 1/2), in integers so no float rounding at the halves
+    resolution = int(midi.resolution)
+    steps = (2 * STEPS_PER_QUARTER * ticks + resolution) // (2 * resolution)
+    steps[:, 1] = np.maximum(steps[:, 1], steps[:, 0] + 1)
+    rows = np.column_stack([steps, [n.pitch for n in notes]])
+    rows = rows[rows[:, 0] < max_steps]
+    rows[:, 1] = np.minimum(rows[:, 1], max_steps)
+    return rows[np.lexsort((-rows[:, 2], rows[:, 0]))]
+
+
+def melodies_from_notes(notes: np.ndarray, gap_steps: int = GAP_STEPS) -> list[np.ndarray]:
+    """Split sorted note rows ``[n, 3]`` (see :func:`quantize_instrument`) into melodies.
+
+    Returns ``uint8`` token arrays, each starting on a bar boundary and padded to whole bars.
+    """
+    melodies = []
+    search_start = 0
+    i, n = 0, len(notes)
+    while i < n:
+        while i < n and notes[i, 0] < search_start:
+            i += 1
+        if i == n:
+            break
+        first = int(notes[i, 0])
+        origin = first - first % STEPS_PER_BAR
+        buffer = np.zeros(int(notes[i:, 1].max()) - origin + 1, dtype=np.uint8)
+        length = 0  # the melody is buffer[:length]; the last note's NOTE_OFF sits at length - 1
+        last_on = -1
+        while i < n:
+            start, end, pitch = (int(v) for v in notes[i])
+            start, end = start - origin, end - origin
+            if length and start == last_on:  # same onset: the higher pitch came first
+                i += 1
+                continue
+            if length and start - (length - 1) >= gap_steps:
+                break
+            if start > length:
+                buffer[length:start] = NO_EVENT  # clear what a cut note left behind
+            buffer[start] = pitch - MIN_PITCH + FIRST_PITCH_TOKEN
+            buffer[start + 1:end] = NO_EVENT
+            buffer[end] = NOTE_OFF
+            length, last_on = end + 1, start
+            i += 1
+        end_of_music = length - 1  # the last NOTE_OFF is dropped unless padding follows it
+        padded = -(-end_of_music // STEPS_PER_BAR) * STEPS_PER_BAR
+        melody = np.zeros(padded, dtype=np.uint8)
+        melody[:end_of_music] = buffer[:end_of_music]
+        if padded > end_of_music:
+            melody[end_of_music] = NOTE_OFF
+        search_start = origin + padded
+        if end_of_music >= STEPS_PER_BAR:
+            melodies.append(melody)
+    return melodies
+
+
+def is_melodic(instrument: pretty_midi.Instrument, programs: Iterable[int]) -> bool:
+    """Whether ``instrument`` may carry a melody: not drums, program in ``programs``."""
+    return not instrument.is_drum and instrument.program in programs
+
+
+def extract_melodies(midi: pretty_midi.PrettyMIDI, programs: Iterable[int] = DEFAULT_PROGRAMS,
+                     max_steps: int = MAX_STEPS) -> list[np.ndarray]:
+    """Every melody of every melodic instrument of ``midi``, in instrument order.
+
+    Each melody is a 1-D ``uint8`` token array of a whole number of bars (``[16 * bars]``)
+    starting on a bar boundary. ``programs``: the General MIDI programs that count as melodic
+    (default 0..31, as Magenta). Music after ``max_steps`` steps is cut.
+    """
+    programs = set(programs)
+    melodies = []
+    for instrument in midi.instruments:
+        if is_melodic(instrument, programs):
+            notes = quantize_instrument(midi, instrument, max_steps)
+            melodies.extend(melodies_from_notes(notes))
+    return melodies
+
+
+def window_starts(melody: np.ndarray, n_bars: int) -> np.ndarray:
+    """Start steps of the ``n_bars``-bar windows of ``melody`` (stride one bar) with an onset.
+
+    Returns ``int64 [n]``; duplicates are kept (see :func:`unique_windows`).
+    """
+    length = n_bars * STEPS_PER_BAR
+    if len(melody) < length:
+        return np.zeros(0, dtype=np.int64)
+    views = np.lib.stride_tricks.sliding_window_view(melody, length)[::STEPS_PER_BAR]
+    has_onset = (views >= FIRST_PITCH_TOKEN).any(axis=1)
+    return np.flatnonzero(has_onset).astype(np.int64) * STEPS_PER_BAR
+
+
+def unique_windows(melodies: list[np.ndarray], n_bars: int) -> list[tuple[int, int]]:
+    """``(melody index, start step)`` of each distinct window with an onset, first occurrences.
+
+    ``melodies`` are the melodies of one file: identical windows within them count once.
+    """
+    length = n_bars * STEPS_PER_BAR
+    seen: set[bytes] = set()
+    index = []
+    for m, melody in enumerate(melodies):
+        for start in window_starts(melody, n_bars).tolist():
+            key = melody[start:start + length].tobytes()
+            if key not in seen:
+                seen.add(key)
+                index.append((m, start))
+    return index
+
+
+def slice_windows(melody: np.ndarray, n_bars: int) -> np.ndarray:
+    """The distinct ``n_bars``-bar windows of ``melody`` that hold an onset, stride one bar.
+
+    Returns ``uint8 [n, n_bars * 16]`` (``n`` may be 0), in order of first occurrence.
+    """
+    length = n_bars * STEPS_PER_BAR
+    melody = np.asarray(melody, dtype=np.uint8)
+    starts = [start for _, start in unique_windows([melody], n_bars)]
+    if not starts:
+        return np.zeros((0, length), dtype=np.uint8)
+    return np.stack([melody[s:s + length] for s in starts])
