@@ -1,0 +1,134 @@
+"""The on-disk melody cache: one ``.npz`` file per (folder, extraction settings).
+
+The cache holds, for every MIDI file of a folder, its relative path, size and mtime (the
+key that says whether the file must be read again), its outcome (used, no melody,
+unreadable, and why) and its melodies. All melodies are concatenated into one ``uint8``
+token array with offsets, so opening the cache of a 10,000-file folder reads a handful of
+arrays. It lives in ``<folder>/.symusic-cache/`` or, when the folder is not writable, in
+``~/.cache/symusic/``; it is written to a temporary file and renamed into place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from symusic.data.scan import ExtractionSettings, FileMelodies
+
+FORMAT_VERSION = 1
+CACHE_FOLDER = ".symusic-cache"
+
+
+def settings_key(settings: ExtractionSettings) -> str:
+    """A short stable hash of the extraction settings and the cache format."""
+    text = json.dumps({"version": FORMAT_VERSION, **dataclasses.asdict(settings)},
+                      sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def _is_writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK)
+
+
+def cache_folder(midi_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
+    """Where the cache of ``midi_dir`` goes: ``cache_dir`` if given, else
+    ``<midi_dir>/.symusic-cache`` if writable, else ``~/.cache/symusic/<name>-<hash>``."""
+    midi_dir = Path(midi_dir).resolve()
+    if cache_dir is not None:
+        return Path(cache_dir)
+    local = midi_dir / CACHE_FOLDER
+    if _is_writable(local):
+        return local
+    tag = hashlib.sha1(str(midi_dir).encode()).hexdigest()[:8]
+    return Path.home() / ".cache" / "symusic" / f"{midi_dir.name}-{tag}"
+
+
+@dataclass
+class MelodyTable:
+    """Every file of a folder with its stat key, outcome and melodies, as flat arrays.
+
+    ``paths``, ``sizes``, ``mtimes`` (ns), ``statuses``, ``reasons``, ``cut``: ``[F]``;
+    file ``f`` owns melodies ``file_offsets[f]:file_offsets[f + 1]`` (``[F + 1]``);
+    melody ``m`` is ``tokens[melody_offsets[m]:melody_offsets[m + 1]]`` (``[M + 1]``).
+    """
+
+    paths: np.ndarray
+    sizes: np.ndarray
+    mtimes: np.ndarray
+    statuses: np.ndarray
+    reasons: np.ndarray
+    cut: np.ndarray
+    file_offsets: np.ndarray
+    melody_offsets: np.ndarray
+    tokens: np.ndarray
+
+    @classmethod
+    def build(cls, paths: list[str], sizes: list[int], mtimes: list[int],
+              outcomes: list[FileMelodies]) -> MelodyTable:
+        """Pack per-file outcomes (in the order of ``paths``) into one table."""
+        melodies = [m for outcome in outcomes for m in outcome.melodies]
+        counts = [len(outcome.melodies) for outcome in outcomes]
+        lengths = [len(m) for m in melodies]
+        tokens = np.concatenate(melodies) if melodies else np.zeros(0, np.uint8)
+        return cls(
+            paths=np.array(paths, dtype=str),
+            sizes=np.array(sizes, dtype=np.int64),
+            mtimes=np.array(mtimes, dtype=np.int64),
+            statuses=np.array([o.status for o in outcomes], dtype=str),
+            reasons=np.array([o.reason for o in outcomes], dtype=str),
+            cut=np.array([o.cut for o in outcomes], dtype=bool),
+            file_offsets=np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]),
+            melody_offsets=np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]),
+            tokens=tokens.astype(np.uint8, copy=False),
+        )
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def melody(self, m: int) -> np.ndarray:
+        """Melody ``m`` (a view): ``uint8 [16 * bars]``."""
+        return self.tokens[self.melody_offsets[m]:self.melody_offsets[m + 1]]
+
+    def outcome(self, f: int) -> FileMelodies:
+        """The outcome of file ``f``, its melodies as views into ``tokens``."""
+        melodies = [self.melody(m) for m in range(self.file_offsets[f], self.file_offsets[f + 1])]
+        return FileMelodies(melodies, str(self.statuses[f]), str(self.reasons[f]),
+                            bool(self.cut[f]))
+
+    def matches(self, paths: list[str], sizes: list[int], mtimes: list[int]) -> bool:
+        """Whether the table holds exactly these files with these sizes and mtimes."""
+        return (len(paths) == len(self.paths) and bool(np.all(self.paths == np.array(paths)))
+                and np.array_equal(self.sizes, sizes) and np.array_equal(self.mtimes, mtimes))
+
+
+def load_table(path: Path) -> MelodyTable | None:
+    """The table stored at ``path``, or ``None`` if it is missing, stale or unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            if int(stored["version"]) != FORMAT_VERSION:
+                return None
+            return MelodyTable(**{f.name: stored[f.name] for f in dataclasses.fields(MelodyTable)})
+    except (OSError, KeyError, ValueError, EOFError):
+        return None
+    except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never fatal
+        return None
+
+
+def save_table(table: MelodyTable, path: Path) -> None:
+    """Write ``table`` to ``path`` atomically (temporary file, then ``os.replace``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    arrays = {f.name: getattr(table, f.name) for f in dataclasses.fields(MelodyTable)}
+    with open(temporary, "wb") as f:
+        np.savez(f, version=np.array(FORMAT_VERSION), **arrays)
+    os.replace(temporary, path)

@@ -1,0 +1,290 @@
+"""From a MIDI folder to batches of N-bar melody windows.
+
+:class:`MelodyCollection` scans a folder once (parallel, cached on disk, bad files counted);
+:class:`WindowDataset` indexes every distinct window of ``slice_bar`` bars as
+``(melody id, start step)``; :func:`make_train_loader` and :func:`make_eval_loader` wrap
+them in DataLoaders whose batches are ``LongTensor [B, slice_bar * 16]``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Subset
+
+from symusic.data.cache import (
+    MelodyTable,
+    cache_folder,
+    load_table,
+    save_table,
+    settings_key,
+)
+from symusic.data.melody import DEFAULT_PROGRAMS, MAX_STEPS, NoMelodiesError, unique_windows
+from symusic.data.midi_io import MAX_FILE_BYTES
+from symusic.data.sampler import ResumableSampler
+from symusic.data.scan import (
+    UNREADABLE,
+    ExtractionSettings,
+    FileMelodies,
+    ScanReport,
+    extract_files,
+    list_midi_files,
+    write_skipped,
+)
+from symusic.data.tokens import FIRST_PITCH_TOKEN, MAX_PITCH, MIN_PITCH, STEPS_PER_BAR
+
+__all__ = ["MelodyCollection", "NoMelodiesError", "ResumableSampler", "ScanReport",
+           "WindowDataset", "make_eval_loader", "make_train_loader"]
+
+
+def _stat_files(folder: Path, paths: list[str]) -> tuple[list[int], list[int]]:
+    sizes, mtimes = [], []
+    for p in paths:
+        try:
+            st = os.stat(folder / p)
+            sizes.append(st.st_size)
+            mtimes.append(st.st_mtime_ns)
+        except OSError:
+            sizes.append(-1)
+            mtimes.append(-1)
+    return sizes, mtimes
+
+
+class MelodyCollection:
+    """The melodies of every MIDI file under a folder, read once and cached.
+
+    ``tokens``: all melodies concatenated (``uint8``); melody ``m`` is
+    ``tokens[melody_offsets[m]:melody_offsets[m + 1]]`` and comes from
+    ``paths[melody_files[m]]``. ``report`` (a :class:`ScanReport`) says what was used/skipped.
+    """
+
+    def __init__(self, folder: Path, table: MelodyTable, report: ScanReport):
+        self.folder = folder
+        self.paths = table.paths.tolist()
+        self.tokens = table.tokens
+        self.melody_offsets = table.melody_offsets
+        self.file_offsets = table.file_offsets
+        self.melody_files = np.repeat(np.arange(len(table), dtype=np.int64),
+                                      np.diff(table.file_offsets))
+        self.report = report
+
+    @classmethod
+    def from_folder(cls, midi_dir: str | os.PathLike,
+                    programs=DEFAULT_PROGRAMS, num_processes: int | None = None,
+                    cache_dir: str | os.PathLike | None = None, max_steps: int = MAX_STEPS,
+                    max_bytes: int = MAX_FILE_BYTES, progress: bool = True) -> MelodyCollection:
+        """Scan ``midi_dir`` recursively for ``.mid``/``.midi`` files and extract their melodies.
+
+        Files unchanged since the last scan (same relative path, size and mtime) come from
+        the cache; the others are read by ``num_processes`` processes (default all cores).
+        Prints one summary line when ``progress``. Raises :class:`NoMelodiesError` (naming
+        the folder) when it does not exist or gives no usable melody.
+        """
+        folder = Path(midi_dir)
+        if not folder.is_dir():
+            raise NoMelodiesError(f"{folder}: no such folder")
+        paths = list_midi_files(folder)
+        if not paths:
+            raise NoMelodiesError(f"{folder}: no .mid or .midi files in it")
+        settings = ExtractionSettings(tuple(sorted(set(programs))), max_steps, max_bytes)
+        key = settings_key(settings)
+        where = cache_folder(folder, cache_dir)
+        cache_path, skipped_path = where / f"melodies-{key}.npz", where / f"skipped-{key}.txt"
+        sizes, mtimes = _stat_files(folder, paths)
+        table = load_table(cache_path)
+        extracted = 0
+        if table is None or not table.matches(paths, sizes, mtimes):
+            table, extracted = _update_table(folder, table, paths, sizes, mtimes, settings,
+                                             num_processes, progress)
+            _save_or_warn(table, cache_path, skipped_path)
+        elif not skipped_path.exists():
+            _save_or_warn(None, cache_path, skipped_path, table)
+        report = ScanReport.from_counts(folder, table.statuses, table.reasons, table.cut,
+                                        len(table.melody_offsets) - 1, extracted)
+        report.cache_path, report.skipped_path = cache_path, skipped_path
+        if progress:
+            print(f"{folder}: {report.summary_line()}", file=sys.stderr)
+        if report.used == 0:
+            raise NoMelodiesError(f"{folder}: no usable melody ({report.summary_line()})")
+        return cls(folder, table, report)
+
+    def __len__(self) -> int:
+        """Number of melodies."""
+        return len(self.melody_offsets) - 1
+
+    def melody(self, m: int) -> np.ndarray:
+        """Melody ``m`` as ``uint8 [16 * bars]`` (a view)."""
+        return self.tokens[self.melody_offsets[m]:self.melody_offsets[m + 1]]
+
+    def window_index(self, n_bars: int) -> np.ndarray:
+        """Every distinct window of ``n_bars`` bars with an onset, per file, in file order.
+
+        Returns ``int64 [N, 2]`` rows ``(melody id, start step)``.
+        """
+        rows = []
+        for f in range(len(self.paths)):
+            first, last = int(self.file_offsets[f]), int(self.file_offsets[f + 1])
+            if first == last:
+                continue
+            melodies = [self.melody(m) for m in range(first, last)]
+            rows.extend((first + m, start) for m, start in unique_windows(melodies, n_bars))
+        return np.array(rows, dtype=np.int64).reshape(-1, 2)
+
+
+def _update_table(folder: Path, old: MelodyTable | None, paths: list[str], sizes: list[int],
+                  mtimes: list[int], settings: ExtractionSettings,
+                  num_processes: int | None, progress: bool) -> tuple[MelodyTable, int]:
+    """A table for ``paths``: unchanged files from ``old``, the rest extracted now."""
+    known = {}
+    if old is not None:
+        known = {p: i for i, p in enumerate(old.paths.tolist())}
+    outcomes: dict[str, FileMelodies] = {}
+    todo = []
+    for p, size, mtime in zip(paths, sizes, mtimes, strict=True):
+        i = known.get(p)
+        if i is not None and size >= 0 and old.sizes[i] == size and old.mtimes[i] == mtime:
+            outcomes[p] = old.outcome(i)
+        elif size < 0:
+            outcomes[p] = FileMelodies([], UNREADABLE, "cannot stat")
+        else:
+            todo.append(p)
+    outcomes.update(extract_files(str(folder), todo, settings, num_processes, progress))
+    table = MelodyTable.build(paths, sizes, mtimes, [outcomes[p] for p in paths])
+    return table, len(todo)
+
+
+def _save_or_warn(table: MelodyTable | None, cache_path: Path, skipped_path: Path,
+                  skipped_from: MelodyTable | None = None) -> None:
+    """Write the cache (if ``table``) and the skipped-file list; a failure only warns."""
+    try:
+        if table is not None:
+            save_table(table, cache_path)
+        source = table if table is not None else skipped_from
+        outcomes = {p: FileMelodies([], str(s), str(r))
+                    for p, s, r in zip(source.paths, source.statuses, source.reasons,
+                                       strict=True)}
+        write_skipped(skipped_path, outcomes)
+    except OSError as error:
+        print(f"warning: could not write the melody cache {cache_path}: {error}",
+              file=sys.stderr)
+
+
+class WindowDataset(Dataset):
+    """Every distinct window of ``slice_bar`` bars of a :class:`MelodyCollection`.
+
+    Items are ``LongTensor [slice_bar * 16]``. An item key is a window number, or a pair
+    ``(window number, semitone shift)`` as :class:`ResumableSampler` yields. ``max_windows``
+    keeps an evenly spaced, deterministic subset. Holds only arrays, so DataLoader workers
+    never rescan. Raises :class:`NoMelodiesError` when there is no such window.
+    """
+
+    def __init__(self, collection: MelodyCollection, slice_bar: int,
+                 max_windows: int | None = None):
+        if slice_bar < 1:
+            raise ValueError(f"slice_bar must be at least 1, got {slice_bar}")
+        self.slice_bar = slice_bar
+        self.length = slice_bar * STEPS_PER_BAR
+        self.folder = collection.folder
+        self.tokens = collection.tokens
+        self.melody_offsets = collection.melody_offsets
+        index = collection.window_index(slice_bar)
+        if max_windows is not None and len(index) > max_windows:
+            keep = np.unique(np.linspace(0, len(index) - 1, max_windows).round().astype(np.int64))
+            index = index[keep]
+        if len(index) == 0:
+            raise NoMelodiesError(f"{collection.folder}: no melody of {slice_bar} bars or more "
+                                  f"({collection.report.summary_line()})")
+        self.index = index
+        self.offsets = self.melody_offsets[index[:, 0]] + index[:, 1]
+
+    @classmethod
+    def from_folder(cls, midi_dir: str | os.PathLike, slice_bar: int,
+                    max_windows: int | None = None, **scan_options) -> WindowDataset:
+        """Scan ``midi_dir`` (see :meth:`MelodyCollection.from_folder`) and index its windows."""
+        return cls(MelodyCollection.from_folder(midi_dir, **scan_options), slice_bar, max_windows)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def window(self, i: int, shift: int = 0) -> np.ndarray:
+        """Window ``i`` as ``uint8 [T]``, its pitches moved ``shift`` semitones (kept in range)."""
+        start = self.offsets[i]
+        window = self.tokens[start:start + self.length]
+        if shift:
+            onsets = window >= FIRST_PITCH_TOKEN
+            low, high = self.pitch_bounds_of(window)
+            shift = int(np.clip(shift, MIN_PITCH - low, MAX_PITCH - high))
+            window = window.astype(np.int16)
+            window[onsets] += shift
+        return window.astype(np.uint8)
+
+    def __getitem__(self, key) -> torch.Tensor:
+        i, shift = key if isinstance(key, tuple) else (key, 0)
+        return torch.from_numpy(self.window(int(i), int(shift)).astype(np.int64))
+
+    @staticmethod
+    def pitch_bounds_of(window: np.ndarray) -> tuple[int, int]:
+        """Lowest and highest MIDI pitch played in ``window`` (``(MAX, MIN)`` if none)."""
+        onsets = window[window >= FIRST_PITCH_TOKEN].astype(np.int64)
+        if not onsets.size:
+            return MAX_PITCH, MIN_PITCH
+        return int(onsets.min()) - FIRST_PITCH_TOKEN + MIN_PITCH, \
+            int(onsets.max()) - FIRST_PITCH_TOKEN + MIN_PITCH
+
+    def pitch_bounds(self) -> np.ndarray:
+        """Lowest and highest MIDI pitch of every window: ``int64 [N, 2]``."""
+        bounds = np.empty((len(self), 2), dtype=np.int64)
+        steps = np.arange(self.length)
+        for first in range(0, len(self), 65_536):
+            rows = self.tokens[self.offsets[first:first + 65_536, None] + steps].astype(np.int64)
+            onset = rows >= FIRST_PITCH_TOKEN
+            low = np.where(onset, rows, np.iinfo(np.int64).max).min(axis=1)
+            high = np.where(onset, rows, -1).max(axis=1)
+            bounds[first:first + 65_536] = np.column_stack([low, high])
+        return bounds - FIRST_PITCH_TOKEN + MIN_PITCH
+
+    def describe(self) -> str:
+        """One line: how many windows of how many bars, from which folder."""
+        return f"{len(self):,} windows of {self.slice_bar} bars from {self.folder}"
+
+
+def _as_dataset(data, slice_bar: int | None, max_windows: int | None = None) -> Dataset:
+    if isinstance(data, WindowDataset):
+        if max_windows is not None and len(data) > max_windows:
+            keep = np.linspace(0, len(data) - 1, max_windows).round().astype(np.int64)
+            return Subset(data, np.unique(keep).tolist())
+        return data
+    if slice_bar is None:
+        raise ValueError("slice_bar is needed to cut a MelodyCollection into windows")
+    return WindowDataset(data, slice_bar, max_windows)
+
+
+def make_train_loader(data: MelodyCollection | WindowDataset, batch_size: int,
+                      num_workers: int = 0, seed: int = 0, transpose: int = 0, rank: int = 0,
+                      world_size: int = 1, slice_bar: int | None = None) -> DataLoader:
+    """Endless shuffled training batches ``LongTensor [batch_size, slice_bar * 16]``.
+
+    ``loader.sampler`` is the :class:`ResumableSampler` (never-ending; ``len`` = one epoch
+    of this rank): resume with ``loader.sampler.set_position(epoch, index)``. ``transpose``
+    moves each window by a random shift in ``-transpose..transpose`` that keeps its pitches
+    in 21..108. ``rank``/``world_size`` give each DDP process a disjoint shard.
+    """
+    dataset = _as_dataset(data, slice_bar)
+    sampler = ResumableSampler(len(dataset), seed, shuffle=True, transpose=transpose, rank=rank,
+                               world_size=world_size,
+                               pitch_bounds=dataset.pitch_bounds() if transpose else None)
+    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
+                      persistent_workers=num_workers > 0)
+
+
+def make_eval_loader(data: MelodyCollection | WindowDataset, batch_size: int,
+                     num_workers: int = 0, slice_bar: int | None = None,
+                     max_windows: int | None = None) -> DataLoader:
+    """Evaluation batches in a fixed order: every distinct window in file order, or an
+    evenly spaced subset of ``max_windows``. The last batch may be smaller."""
+    dataset = _as_dataset(data, slice_bar, max_windows)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)

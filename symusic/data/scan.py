@@ -1,0 +1,207 @@
+"""Finding MIDI files in a folder and extracting their melodies, in parallel, without crashing.
+
+One file's outcome is a :class:`FileMelodies`: its melodies, or why it was skipped. Every
+error inside a worker is caught per file; a worker process that dies (``BrokenProcessPool``)
+costs only the file it was reading. :class:`ScanReport` counts the outcomes for a folder.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from symusic.data.melody import MAX_STEPS, extract_melodies, is_melodic
+from symusic.data.midi_io import MAX_FILE_BYTES, MidiReadError, read_midi
+from symusic.data.tokens import STEPS_PER_QUARTER
+
+MIDI_SUFFIXES = (".mid", ".midi")
+USED, NO_MELODY, UNREADABLE = "used", "no melody", "unreadable"
+WORKER_CRASHED = "worker process crashed"
+CHUNK_FILES = 16  # files per task sent to a worker
+
+
+@dataclass(frozen=True)
+class ExtractionSettings:
+    """What decides the melodies of a file; part of the cache key."""
+
+    programs: tuple[int, ...] = tuple(range(32))
+    max_steps: int = MAX_STEPS
+    max_bytes: int = MAX_FILE_BYTES
+
+
+@dataclass
+class FileMelodies:
+    """The outcome for one file: ``melodies`` (``uint8 [16 * bars]`` each) or a skip reason.
+
+    ``status`` is ``"used"``, ``"no melody"`` or ``"unreadable"``; ``cut`` is set when the
+    file held more than ``max_steps`` of music.
+    """
+
+    melodies: list[np.ndarray]
+    status: str = USED
+    reason: str = ""
+    cut: bool = False
+
+
+def list_midi_files(folder: str | os.PathLike) -> list[str]:
+    """Paths of the ``.mid`` / ``.midi`` files under ``folder`` (any case), relative, sorted.
+
+    Hidden folders (such as the ``.symusic-cache``) are not searched.
+    """
+    folder = os.fspath(folder)
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if name.lower().endswith(MIDI_SUFFIXES):
+                found.append(os.path.relpath(os.path.join(root, name), folder))
+    return sorted(found)
+
+
+def extract_file(path: str, settings: ExtractionSettings) -> FileMelodies:
+    """Read ``path`` and extract its melodies; never raises (errors become a skip reason)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            midi = read_midi(path, settings.max_bytes)
+            melodies = extract_melodies(midi, settings.programs, settings.max_steps)
+            if melodies:
+                last_end = max((n.end for i in midi.instruments for n in i.notes), default=0.0)
+                steps = midi.time_to_tick(last_end) * STEPS_PER_QUARTER / midi.resolution
+                return FileMelodies(melodies, cut=steps > settings.max_steps)
+            return FileMelodies([], NO_MELODY, why_no_melody(midi, settings.programs))
+    except MidiReadError as error:
+        return FileMelodies([], UNREADABLE, error.reason)
+    except Exception as error:  # noqa: BLE001 - any library error on a bad file is a skip
+        return FileMelodies([], UNREADABLE, f"{type(error).__name__}")
+
+
+def why_no_melody(midi, programs: Iterable[int]) -> str:
+    """A short reason a readable file gave no melody."""
+    with_notes = [i for i in midi.instruments if i.notes]
+    if not with_notes:
+        return "no notes"
+    if all(i.is_drum for i in with_notes):
+        return "drums only"
+    programs = set(programs)
+    if not any(is_melodic(i, programs) for i in with_notes):
+        return "no melodic program"
+    return "no melody of a bar or more in 21..108"
+
+
+def _extract_chunk(folder: str, paths: list[str], settings: ExtractionSettings):
+    return [extract_file(os.path.join(folder, p), settings) for p in paths]
+
+
+def extract_files(folder: str, paths: list[str], settings: ExtractionSettings,
+                  num_processes: int | None = None, progress: bool = True
+                  ) -> dict[str, FileMelodies]:
+    """Extract every file of ``paths`` (relative to ``folder``); returns ``{path: outcome}``.
+
+    ``num_processes`` (default ``os.cpu_count()``) worker processes; 1 runs in this process.
+    If a worker dies, the files of its unfinished tasks are retried one by one in a single
+    worker, so only the file that kills it is marked ``"worker process crashed"``.
+    """
+    num_processes = num_processes or os.cpu_count() or 1
+    bar = tqdm(total=len(paths), desc=f"reading {Path(folder).name or folder}", unit="file",
+               disable=not progress or not paths, leave=False)
+    results: dict[str, FileMelodies] = {}
+    if num_processes == 1 or len(paths) <= 1:
+        for p in paths:
+            results[p] = extract_file(os.path.join(folder, p), settings)
+            bar.update()
+    else:
+        chunks = [paths[i:i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
+        leftover = _run_pool(folder, chunks, settings, num_processes, results, bar)
+        while leftover:  # a worker died: one file per task, in order, to find the culprit
+            leftover = _run_pool(folder, [[p] for p in leftover], settings, 1, results, bar)
+            if leftover:
+                results[leftover[0]] = FileMelodies([], UNREADABLE, WORKER_CRASHED)
+                bar.update()
+                leftover = leftover[1:]
+    bar.close()
+    return results
+
+
+def _run_pool(folder: str, chunks: list[list[str]], settings: ExtractionSettings,
+              workers: int, results: dict[str, FileMelodies], bar: tqdm) -> list[str]:
+    """Run ``chunks`` in a pool; fill ``results``; return the files a dead worker left undone."""
+    undone: list[str] = []
+    with ProcessPoolExecutor(min(workers, len(chunks))) as pool:
+        futures = {pool.submit(_extract_chunk, folder, chunk, settings): chunk
+                   for chunk in chunks}
+        for future in as_completed(futures):
+            chunk = futures[future]
+            try:
+                outcomes = future.result()
+            except BrokenProcessPool:
+                undone.extend(chunk)
+                continue
+            for p, outcome in zip(chunk, outcomes, strict=True):
+                results[p] = outcome
+            bar.update(len(chunk))
+    order = {p: i for i, chunk in enumerate(chunks) for p in chunk}
+    return sorted(undone, key=order.__getitem__)
+
+
+@dataclass
+class ScanReport:
+    """What a folder scan found: file counts by outcome and skip reason.
+
+    ``reasons`` maps a skip reason to its file count; ``extracted`` is how many files were
+    read this time (the rest came from the cache); ``skipped_path`` lists each skipped file.
+    """
+
+    folder: str
+    files: int = 0
+    used: int = 0
+    without_melody: int = 0
+    unreadable: int = 0
+    melodies: int = 0
+    cut: int = 0
+    extracted: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    cache_path: Path | None = None
+    skipped_path: Path | None = None
+
+    @classmethod
+    def from_counts(cls, folder: str, statuses: np.ndarray, reasons: np.ndarray,
+                    cut: np.ndarray, melodies: int, extracted: int) -> ScanReport:
+        """Count per-file ``statuses``, skip ``reasons`` and ``cut`` flags (arrays ``[files]``)."""
+        statuses = np.asarray(statuses, dtype=str)
+        skipped = statuses != USED
+        return cls(
+            folder=str(folder), files=len(statuses), used=int((~skipped).sum()),
+            without_melody=int((statuses == NO_MELODY).sum()),
+            unreadable=int((statuses == UNREADABLE).sum()), melodies=int(melodies),
+            cut=int(np.count_nonzero(cut)), extracted=extracted,
+            reasons=dict(Counter(np.asarray(reasons, dtype=str)[skipped].tolist())),
+        )
+
+    def summary_line(self) -> str:
+        """One line, e.g. ``12,345 files: 11,900 used, 300 without melody, 145 unreadable``."""
+        line = (f"{self.files:,} files: {self.used:,} used, {self.without_melody:,} without "
+                f"melody, {self.unreadable:,} unreadable")
+        if self.cut:
+            line += f", {self.cut:,} cut at the length limit"
+        if self.skipped_path and (self.without_melody or self.unreadable):
+            line += f" (reasons in {self.skipped_path})"
+        return line
+
+
+def write_skipped(path: Path, outcomes: dict[str, FileMelodies]) -> None:
+    """Write ``<relative path>\\t<status>: <reason>`` for every skipped file (atomically)."""
+    lines = [f"{p}\t{o.status}: {o.reason}\n" for p, o in sorted(outcomes.items())
+             if o.status != USED]
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text("".join(lines))
+    os.replace(temporary, path)
