@@ -96,9 +96,9 @@ class ResumableSampler(Sampler):
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         while True:
-            windows, shifts = self.epoch_items(self.epoch)
-            while self.index < len(windows):
-                k = self.index
-                self.index += 1
+            epoch, first = self.epoch, self.index
+            windows, shifts = self.epoch_items(epoch)
+            for k in range(first, len(windows)):
+                last = k + 1 == len(windows)
+                self.epoch, self.index = (epoch + 1, 0) if last else (epoch, k + 1)
                 yield int(windows[k]), int(shifts[k])
-            self.epoch, self.index = self.epoch + 1, 0
