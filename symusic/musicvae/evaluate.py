@@ -1,0 +1,217 @@
+"""Evaluate a checkpoint on a folder of MIDI files, in the paper's terms and beyond.
+
+``python -m symusic.musicvae.evaluate --checkpoint C --data DIR [--json FILE]``
+
+* reconstruction accuracy, as in Table 1 of Roberts et al. (2018): teacher-forced (the
+  decoder sees the true previous token) and sampled (free-running, argmax), z = mu;
+* the ELBO and the KL divergence in bits (z drawn from q(z|x));
+* prior samples against the data, feature by feature (``metrics.sample_data_distances``),
+  next to the same measures between two halves of the data as a yardstick;
+* interpolation smoothness between random pairs of data windows
+  (``metrics.interpolation_smoothness``).
+
+The data windows are those training evaluates on: every unique window of the model's
+length of every melody (``symusic.data.dataset``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from symusic.data.tokens import STEPS_PER_BAR
+from symusic.musicvae import metrics
+from symusic.musicvae.cli import add_device_argument, load_model, resolve_device, run_cli
+from symusic.musicvae.generate import encode_mu, sample_melodies
+from symusic.musicvae.midi_windows import InputError
+
+PROG = "symusic-evaluate"
+
+
+def load_data_windows(data_dir: str | Path, seq_len: int,
+                      max_windows: int | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """The windows training would evaluate on: every distinct window of ``seq_len`` steps
+    (with an onset) of the melodies in the MIDI files under ``data_dir``, or an evenly spaced
+    subset of ``max_windows`` of them.
+
+    Returns ``(windows [N, seq_len] int64, info)``; ``info["files"]`` says how many files
+    were used and skipped. Raises the data pipeline's ``NoMelodiesError`` when there is no
+    such window.
+    """
+    from symusic.data.dataset import MelodyCollection, WindowDataset
+
+    collection = MelodyCollection.from_folder(data_dir, progress=False)
+    dataset = WindowDataset(collection, seq_len // STEPS_PER_BAR, max_windows=max_windows)
+    windows = np.stack([dataset.window(i) for i in range(len(dataset))]).astype(np.int64)
+    return windows, {"files": collection.report.summary_line()}
+
+
+def _batches(windows: np.ndarray, batch_size: int, desc: str):
+    for i in tqdm(range(0, len(windows), batch_size), desc=desc, unit="batch", leave=False,
+                    disable=None):
+        yield torch.as_tensor(windows[i : i + batch_size], dtype=torch.long)
+
+
+@torch.no_grad()
+def reconstruction_metrics(model, windows: np.ndarray, batch_size: int = 128) -> dict[str, float]:
+    """Table 1 of the paper plus the ELBO, averaged over windows ``[N, T]``.
+
+    Teacher-forced accuracies come from ``forward(use_mean=True)`` (z = mu); the sampled
+    ones from argmax free-running decoding of mu; ELBO and KL from ``forward`` with z
+    drawn from q(z|x), beta 1 and no free bits. ELBO and KL are per window, in nats
+    (KL also in bits).
+    """
+    device = next(model.parameters()).device
+    sums: dict[str, float] = {}
+
+    def add(name: str, value: float, n: int) -> None:
+        sums[name] = sums.get(name, 0.0) + float(value) * n
+
+    sampled = []
+    for batch in _batches(windows, batch_size, "reconstruction"):
+        batch = batch.to(device)
+        n = len(batch)
+        forced = model(batch, sampling_probability=0.0, use_mean=True)
+        add("teacher_forced_accuracy", forced.accuracy, n)
+        add("teacher_forced_note_accuracy", forced.note_accuracy, n)
+        sampled.append(model.reconstruct(batch, temperature=0.0).cpu().numpy())
+        out = model(batch, sampling_probability=0.0, beta=1.0, free_bits=0.0, use_mean=False)
+        add("elbo_nats", out.elbo, n)
+        add("reconstruction_nats", out.reconstruction, n)
+        add("kl_nats", out.kl, n)
+        add("kl_bits", out.kl_bits, n)
+    result = {name: total / len(windows) for name, total in sums.items()}
+    sampled_all = np.concatenate(sampled)
+    result["sampled_accuracy"] = metrics.token_accuracy(sampled_all, windows)
+    result["sampled_note_accuracy"] = metrics.note_accuracy(sampled_all, windows)
+    return result
+
+
+@torch.no_grad()
+def interpolation_metrics(model, windows: np.ndarray, pairs: int, steps: int,
+                          rng: np.random.Generator) -> dict[str, float]:
+    """Smoothness of argmax-decoded slerp interpolations between random pairs of windows."""
+    if len(windows) < 2:
+        return {"pairs": 0}
+    device = next(model.parameters()).device
+    chosen = np.stack([rng.choice(len(windows), size=2, replace=False) for _ in range(pairs)])
+    mu = torch.as_tensor(encode_mu(model, windows[chosen.ravel()])).to(device)
+    z = torch.cat([model.interpolate(mu[2 * i], mu[2 * i + 1], steps) for i in range(pairs)])
+    paths = model.decode(z, temperature=0.0).cpu().numpy().reshape(pairs, steps, -1)
+    result: dict[str, float] = {"pairs": pairs, "steps": steps}
+    result.update(metrics.interpolation_smoothness(paths))
+    result["input_distance"] = float(
+        metrics.hamming(windows[chosen[:, 0]], windows[chosen[:, 1]]).mean()
+    )
+    return result
+
+
+def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: float = 1.0,
+             batch_size: int = 128, interp_pairs: int = 16, interp_steps: int = 9,
+             seed: int = 0) -> dict[str, Any]:
+    """Every metric of the model on data windows ``[N, T]``, as a JSON-ready dict."""
+    torch.manual_seed(seed)  # the z drawn for the ELBO
+    rng = np.random.default_rng(seed)
+    samples = sample_melodies(model, num_samples, temperature=temperature, seed=seed,
+                              batch_size=batch_size)
+    half = rng.permutation(len(windows))
+    split = len(windows) // 2
+    return {
+        "num_windows": len(windows),
+        "seq_len": int(windows.shape[1]),
+        "reconstruction": reconstruction_metrics(model, windows, batch_size),
+        "prior_samples": {"num_samples": num_samples, "temperature": temperature,
+                          **metrics.sample_data_distances(samples, windows)},
+        "data_halves": metrics.sample_data_distances(windows[half[:split]],
+                                                     windows[half[split:]]),
+        "interpolation": interpolation_metrics(model, windows, interp_pairs, interp_steps, rng),
+    }
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.4f}"
+    return str(value)
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The report as a readable two-column table, one section per top-level group."""
+    lines = []
+    for section, content in report.items():
+        if not isinstance(content, dict):
+            lines.append(f"{section:<38} {_format(content)}")
+            continue
+        lines.append(f"\n[{section}]")
+        for key, value in content.items():
+            if isinstance(value, dict):
+                cells = "  ".join(f"{k} {_format(v)}" for k, v in value.items())
+                lines.append(f"  {key:<36} {cells}")
+            else:
+                lines.append(f"  {key:<36} {_format(value)}")
+    return "\n".join(lines).lstrip("\n")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN
+    return value
+
+
+def run(args: argparse.Namespace) -> None:
+    """The ``evaluate`` command: load, measure, print, write JSON."""
+    for name in ("num_samples", "batch_size", "interp_pairs"):
+        if getattr(args, name) < 1:
+            raise InputError(f"--{name.replace('_', '-')} must be 1 or more")
+    if args.interp_steps < 2:
+        raise InputError("--interp-steps must be 2 or more")
+    model = load_model(args.checkpoint, resolve_device(args.device))
+    windows, info = load_data_windows(args.data, model.config.seq_len, args.max_windows)
+    report = {"checkpoint": str(args.checkpoint), "data": str(args.data), **info}
+    report.update(evaluate(model, windows, args.num_samples, args.temperature, args.batch_size,
+                           args.interp_pairs, args.interp_steps, args.seed))
+    print(format_table(report))
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(_jsonable(report), indent=2) + "\n")
+        print(f"\nwrote {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the evaluation command."""
+    p = argparse.ArgumentParser(prog="python -m symusic.musicvae.evaluate",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--checkpoint", required=True, help="model checkpoint (.pt)")
+    p.add_argument("--data", required=True, help="folder of MIDI files")
+    p.add_argument("--json", default=None, help="also write every metric to this JSON file")
+    p.add_argument("--num-samples", type=int, default=512, help="prior samples to compare")
+    p.add_argument("--temperature", type=float, default=1.0, help="of the prior samples")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--max-windows", type=int, default=None,
+                   help="evaluate on an evenly spaced subset of this many data windows")
+    p.add_argument("--interp-pairs", type=int, default=16, help="pairs of windows to morph")
+    p.add_argument("--interp-steps", type=int, default=9, help="steps per interpolation")
+    p.add_argument("--seed", type=int, default=0)
+    add_device_argument(p)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m symusic.musicvae.evaluate``."""
+    args = build_parser().parse_args(argv)
+    return run_cli(PROG, run, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

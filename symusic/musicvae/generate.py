@@ -1,0 +1,299 @@
+"""Generate from a trained checkpoint: ``python -m symusic.musicvae.generate`` (or ``symusic``).
+
+Subcommands::
+
+    symusic sample      --checkpoint C --num N --temperature T [--seed S] --out DIR
+    symusic interpolate --checkpoint C --start A.mid --end B.mid --steps K --out DIR
+                        [--track I] [--bar B]
+    symusic reconstruct --checkpoint C --input X.mid --out DIR [--track I]
+    symusic encode      --checkpoint C --input DIR --out z.npy [--batch-size B]
+
+Every MIDI file written gets a piano-roll PNG beside it, and a WAV with ``--audio``.
+The model functions below take and return numpy token arrays ``[N, T]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from symusic.data.tokens import STEPS_PER_BAR
+from symusic.musicvae import midi_windows as mw
+from symusic.musicvae.cli import add_device_argument, load_model, resolve_device, run_cli
+from symusic.musicvae.render import (
+    AudioUnavailableError,
+    audio_problem,
+    render_audio,
+    write_melodies_with_roll,
+)
+
+PROG = "symusic"
+
+
+# --- the model side ------------------------------------------------------------------------
+
+
+def _generator(device: torch.device, seed: int | None) -> torch.Generator | None:
+    return None if seed is None else torch.Generator(device=device).manual_seed(seed)
+
+
+def _device(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.no_grad()
+def sample_melodies(model, num: int, temperature: float | None = None, seed: int | None = None,
+                    batch_size: int = 256) -> np.ndarray:
+    """``num`` melodies decoded from z drawn from the prior: ``[num, seq_len]`` tokens."""
+    generator = _generator(_device(model), seed)
+    chunks = [model.sample(min(batch_size, num - i), temperature=temperature, generator=generator)
+              for i in range(0, num, batch_size)]
+    return torch.cat(chunks).cpu().numpy()
+
+
+@torch.no_grad()
+def encode_mu(model, windows: np.ndarray, batch_size: int = 256,
+              progress: bool = False) -> np.ndarray:
+    """The posterior means of token windows ``[N, T]``: ``[N, z_size]`` float32."""
+    device = _device(model)
+    mus = []
+    for i in tqdm(range(0, len(windows), batch_size), desc="encoding", unit="batch",
+                  disable=None if progress else True):
+        batch = torch.as_tensor(np.asarray(windows[i : i + batch_size]), dtype=torch.long)
+        mu, _ = model.encode(batch.to(device))
+        mus.append(mu.float().cpu())
+    return torch.cat(mus).numpy()
+
+
+@torch.no_grad()
+def interpolate_melodies(model, start: np.ndarray, end: np.ndarray, steps: int,
+                         temperature: float | None = 0.0,
+                         seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Slerp from the mu of ``start`` to the mu of ``end`` (both ``[T]``), ends included.
+
+    Returns ``(z [steps, z_size], tokens [steps, T])``; with the default temperature 0 the
+    decoding is argmax, so the ends are the reconstructions of the two inputs.
+    """
+    if steps < 2:
+        raise mw.InputError(f"--steps must be 2 or more (both ends are included), got {steps}")
+    mu = torch.as_tensor(encode_mu(model, np.stack([start, end]))).to(_device(model))
+    z = model.interpolate(mu[0], mu[1], steps)
+    tokens = model.decode(z, temperature=temperature, generator=_generator(z.device, seed))
+    return z.float().cpu().numpy(), tokens.cpu().numpy()
+
+
+@torch.no_grad()
+def reconstruct_windows(model, windows: np.ndarray, temperature: float | None = 0.0,
+                        seed: int | None = None, batch_size: int = 256) -> np.ndarray:
+    """Encode (z = mu) and decode token windows ``[N, T]``; returns ``[N, T]`` tokens."""
+    device = _device(model)
+    generator = _generator(device, seed)
+    z = torch.as_tensor(encode_mu(model, windows, batch_size)).to(device)
+    out = [model.decode(z[i : i + batch_size], temperature=temperature, generator=generator)
+           for i in range(0, len(z), batch_size)]
+    return torch.cat(out).cpu().numpy()
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+class Writer:
+    """Writes melodies as MIDI + PNG (+ WAV with ``--audio``) and lists what it wrote."""
+
+    def __init__(self, out_dir: Path, args: argparse.Namespace) -> None:
+        self.out_dir, self.tempo, self.program = out_dir, args.tempo, args.program
+        self.audio = args.audio
+        self.soundfont = args.soundfont
+        self.written: list[Path] = []
+        if self.audio and (problem := audio_problem(self.soundfont)):
+            print(f"{PROG}: note: no audio will be written: {problem}", file=sys.stderr)
+            self.audio = False
+
+    def write(self, melodies: Sequence[np.ndarray], stem: str,
+              titles: Sequence[str] | None = None) -> Path:
+        """Write ``stem.mid``, ``stem.png`` (and ``stem.wav``); return the MIDI path."""
+        mid, png = write_melodies_with_roll(melodies, self.out_dir, stem, tempo=self.tempo,
+                                            program=self.program, titles=titles)
+        self.written += [mid, png]
+        if self.audio:
+            try:
+                self.written.append(render_audio(mid, soundfont=self.soundfont))
+            except AudioUnavailableError as err:
+                print(f"{PROG}: note: no audio for {mid.name}: {err}", file=sys.stderr)
+        return mid
+
+    def report(self) -> None:
+        """Tell the user where the files are."""
+        kinds = sorted({p.suffix for p in self.written})
+        print(f"wrote {len(self.written)} files ({', '.join(kinds)}) to {self.out_dir}")
+
+
+def _bars(tokens: np.ndarray) -> int:
+    return tokens.shape[-1] // STEPS_PER_BAR
+
+
+# --- subcommands ---------------------------------------------------------------------------
+
+
+def cmd_sample(args: argparse.Namespace) -> None:
+    """``sample``: melodies from the prior, one file each and all joined."""
+    if args.num < 1:
+        raise mw.InputError(f"--num must be 1 or more, got {args.num}")
+    model = load_model(args.checkpoint, resolve_device(args.device))
+    melodies = sample_melodies(model, args.num, args.temperature, args.seed)
+    writer = Writer(Path(args.out), args)
+    width = len(str(args.num))
+    titles = [f"sample {i + 1:0{width}d}" for i in range(args.num)]
+    for i, melody in enumerate(melodies):
+        writer.write([melody], f"sample_{i + 1:0{width}d}", titles=[titles[i]])
+    writer.write(list(melodies), "samples", titles=titles)
+    writer.report()
+
+
+def cmd_interpolate(args: argparse.Namespace) -> None:
+    """``interpolate``: slerp between the windows of two files, each step and all joined."""
+    device = resolve_device(args.device)
+    model = load_model(args.checkpoint, device)
+    seq_len = model.config.seq_len
+    ends = []
+    for which, path in (("start", args.start), ("end", args.end)):
+        track = getattr(args, f"{which}_track")
+        bar = getattr(args, f"{which}_bar")
+        window, source = mw.pick_window(path, seq_len, args.track if track is None else track,
+                                        args.bar if bar is None else bar)
+        print(f"{which}: {path}, track {source.track}, melody {source.melody}, "
+              f"bar {source.bar}, {_bars(window)} bars")
+        ends.append(window)
+    z, tokens = interpolate_melodies(model, ends[0], ends[1], args.steps, args.temperature,
+                                     args.seed)
+    writer = Writer(Path(args.out), args)
+    width = len(str(args.steps))
+    titles = [f"step {i + 1:0{width}d} of {args.steps}" for i in range(args.steps)]
+    for i, melody in enumerate(tokens):
+        writer.write([melody], f"interp_{i + 1:0{width}d}", titles=[titles[i]])
+    writer.write(list(tokens), "interpolation", titles=titles)
+    writer.write(ends, "inputs", titles=["start (input)", "end (input)"])
+    np.save(Path(args.out) / "interpolation_z.npy", z)
+    writer.written.append(Path(args.out) / "interpolation_z.npy")
+    writer.report()
+
+
+def cmd_reconstruct(args: argparse.Namespace) -> None:
+    """``reconstruct``: every non-overlapping window of a file through the model, in order."""
+    model = load_model(args.checkpoint, resolve_device(args.device))
+    windows, sources = mw.consecutive_windows(args.input, model.config.seq_len, args.track)
+    recon = reconstruct_windows(model, windows, args.temperature, args.seed)
+    titles = [f"melody {s.melody}, bars {s.bar + 1}-{s.bar + _bars(windows)}" for s in sources]
+    writer = Writer(Path(args.out), args)
+    writer.write(list(recon), "reconstruction", titles=titles)
+    writer.write(list(windows), "original", titles=titles)
+    accuracy = float(np.mean(recon == windows))
+    print(f"{len(windows)} windows of {_bars(windows)} bars from track {sources[0].track}; "
+          f"token accuracy {accuracy:.3f}")
+    writer.report()
+
+
+def cmd_encode(args: argparse.Namespace) -> None:
+    """``encode``: mu of every window of every file in a folder, with an index CSV."""
+    model = load_model(args.checkpoint, resolve_device(args.device))
+    files = mw.midi_files(args.input)
+    hop = args.hop_bars * STEPS_PER_BAR
+    if hop < 1:
+        raise mw.InputError(f"--hop-bars must be 1 or more, got {args.hop_bars}")
+    skipped: dict[str, str] = {}
+    found = list(mw.iter_folder_windows(tqdm(files, desc="reading", unit="file", disable=None),
+                                        model.config.seq_len, hop, skipped=skipped))
+    for path, reason in skipped.items():
+        print(f"{PROG}: note: skipped {path}: {reason}", file=sys.stderr)
+    if not found:
+        raise mw.InputError(f"{args.input}: no melody of {model.config.seq_len // STEPS_PER_BAR} "
+                            f"bars or more in any of its {len(files)} MIDI files")
+    windows = np.stack([w for w, _ in found])
+    z = encode_mu(model, windows, args.batch_size, progress=True)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.save(out, z)
+    index = out.with_name(out.name.removesuffix(".npy") + ".index.csv")
+    with index.open("w", newline="") as handle:
+        fields = ["row", *(f.name for f in dataclasses.fields(mw.WindowSource))]
+        rows = csv.DictWriter(handle, fieldnames=fields)
+        rows.writeheader()
+        for row, (_, source) in enumerate(found):
+            rows.writerow({"row": row, **dataclasses.asdict(source)})
+    print(f"encoded {len(z)} windows from {len(files) - len(skipped)} files: {out} "
+          f"{tuple(z.shape)}, index {index}")
+
+
+# --- argument parsing ----------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the ``symusic`` command."""
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--checkpoint", required=True, help="model checkpoint (.pt)")
+    add_device_argument(common)
+    output = argparse.ArgumentParser(add_help=False)
+    output.add_argument("--out", required=True, help="output folder")
+    output.add_argument("--tempo", type=float, default=120.0, help="BPM of the MIDI written")
+    output.add_argument("--program", type=int, default=0, help="GM program (0 = piano)")
+    output.add_argument("--audio", action="store_true",
+                        help="also render WAV with FluidSynth and a GM soundfont")
+    output.add_argument("--soundfont", default=None, help="soundfont .sf2 for --audio")
+    output.add_argument("--seed", type=int, default=None, help="random seed")
+
+    p = sub.add_parser("sample", parents=[common, output], help="melodies from the prior")
+    p.add_argument("--num", type=int, default=8, help="how many (default %(default)s)")
+    p.add_argument("--temperature", type=float, default=0.5,
+                   help="0 = argmax, higher = more adventurous (default %(default)s)")
+    p.set_defaults(func=cmd_sample)
+
+    p = sub.add_parser("interpolate", parents=[common, output],
+                       help="morph between the melodies of two MIDI files")
+    p.add_argument("--start", required=True, help="MIDI file of the first melody")
+    p.add_argument("--end", required=True, help="MIDI file of the last melody")
+    p.add_argument("--steps", type=int, default=7, help="steps, both ends included")
+    p.add_argument("--track", type=int, default=None,
+                   help="MIDI track (instrument index) to read, when a file has several")
+    p.add_argument("--bar", type=int, default=0, help="bar of the melody the window starts on")
+    for which in ("start", "end"):
+        p.add_argument(f"--{which}-track", type=int, default=None, help=f"--track for --{which}")
+        p.add_argument(f"--{which}-bar", type=int, default=None, help=f"--bar for --{which}")
+    p.add_argument("--temperature", type=float, default=0.0, help="0 = argmax (default)")
+    p.set_defaults(func=cmd_interpolate)
+
+    p = sub.add_parser("reconstruct", parents=[common, output],
+                       help="encode and decode every window of a MIDI file")
+    p.add_argument("--input", required=True, help="MIDI file")
+    p.add_argument("--track", type=int, default=None, help="MIDI track, when several")
+    p.add_argument("--temperature", type=float, default=0.0, help="0 = argmax (default)")
+    p.set_defaults(func=cmd_reconstruct)
+
+    p = sub.add_parser("encode", parents=[common],
+                       help="latent vectors (mu) of every window of a folder of MIDI files")
+    p.add_argument("--input", required=True, help="folder of MIDI files (searched recursively)")
+    p.add_argument("--out", required=True, help="output .npy; the index goes beside it")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--hop-bars", type=int, default=1, help="bars between window starts")
+    p.set_defaults(func=cmd_encode)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``symusic`` and ``python -m symusic.musicvae.generate``."""
+    args = build_parser().parse_args(argv)
+    return run_cli(PROG, args.func, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,216 @@
+"""Model-length windows of the melodies in users' MIDI files, by file, track and bar.
+
+The generation and evaluation commands read MIDI files the model has never seen. This
+module finds the tracks that hold melodies (the data pipeline's ``extract_melodies``, one
+track at a time) and cuts their melodies into windows of the model's length, remembering
+where each window came from. Bars are counted from the start of each extracted melody
+(a track whose melody is interrupted by long rests yields several melodies).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from symusic.data.melody import extract_melodies
+from symusic.data.midi_io import MidiReadError, read_midi
+from symusic.data.tokens import FIRST_PITCH_TOKEN, STEPS_PER_BAR
+
+MIDI_SUFFIXES = (".mid", ".midi")
+ALL_PROGRAMS = range(128)  # a user's own file: any pitched instrument may carry the melody
+
+
+class InputError(ValueError):
+    """A problem with the user's input files that the user can fix; the message says what."""
+
+
+class UnreadableMidiError(InputError):
+    """A MIDI file that cannot be read; the message names the file and the reason."""
+
+
+@dataclass
+class Track:
+    """One instrument of a MIDI file and the melodies extracted from it."""
+
+    index: int  # position in ``PrettyMIDI.instruments``
+    name: str
+    program: int
+    melodies: list[np.ndarray] = field(default_factory=list)
+
+    @property
+    def bars(self) -> int:
+        """Whole bars of melody in this track."""
+        return sum(len(m) // STEPS_PER_BAR for m in self.melodies)
+
+    def describe(self, seq_len: int) -> str:
+        """One line for a list of candidates: index, name, program, windows and bars."""
+        n = sum(len(window_starts(m, seq_len, STEPS_PER_BAR)) for m in self.melodies)
+        name = self.name.strip() or "(unnamed)"
+        return (f"track {self.index}: {name!r}, program {self.program}, "
+                f"{len(self.melodies)} melod{'y' if len(self.melodies) == 1 else 'ies'}, "
+                f"{self.bars} bars, {n} windows of {seq_len // STEPS_PER_BAR} bars")
+
+
+@dataclass(frozen=True)
+class WindowSource:
+    """Where a window came from: file, track and the melody's bar the window starts on."""
+
+    file: str
+    track: int
+    program: int
+    melody: int  # which melody of the track
+    bar: int  # bar of that melody the window starts on
+
+
+def read_tracks(path: str | Path, programs: Iterable[int] = ALL_PROGRAMS) -> list[Track]:
+    """Every track of the MIDI file at ``path`` that holds at least one melody.
+
+    Raises ``UnreadableMidiError`` when the file cannot be read.
+    """
+    try:
+        midi = read_midi(path)
+    except MidiReadError as err:
+        raise UnreadableMidiError(f"{path}: cannot read it as MIDI ({err})") from err
+    programs = list(programs)
+    tracks = []
+    for index, instrument in enumerate(midi.instruments):
+        if instrument.is_drum or instrument.program not in programs:
+            continue
+        single = copy.copy(midi)  # shares the timing maps; holds only this instrument
+        single.instruments = [instrument]
+        melodies = [np.asarray(m) for m in extract_melodies(single, programs=programs)]
+        if melodies:
+            tracks.append(Track(index, instrument.name, instrument.program, melodies))
+    return tracks
+
+
+def window_starts(melody: np.ndarray, seq_len: int, hop: int) -> range:
+    """Start steps of the whole windows of ``seq_len`` steps, ``hop`` steps apart."""
+    return range(0, len(melody) - seq_len + 1, hop)
+
+
+def has_notes(window: np.ndarray) -> bool:
+    """Whether a token window holds at least one note onset."""
+    return bool((np.asarray(window) >= FIRST_PITCH_TOKEN).any())
+
+
+def choose_track(tracks: list[Track], track: int | None, path: str | Path, seq_len: int) -> Track:
+    """The track to use: ``track`` (a MIDI instrument index), or the only one with melodies.
+
+    Raises ``InputError`` when the file has no melody, when ``track`` is not one of its
+    melody tracks, or when several tracks qualify and none was chosen (the message then
+    lists them, one per line).
+    """
+    if not tracks:
+        raise InputError(f"{path}: no melody found (a monophonic line of at least one bar)")
+    if track is None:
+        if len(tracks) == 1:
+            return tracks[0]
+        listing = "\n".join("  " + t.describe(seq_len) for t in tracks)
+        raise InputError(
+            f"{path} has {len(tracks)} tracks with melodies; choose one with --track:\n{listing}"
+        )
+    for candidate in tracks:
+        if candidate.index == track:
+            return candidate
+    indices = ", ".join(str(t.index) for t in tracks)
+    raise InputError(f"{path}: track {track} holds no melody; tracks with melodies: {indices}")
+
+
+def pick_window(
+    path: str | Path, seq_len: int, track: int | None = None, bar: int = 0
+) -> tuple[np.ndarray, WindowSource]:
+    """The window of ``seq_len`` steps starting at bar ``bar`` of the chosen track's melodies.
+
+    Bars count on through the track's melodies in order (a window never straddles two).
+    Raises ``InputError`` when there is no such window.
+    """
+    chosen = choose_track(read_tracks(path), track, path, seq_len)
+    if bar < 0:
+        raise InputError(f"--bar must be 0 or more, got {bar}")
+    first_bar = 0
+    for m, melody in enumerate(chosen.melodies):
+        local = bar - first_bar
+        if 0 <= local and local * STEPS_PER_BAR + seq_len <= len(melody):
+            start = local * STEPS_PER_BAR
+            source = WindowSource(str(path), chosen.index, chosen.program, m, local)
+            return melody[start : start + seq_len], source
+        first_bar += len(melody) // STEPS_PER_BAR
+    starts = [
+        str(sum(len(x) // STEPS_PER_BAR for x in chosen.melodies[:m]) + s // STEPS_PER_BAR)
+        for m, melody in enumerate(chosen.melodies)
+        for s in window_starts(melody, seq_len, STEPS_PER_BAR)
+    ]
+    bars = seq_len // STEPS_PER_BAR
+    if not starts:
+        longest = max(len(m) for m in chosen.melodies) // STEPS_PER_BAR
+        raise InputError(f"{path}: track {chosen.index} has no melody of {bars} bars or more "
+                         f"(its longest is {longest} bars)")
+    shown = ", ".join(starts[:20]) + (", ..." if len(starts) > 20 else "")
+    raise InputError(f"{path}: no {bars}-bar window starts at bar {bar} of track "
+                     f"{chosen.index}; possible --bar values: {shown}")
+
+
+def consecutive_windows(
+    path: str | Path, seq_len: int, track: int | None = None
+) -> tuple[np.ndarray, list[WindowSource]]:
+    """The non-overlapping windows of the chosen track's melodies, in order: ``[N, seq_len]``.
+
+    Raises ``InputError`` when no melody of the track is ``seq_len`` steps long.
+    """
+    chosen = choose_track(read_tracks(path), track, path, seq_len)
+    windows, sources = [], []
+    for m, melody in enumerate(chosen.melodies):
+        for start in window_starts(melody, seq_len, seq_len):
+            windows.append(melody[start : start + seq_len])
+            source = WindowSource(str(path), chosen.index, chosen.program, m,
+                                  start // STEPS_PER_BAR)
+            sources.append(source)
+    if not windows:
+        raise InputError(f"{path}: no melody of {seq_len // STEPS_PER_BAR} bars or more in "
+                         f"track {chosen.index}")
+    return np.stack(windows), sources
+
+
+def midi_files(folder: str | Path) -> list[Path]:
+    """The MIDI files under ``folder`` (recursively), sorted. Raises ``InputError`` if none."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES)
+    if not files:
+        raise InputError(f"{folder} holds no .mid or .midi files")
+    return files
+
+
+def iter_folder_windows(
+    files: Iterable[Path],
+    seq_len: int,
+    hop: int = STEPS_PER_BAR,
+    programs: Iterable[int] = ALL_PROGRAMS,
+    skipped: dict[str, str] | None = None,
+) -> Iterator[tuple[np.ndarray, WindowSource]]:
+    """Every window (``hop`` steps apart, with at least one note) of every track of ``files``.
+
+    Files that cannot be read are left out; when ``skipped`` is given, it collects
+    ``{path: reason}`` for them.
+    """
+    programs = list(programs)
+    for path in files:
+        try:
+            tracks = read_tracks(path, programs)
+        except UnreadableMidiError as err:
+            if skipped is not None:
+                skipped[str(path)] = str(err.__cause__ or err)
+            continue
+        for t in tracks:
+            for m, melody in enumerate(t.melodies):
+                for start in window_starts(melody, seq_len, hop):
+                    window = melody[start : start + seq_len]
+                    if has_notes(window):
+                        yield window, WindowSource(str(path), t.index, t.program, m,
+                                                   start // STEPS_PER_BAR)

@@ -1,0 +1,214 @@
+"""Token melodies out to the senses: piano-roll pictures, MIDI files and WAV audio.
+
+Used by the generation CLI and by training for its periodic samples. MIDI is written by
+``symusic.data.midi_io`` (the one MIDI writer); this module adds the pictures and, when
+FluidSynth and a General MIDI soundfont are installed, the sound.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import wave
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from symusic.data.midi_io import melody_notes, write_melodies
+from symusic.data.tokens import STEPS_PER_BAR
+
+MAX_ROWS = 12  # more melodies than this are drawn joined on one axis
+SOUNDFONT_ENV = "SYMUSIC_SOUNDFONT"
+SOUNDFONT_CANDIDATES = (
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",  # Debian / Ubuntu: fluid-soundfont-gm
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",  # Arch, Fedora
+    "/usr/share/soundfonts/default.sf2",
+    "/opt/homebrew/share/soundfonts/default.sf2",
+)
+INSTALL_HINT = (
+    "install FluidSynth and a General MIDI soundfont "
+    "(Debian/Ubuntu: apt-get install fluidsynth fluid-soundfont-gm; "
+    "macOS: brew install fluid-synth and set SYMUSIC_SOUNDFONT=/path/to/soundfont.sf2)"
+)
+
+
+class AudioUnavailableError(RuntimeError):
+    """FluidSynth or a soundfont is missing, or synthesis failed; the message says why."""
+
+
+# --- piano rolls ---------------------------------------------------------------------------
+
+
+def _draw_roll(ax, melodies, offsets, titles, steps_per_bar, pitch_lo, pitch_hi) -> None:
+    total = max(off + len(m) for m, off in zip(melodies, offsets, strict=True))
+    for step in range(0, total + 1, steps_per_bar // 4 or 1):
+        ax.axvline(step, color="0.92", lw=0.5, zorder=0)
+    for step in range(0, total + 1, steps_per_bar):
+        ax.axvline(step, color="0.6", lw=0.8, zorder=1)
+    for m, off in zip(melodies, offsets, strict=True):
+        spans = melody_notes(m)
+        if spans:
+            for pitch, start, end in spans:
+                ax.broken_barh([(off + start, max(end - start, 0.5))], (pitch - 0.4, 0.8),
+                               color="tab:blue", zorder=2)
+        else:
+            ax.text(off + len(m) / 2, (pitch_lo + pitch_hi) / 2, "(no notes)",
+                    ha="center", va="center", color="0.5", fontsize=8)
+        if off:
+            ax.axvline(off, color="black", lw=1.5, zorder=3)
+    if titles is not None:
+        for title, off in zip(titles, offsets, strict=True):
+            ax.text(off + 0.5, pitch_hi - 0.5, title, va="top", fontsize=7, color="0.25")
+    ax.set_xlim(0, total)
+    ax.set_ylim(pitch_lo, pitch_hi)
+    ax.set_xticks(range(0, total + 1, steps_per_bar))
+    ax.set_xticklabels([str(s // steps_per_bar + 1) for s in range(0, total + 1, steps_per_bar)],
+                       fontsize=7)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_ylabel("pitch", fontsize=8)
+
+
+def plot_pianoroll(
+    melodies: Sequence[np.ndarray],
+    path: str | Path,
+    titles: Sequence[str] | None = None,
+    steps_per_bar: int = STEPS_PER_BAR,
+    joined: bool | None = None,
+) -> Path:
+    """Draw token melodies (each ``[T]``) as a piano roll PNG at ``path``.
+
+    One panel per melody, or (``joined=True``, the default beyond ``MAX_ROWS`` melodies)
+    all on one axis, one after another, separated by a thick line. Bar lines are grey,
+    beat lines faint; the x axis counts bars from 1. Returns ``path``.
+    """
+    melodies = [np.asarray(m) for m in melodies]
+    if not melodies:
+        raise ValueError("no melodies to plot")
+    if titles is not None and len(titles) != len(melodies):
+        raise ValueError(f"{len(titles)} titles for {len(melodies)} melodies")
+    pitches = [p for m in melodies for p, _, _ in melody_notes(m)]
+    lo, hi = (min(pitches), max(pitches)) if pitches else (60, 72)
+    if hi - lo < 12:
+        lo, hi = (lo + hi) // 2 - 6, (lo + hi) // 2 + 6
+    lo, hi = lo - 1.5, hi + 1.5
+    if joined is None:
+        joined = len(melodies) > MAX_ROWS
+    total_steps = sum(len(m) for m in melodies)
+    if joined:
+        offsets = np.cumsum([0] + [len(m) for m in melodies[:-1]]).tolist()
+        fig = Figure(figsize=(min(4 + total_steps / 24, 60), 3), layout="constrained")
+        _draw_roll(fig.add_subplot(), melodies, offsets, titles, steps_per_bar, lo, hi)
+        fig.axes[0].set_xlabel("bar", fontsize=8)
+    else:
+        longest = max(len(m) for m in melodies)
+        fig = Figure(figsize=(min(4 + longest / 12, 30), 0.4 + 1.8 * len(melodies)),
+                     layout="constrained")
+        axes = fig.subplots(len(melodies), 1, squeeze=False)[:, 0]
+        for i, (ax, m) in enumerate(zip(axes, melodies, strict=True)):
+            _draw_roll(ax, [m], [0], None, steps_per_bar, lo, hi)
+            if titles is not None:
+                ax.set_title(titles[i], fontsize=8, loc="left")
+        axes[-1].set_xlabel("bar", fontsize=8)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def write_melodies_with_roll(
+    melodies: Sequence[np.ndarray],
+    out_dir: str | Path,
+    stem: str,
+    tempo: float = 120.0,
+    program: int = 0,
+    titles: Sequence[str] | None = None,
+) -> tuple[Path, Path]:
+    """Write ``out_dir/stem.mid`` (the melodies one after another) and ``out_dir/stem.png``.
+
+    Returns ``(mid_path, png_path)``.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    mid_path, png_path = out_dir / f"{stem}.mid", out_dir / f"{stem}.png"
+    melodies = [np.asarray(m) for m in melodies]
+    write_melodies(melodies, mid_path, tempo=tempo, program=program)
+    plot_pianoroll(melodies, png_path, titles=titles)
+    return mid_path, png_path
+
+
+# --- audio ---------------------------------------------------------------------------------
+
+
+def find_soundfont(explicit: str | Path | None = None) -> Path | None:
+    """The soundfont to use: ``explicit``, else ``$SYMUSIC_SOUNDFONT``, else a system GM one."""
+    for candidate in (explicit, os.environ.get(SOUNDFONT_ENV), *SOUNDFONT_CANDIDATES):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def audio_problem(soundfont: str | Path | None = None) -> str | None:
+    """Why audio cannot be rendered here (what to install), or None when it can."""
+    if soundfont is not None and not Path(soundfont).is_file():
+        return f"soundfont {soundfont} does not exist"
+    if shutil.which("fluidsynth") is None and not _has_pyfluidsynth():
+        return f"the fluidsynth program is not installed: {INSTALL_HINT}"
+    if find_soundfont(soundfont) is None:
+        return f"no General MIDI soundfont found: {INSTALL_HINT}"
+    return None
+
+
+def _has_pyfluidsynth() -> bool:
+    try:
+        import fluidsynth  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def render_audio(
+    midi_path: str | Path,
+    wav_path: str | Path | None = None,
+    soundfont: str | Path | None = None,
+    sample_rate: int = 44100,
+    timeout_s: float = 300.0,
+) -> Path:
+    """Synthesise ``midi_path`` to a WAV file (default: same name, ``.wav``) with FluidSynth.
+
+    Uses the ``fluidsynth`` program, or pretty_midi's ``fluidsynth()`` when only the
+    pyfluidsynth binding is installed. Raises ``AudioUnavailableError`` (its message says
+    what to install) when neither is there, when no soundfont is found, or when synthesis
+    fails. Returns the WAV path.
+    """
+    problem = audio_problem(soundfont)
+    if problem:
+        raise AudioUnavailableError(problem)
+    sf2 = find_soundfont(soundfont)
+    midi_path = Path(midi_path)
+    wav_path = Path(wav_path) if wav_path is not None else midi_path.with_suffix(".wav")
+    if shutil.which("fluidsynth"):
+        cmd = ["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(sample_rate), "-F",
+               str(wav_path), str(sf2), str(midi_path)]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired as err:
+            raise AudioUnavailableError(f"fluidsynth took over {timeout_s:.0f} s") from err
+        if done.returncode != 0 or not wav_path.is_file():
+            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise AudioUnavailableError(f"fluidsynth failed on {midi_path}: {last[0]}")
+        return wav_path
+    import pretty_midi
+
+    audio = pretty_midi.PrettyMIDI(str(midi_path)).fluidsynth(fs=sample_rate, sf2_path=str(sf2))
+    peak = float(np.abs(audio).max()) or 1.0
+    pcm = (audio / peak * 0.8 * 32767).astype("<i2")
+    with wave.open(str(wav_path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm.tobytes())
+    return wav_path

@@ -1,0 +1,144 @@
+"""Fixtures for the generation and evaluation tests: MIDI files written here, and a tiny
+MusicVAE trained on them for a few dozen steps (session-scoped: trained once)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+import pytest
+import torch
+
+SEQ_LEN = 32  # a 2-bar model
+STEP_S = 0.125  # a 16th note at 120 BPM
+SCALE = [60, 62, 64, 65, 67, 69, 71, 72]
+
+TINY_CONFIG = {
+    "z_size": 16,
+    "encoder_params": {"embed_size": 8, "hidden_size": 32, "n_layers": 1},
+    "seq_decoder_args": {
+        "key": "greedy",
+        "params": {
+            "z_size": 16,
+            "decoder_args": {
+                "key": "another",
+                "params": {"z_size": 16, "embed_size": 8, "hidden_size": 32, "n_layers": 1},
+            },
+        },
+    },
+}
+
+
+def melody_notes(seed: int, bars: int, lowest: int = 0) -> list[tuple[int, int, int]]:
+    """A random scale walk as ``(pitch, start_step, end_step)``: quarter and eighth notes,
+    each ending a 16th before the next starts, first onset on step 0."""
+    rng = np.random.default_rng(seed)
+    notes, step, degree = [], 0, 3
+    while step < bars * 16:
+        length = int(rng.choice([2, 4, 4, 8]))
+        length = min(length, bars * 16 - step)
+        degree = int(np.clip(degree + rng.integers(-2, 3), 0, len(SCALE) - 1))
+        notes.append((SCALE[degree] + lowest, step, step + max(length - 1, 1)))
+        step += length
+    return notes
+
+
+def one_bar_melody(seed: int) -> list[tuple[int, int, int]]:
+    """A melody of exactly one bar: its last note ends on the bar line."""
+    notes = melody_notes(seed, 1)
+    pitch, start, _ = notes[-1]
+    return [*notes[:-1], (pitch, start, 16)]
+
+
+def instrument(notes, program: int = 0, name: str = "") -> pretty_midi.Instrument:
+    """A pretty_midi instrument holding ``(pitch, start_step, end_step)`` notes."""
+    inst = pretty_midi.Instrument(program=program, name=name)
+    for pitch, start, end in notes:
+        inst.notes.append(pretty_midi.Note(90, pitch, start * STEP_S, end * STEP_S))
+    return inst
+
+
+def write_midi(path: Path, *instruments: pretty_midi.Instrument) -> Path:
+    """Write a 120 BPM, 4/4 MIDI file holding ``instruments``."""
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    midi.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
+    midi.instruments.extend(instruments)
+    midi.write(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def midi_dir(tmp_path_factory) -> Path:
+    """Six single-track 4-bar melodies and one file with two melody tracks."""
+    folder = tmp_path_factory.mktemp("midi")
+    for i in range(6):
+        write_midi(folder / f"tune{i}.mid", instrument(melody_notes(i, 4), name=f"tune {i}"))
+    write_midi(
+        folder / "two_tracks.mid",
+        instrument(melody_notes(10, 4), program=0, name="Piano"),
+        instrument(melody_notes(11, 4, lowest=-12), program=24, name="Guitar"),
+    )
+    return folder
+
+
+@pytest.fixture(scope="session")
+def bad_inputs(tmp_path_factory) -> dict[str, Path]:
+    """A MIDI file too short for the model, an unreadable one, and a folder without windows."""
+    folder = tmp_path_factory.mktemp("bad")
+    short = write_midi(folder / "short.mid", instrument(one_bar_melody(3)))
+    garbage = folder / "garbage.mid"
+    garbage.write_bytes(b"this is not a MIDI file\x00\x01\x02" * 10)
+    no_windows = folder / "no_windows"
+    no_windows.mkdir()
+    write_midi(no_windows / "short.mid", instrument(one_bar_melody(4)))
+    return {"short": short, "garbage": garbage, "no_windows": no_windows}
+
+
+def training_windows(folder: Path) -> np.ndarray:
+    """Every 2-bar window (1-bar hop) of the melodies under ``folder``."""
+    from symusic.musicvae import midi_windows as mw
+
+    found = mw.iter_folder_windows(mw.midi_files(folder), SEQ_LEN)
+    return np.stack([window for window, _ in found]).astype(np.int64)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(midi_dir, tmp_path_factory) -> Path:
+    """A tiny flat 2-bar MusicVAE trained 40 steps on ``midi_dir``, saved with ``model.save``."""
+    from symusic.musicvae.model import ModelConfig, MusicVAE
+
+    torch.manual_seed(0)
+    model = MusicVAE(ModelConfig.from_dict(TINY_CONFIG, seq_len=SEQ_LEN))
+    tokens = torch.as_tensor(training_windows(midi_dir))
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
+    model.train()
+    for _ in range(40):
+        out = model(tokens, sampling_probability=0.0, beta=0.1, free_bits=0.0)
+        optimizer.zero_grad()
+        out.loss.backward()
+        optimizer.step()
+    model.eval()
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_path):
+    """The tiny model, loaded back from its checkpoint, on the CPU."""
+    from symusic.musicvae.model import MusicVAE
+
+    return MusicVAE.load(tiny_model_path).eval()
+
+
+@pytest.fixture(scope="session")
+def bad_checkpoints(tiny_model_path, tmp_path_factory) -> dict[str, Path]:
+    """A torch file of another kind, and a truncated (damaged) MusicVAE checkpoint."""
+    folder = tmp_path_factory.mktemp("badckpt")
+    other = folder / "other.pt"
+    torch.save({"kind": "someone.else", "model_config": {}, "state_dict": {}}, other)
+    damaged = folder / "damaged.pt"
+    data = tiny_model_path.read_bytes()
+    damaged.write_bytes(data[: len(data) // 2])
+    return {"other": other, "damaged": damaged}

@@ -1,0 +1,76 @@
+"""Bad input gives a one-line error on stderr and a non-zero exit code, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from symusic.musicvae import evaluate, generate
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 1, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "error:" in lines[0]
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+def run_module(module: str, *argv) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, *map(str, argv), "--device", "cpu"],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+
+
+def test_too_short_melody_in_a_subprocess(tiny_model_path, bad_inputs, tmp_path):
+    done = run_module("symusic.musicvae.generate", "reconstruct", "--checkpoint",
+                      tiny_model_path, "--input", bad_inputs["short"], "--out", tmp_path)
+    assert_one_line_error(done.returncode, done.stderr, "short.mid")
+    assert "2 bars" in done.stderr or "no melody" in done.stderr
+
+
+def test_damaged_checkpoint_in_a_subprocess(bad_checkpoints, midi_dir):
+    done = run_module("symusic.musicvae.evaluate", "--checkpoint", bad_checkpoints["damaged"],
+                      "--data", midi_dir)
+    assert_one_line_error(done.returncode, done.stderr, "damaged.pt")
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["unreadable midi", "other kind", "damaged", "missing checkpoint", "unreadable start"],
+)
+def test_generate_bad_input(case, tiny_model_path, bad_inputs, bad_checkpoints, midi_dir,
+                            tmp_path, capsys):
+    good, out = str(tiny_model_path), str(tmp_path / "out")
+    argv, needle = {
+        "unreadable midi": (["reconstruct", "--checkpoint", good, "--input",
+                             str(bad_inputs["garbage"])], "garbage.mid"),
+        "other kind": (["sample", "--checkpoint", str(bad_checkpoints["other"])], "someone.else"),
+        "damaged": (["sample", "--checkpoint", str(bad_checkpoints["damaged"])], "damaged.pt"),
+        "missing checkpoint": (["sample", "--checkpoint", str(tmp_path / "nope.pt")], "nope.pt"),
+        "unreadable start": (["interpolate", "--checkpoint", good, "--start",
+                              str(bad_inputs["garbage"]), "--end",
+                              str(midi_dir / "tune0.mid")], "garbage.mid"),
+    }[case]
+    code = generate.main([*argv, "--out", out, "--device", "cpu"])
+    assert_one_line_error(code, capsys.readouterr().err, needle)
+
+
+def test_encode_and_evaluate_without_windows(tiny_model_path, bad_inputs, tmp_path, capsys):
+    folder = str(bad_inputs["no_windows"])
+    code = generate.main(["encode", "--checkpoint", str(tiny_model_path), "--input", folder,
+                          "--out", str(tmp_path / "z.npy"), "--device", "cpu"])
+    assert_one_line_error(code, capsys.readouterr().err, "no melody of 2 bars")
+    assert not (tmp_path / "z.npy").exists()
+    code = evaluate.main(["--checkpoint", str(tiny_model_path), "--data", folder,
+                          "--device", "cpu"])
+    assert_one_line_error(code, capsys.readouterr().err, "no melody of 2 bars")
+    code = evaluate.main(["--checkpoint", str(tiny_model_path), "--data",
+                          str(tmp_path / "absent"), "--device", "cpu"])
+    assert_one_line_error(code, capsys.readouterr().err, "no such folder")
