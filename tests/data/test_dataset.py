@@ -193,3 +193,16 @@ def test_eval_loader_is_fixed_and_can_be_capped(folk_dirs):
     assert torch.equal(capped[0], everything[0]) and torch.equal(capped[-1], everything[-1])
     again = torch.cat(list(make_eval_loader(dataset, batch_size=3, max_windows=10)))
     assert torch.equal(capped, again)
+
+
+def test_cache_falls_back_to_the_home_folder_when_the_midi_folder_is_read_only(
+        tmp_path, write_melody_midi, monkeypatch):
+    from symusic.data import cache
+
+    write_melody_midi(tmp_path / "ro" / "a.mid", TUNE)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(cache, "_is_writable", lambda folder: False)
+    collection = MelodyCollection.from_folder(tmp_path / "ro", num_processes=1, progress=False)
+    assert collection.report.cache_path.is_file()
+    assert (tmp_path / "home" / ".cache" / "symusic") in collection.report.cache_path.parents
+    assert not (tmp_path / "ro" / ".symusic-cache").exists()
