@@ -1,0 +1,117 @@
+"""``python -m symusic.studio CHECKPOINT [--data DIR] [--host 127.0.0.1] [--port 0]``
+
+Loads the model, reads the data folder, and serves the studio until Ctrl+C. ``--port 0``
+(the default) takes a free port; the address is printed once the server listens. The server
+listens on loopback only unless ``--host`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+import sys
+import threading
+from collections.abc import Sequence
+
+PROG = "symusic-studio"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser."""
+    from symusic.musicvae.cli import default_device
+
+    parser = argparse.ArgumentParser(
+        prog="python -m symusic.studio",
+        description="A local web app to hear, see and steer a trained MusicVAE.")
+    parser.add_argument("checkpoint", help="model checkpoint (.pt) saved by training")
+    parser.add_argument("--data", default=None,
+                        help="folder of MIDI files: melodies to pick, the map, the attribute "
+                             "vectors and the mixer's dimensions")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default %(default)s: this machine only)")
+    parser.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    parser.add_argument("--device", default=default_device(),
+                        help="cpu or cuda[:N] (default: %(default)s)")
+    parser.add_argument("--max-windows", type=int, default=2000,
+                        help="data windows on the map and for the statistics "
+                             "(default %(default)s, evenly spaced)")
+    return parser
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0: a free one), IPv4 or IPv6."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is only reachable from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def url_of(sock: socket.socket) -> str:
+    """The http address a browser opens for a bound socket."""
+    host, port = sock.getsockname()[:2]
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the studio; returns the exit code (1 with a one-line message on bad input)."""
+    args = build_parser().parse_args(argv)
+    from symusic.musicvae.cli import error_message, user_errors
+    from symusic.studio.state import Studio
+
+    try:
+        print(f"{PROG}: loading {args.checkpoint}" +
+              (f" and reading {args.data}" if args.data else ""), flush=True)
+        studio = Studio.open(args.checkpoint, args.data, args.device, args.max_windows)
+    except user_errors() as err:
+        print(f"{PROG}: error: {error_message(err)}", file=sys.stderr)
+        return 1
+    library = studio.library
+    if args.data:
+        print(f"{PROG}: {len(library.files)} MIDI files with melodies"
+              f"{f', {len(library.skipped)} skipped' if library.skipped else ''}", flush=True)
+    try:
+        sock = bind_socket(args.host, args.port)
+    except OSError as err:
+        print(f"{PROG}: error: cannot listen on {args.host}:{args.port}: {err.strerror}",
+              file=sys.stderr)
+        studio.close()
+        return 1
+    if not is_loopback(args.host):
+        print(f"{PROG}: note: listening on {args.host}: other machines can reach the studio",
+              file=sys.stderr)
+
+    import uvicorn
+
+    from symusic.studio.app import create_app
+
+    # The latent statistics take a while on a big model: start them before the first request.
+    threading.Thread(target=studio.latent.reference, daemon=True).start()
+    server = uvicorn.Server(uvicorn.Config(create_app(studio), log_level="warning"))
+    print(f"{PROG}: serving at {url_of(sock)} (Ctrl+C to stop)", flush=True)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        studio.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,186 @@
+"""The melodies a user can pick: the MIDI files of ``--data`` and the files they upload.
+
+Each file is read once into its melody tracks (``midi_windows.read_tracks``, the data
+pipeline's reader and extractor); a window is then picked by track and start bar with
+``midi_windows.pick_window``, exactly as the command line's ``interpolate`` does.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from symusic.data.tokens import STEPS_PER_BAR
+from symusic.musicvae.midi_windows import (
+    InputError,
+    Track,
+    has_notes,
+    midi_files,
+    pick_window,
+    read_tracks,
+    window_starts,
+)
+
+MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+MAX_UPLOADS = 32  # the oldest upload is forgotten beyond this
+
+
+@dataclass
+class MelodyFile:
+    """A readable MIDI file, its melody tracks, and the id the API names it by."""
+
+    id: str
+    name: str
+    path: Path
+    tracks: list[Track]
+
+
+def start_bars(track: Track, seq_len: int) -> list[int]:
+    """The bars (counted on through the track's melodies) a whole window can start on."""
+    bars, first_bar = [], 0
+    for melody in track.melodies:
+        bars += [first_bar + s // STEPS_PER_BAR for s in window_starts(melody, seq_len,
+                                                                       STEPS_PER_BAR)]
+        first_bar += len(melody) // STEPS_PER_BAR
+    return bars
+
+
+def describe_file(entry: MelodyFile, seq_len: int) -> dict:
+    """The JSON the browser lists a file by: its tracks and each one's possible start bars."""
+    tracks = [{"index": int(t.index), "name": t.name.strip() or f"track {t.index}",
+               "program": int(t.program), "bars": int(t.bars),
+               "start_bars": [int(b) for b in start_bars(t, seq_len)]}
+              for t in entry.tracks]
+    return {"id": entry.id, "name": entry.name,
+            "tracks": [t for t in tracks if t["start_bars"]]}
+
+
+def pick(entry: MelodyFile, seq_len: int, track: int | None, bar: int) -> tuple[np.ndarray, str]:
+    """The window ``[seq_len]`` of ``entry`` at ``track`` and start ``bar``, and its label.
+
+    Raises ``InputError`` when there is no such window; its message names the file as the
+    user knows it (an upload's own name, not where it was saved).
+    """
+    try:
+        window, source = pick_window(entry.path, seq_len, track, bar)
+    except InputError as err:
+        raise InputError(str(err).replace(str(entry.path), entry.name)) from err
+    return np.asarray(window, dtype=np.int64), f"{entry.name}, track {source.track}, bar {bar}"
+
+
+class DataLibrary:
+    """The MIDI files of a folder, read once; files that cannot be read are listed as skipped."""
+
+    def __init__(self, folder: Path | None, seq_len: int) -> None:
+        self.folder = folder
+        self.seq_len = seq_len
+        self.files: list[MelodyFile] = []
+        self.skipped: dict[str, str] = {}
+        if folder is None:
+            return
+        from symusic.data.midi_io import MidiReadError
+
+        for i, path in enumerate(midi_files(folder)):
+            try:
+                tracks = read_tracks(path)
+            except (MidiReadError, InputError) as err:
+                self.skipped[str(path)] = str(err)
+                continue
+            name = str(path.relative_to(folder))
+            self.files.append(MelodyFile(f"d{i}", name, path, tracks))
+
+    def get(self, file_id: str) -> MelodyFile:
+        """The file with id ``file_id``; ``KeyError`` when there is none."""
+        for entry in self.files:
+            if entry.id == file_id:
+                return entry
+        raise KeyError(file_id)
+
+    def windows(self, max_windows: int) -> tuple[np.ndarray, list[str]]:
+        """Every bar-hop window with a note (at most ``max_windows``, evenly spaced), labelled.
+
+        Returns ``(windows [N, seq_len] int64, labels)``, duplicates dropped; ``N`` may be 0.
+        """
+        found: dict[bytes, tuple[np.ndarray, str]] = {}
+        for entry in self.files:
+            for track in entry.tracks:
+                first_bar = 0
+                for melody in track.melodies:
+                    for start in window_starts(melody, self.seq_len, STEPS_PER_BAR):
+                        window = np.asarray(melody[start : start + self.seq_len], np.int64)
+                        bar = first_bar + start // STEPS_PER_BAR
+                        if has_notes(window) and window.tobytes() not in found:
+                            label = f"{entry.name}, track {track.index}, bar {bar}"
+                            found[window.tobytes()] = (window, label)
+                    first_bar += len(melody) // STEPS_PER_BAR
+        items = list(found.values())
+        if len(items) > max_windows:
+            keep = np.linspace(0, len(items) - 1, max_windows).round().astype(int)
+            items = [items[i] for i in keep]
+        if not items:
+            return np.zeros((0, self.seq_len), dtype=np.int64), []
+        return np.stack([w for w, _ in items]), [label for _, label in items]
+
+
+class Uploads:
+    """Files the user uploaded, kept in a temporary folder until the app stops."""
+
+    def __init__(self, seq_len: int) -> None:
+        self.seq_len = seq_len
+        self._dir = Path(tempfile.mkdtemp(prefix="symusic-studio-"))
+        self._entries: OrderedDict[str, MelodyFile] = OrderedDict()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(self, name: str, data: bytes) -> MelodyFile:
+        """Read an uploaded file. Raises ``InputError`` when it is too large, not MIDI, or has
+        no melody long enough for the model; the file is then not kept."""
+        from symusic.data.midi_io import MidiReadError, read_midi
+
+        if not data:
+            raise InputError("the upload is empty")
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise InputError(f"the upload is {len(data) / 1e6:.1f} MB; the limit is "
+                             f"{MAX_UPLOAD_BYTES / 1e6:.0f} MB")
+        name = Path(name or "upload.mid").name
+        with self._lock:
+            upload_id = f"u{next(self._ids)}"
+        path = self._dir / f"{upload_id}.mid"
+        path.write_bytes(data)
+        try:
+            read_midi(path)  # the data pipeline's checks, for a message in its own words
+            tracks = read_tracks(path)
+        except MidiReadError as err:
+            path.unlink(missing_ok=True)
+            raise InputError(f"{name} is not a readable MIDI file ({err})") from err
+        except InputError as err:
+            path.unlink(missing_ok=True)
+            raise InputError(str(err).replace(str(path), name)) from err
+        entry = MelodyFile(upload_id, name, path, tracks)
+        if not describe_file(entry, self.seq_len)["tracks"]:
+            path.unlink(missing_ok=True)
+            bars = self.seq_len // STEPS_PER_BAR
+            raise InputError(f"{name} has no usable melody: no monophonic line of {bars} bars "
+                             f"or more")
+        with self._lock:
+            self._entries[upload_id] = entry
+            while len(self._entries) > MAX_UPLOADS:
+                _, old = self._entries.popitem(last=False)
+                old.path.unlink(missing_ok=True)
+        return entry
+
+    def get(self, upload_id: str) -> MelodyFile:
+        """The upload with id ``upload_id``; ``KeyError`` when there is none (or no longer)."""
+        with self._lock:
+            return self._entries[upload_id]
+
+    def close(self) -> None:
+        """Delete the uploaded files."""
+        shutil.rmtree(self._dir, ignore_errors=True)

@@ -1,0 +1,62 @@
+// A melody card: title, piano roll, attributes, and buttons to play, download and reuse it.
+
+import { drawRoll, pitchRange } from "./pianoroll.js";
+import { downloadMidi } from "./midi.js";
+import { sendMelody } from "./store.js";
+import { play } from "./synth.js";
+import { busy, el } from "./ui.js";
+
+function fileStem(title) {
+  return (title || "melody").toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "");
+}
+
+/** A short line of the melody's attributes (from the API's `attributes`). */
+export function describe(attributes) {
+  if (!attributes) return "";
+  const a = attributes;
+  return `${a.note_density.toFixed(1)} notes/bar · range ${Math.round(a.pitch_range)} · ` +
+    `off-beat ${Math.round(a.syncopation * 100)}%`;
+}
+
+/**
+ * A card for `melody` ({tokens, z?, attributes?}). Options: title, range (shared pitch range),
+ * actions (any of "play", "midi", "mix", "steer"). The card has .melody, .draw(playhead),
+ * and .update(melody, title).
+ */
+export function melodyCard(melody, { title = "", range = null, actions = ["play", "midi", "mix", "steer"] } = {}) {
+  const canvas = el("canvas", { class: "roll", width: 300, height: 130 });
+  const heading = el("h3", {}, title);
+  const meta = el("p", { class: "meta" });
+  const card = el("div", { class: "card" }, heading, canvas, meta);
+  const buttons = {
+    play: () => el("button", { class: "play", title: "play", onclick: () => play([card.melody.tokens], { onStep: (_, s) => card.draw(s) }) }, "▶ play"),
+    midi: () => el("button", { class: "midi", title: "download MIDI", onclick: (e) => busy(e.currentTarget, () => downloadMidi([card.melody.tokens], `${fileStem(card.title)}.mid`)) }, "⬇ MIDI"),
+    mix: () => el("button", { class: "to-mix", title: "open in the mixer", onclick: () => sendMelody("mix", card.melody, card.title) }, "→ mix"),
+    steer: () => el("button", { class: "to-steer", title: "steer with attribute vectors", onclick: () => sendMelody("steer", card.melody, card.title) }, "→ attributes"),
+  };
+  card.append(el("div", { class: "actions" }, actions.map((a) => buttons[a]())));
+  card.range = range;
+  card.draw = (playhead = null) => drawRoll(canvas, card.melody.tokens, { range: card.range, playhead });
+  card.update = (next, nextTitle = card.title) => {
+    card.melody = next;
+    card.title = nextTitle;
+    heading.textContent = nextTitle;
+    meta.textContent = describe(next.attributes);
+    requestAnimationFrame(() => card.draw());
+  };
+  card.update(melody, title);
+  return card;
+}
+
+/** Cards for several melodies on one pitch scale, titled by titles[i]. */
+export function cardRow(melodies, titles, options = {}) {
+  const range = pitchRange(melodies.map((m) => m.tokens));
+  return melodies.map((m, i) => melodyCard(m, { ...options, title: titles[i], range }));
+}
+
+/** Play cards one after another, the playhead moving through each card in turn. */
+export function playCards(cards) {
+  return play(cards.map((c) => c.melody.tokens), {
+    onStep: (index, step) => cards[index].draw(step),
+  });
+}

@@ -1,0 +1,37 @@
+// Sample: melodies drawn from the prior at a chosen temperature.
+
+import { post } from "../api.js";
+import { cardRow, playCards } from "../card.js";
+import { downloadMidi } from "../midi.js";
+import { busy, el, temperatureSlider } from "../ui.js";
+
+/** Build the page inside `root`. */
+export function initSample(root) {
+  const count = el("input", { type: "number", id: "sample-count", min: 1, max: 16, value: 4 });
+  const temperature = temperatureSlider(0.5, "sample-temperature");
+  const seed = el("input", { type: "number", id: "sample-seed", min: 0, placeholder: "random" });
+  const go = el("button", { id: "sample-go", class: "primary" }, "sample");
+  const playAll = el("button", { id: "sample-play-all", disabled: true }, "▶ play all");
+  const download = el("button", { id: "sample-download", disabled: true }, "⬇ all as MIDI");
+  const results = el("div", { id: "sample-results", class: "cards" });
+  let cards = [];
+
+  go.addEventListener("click", () => busy(go, async () => {
+    const body = { count: Number(count.value) || 4, temperature: Number(temperature.input.value) };
+    if (seed.value !== "") body.seed = Number(seed.value);
+    const { melodies } = await post("/api/sample", body);
+    cards = cardRow(melodies, melodies.map((_, i) => `sample ${i + 1}`));
+    results.replaceChildren(...cards);
+    playAll.disabled = download.disabled = false;
+  }));
+  playAll.addEventListener("click", () => playCards(cards));
+  download.addEventListener("click", () => busy(download,
+    () => downloadMidi(cards.map((c) => c.melody.tokens), "samples.mid")));
+
+  root.append(
+    el("p", { class: "intro" }, "Melodies decoded from random points of the latent space (z drawn " +
+      "from the prior). Temperature 0 decodes greedily; higher values take more chances."),
+    el("div", { class: "controls" },
+      el("label", {}, "melodies ", count), temperature, el("label", {}, "seed ", seed), go, playAll, download),
+    results);
+}

@@ -1,0 +1,92 @@
+"""Fixtures for the studio tests: a tiny 2-bar MusicVAE checkpoint (built once per session,
+briefly trained) and a folder of MIDI melodies written here with pretty_midi."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+import pytest
+import torch
+
+STEP_S = 0.125  # a 16th note at 120 BPM
+SCALE = [60, 62, 64, 65, 67, 69, 71, 72]
+TINY_CONFIG = {
+    "z_size": 16,
+    "encoder_params": {"embed_size": 8, "hidden_size": 32, "n_layers": 1},
+    "seq_decoder_args": {"key": "greedy", "params": {
+        "z_size": 16,
+        "decoder_args": {"key": "another", "params": {
+            "z_size": 16, "embed_size": 8, "hidden_size": 32, "n_layers": 1}}}},
+}
+
+
+def scale_walk(seed: int, bars: int, step_choices=(2, 4, 4, 8), lowest: int = 0):
+    """A random walk on the C major scale as ``(pitch, start_step, end_step)`` notes."""
+    rng = np.random.default_rng(seed)
+    notes, step, degree = [], 0, 3
+    while step < bars * 16:
+        length = min(int(rng.choice(step_choices)), bars * 16 - step)
+        degree = int(np.clip(degree + rng.integers(-2, 3), 0, len(SCALE) - 1))
+        notes.append((SCALE[degree] + lowest, step, step + max(length - 1, 1)))
+        step += length
+    return notes
+
+
+def instrument(notes, program: int = 0, name: str = "") -> pretty_midi.Instrument:
+    """A pretty_midi instrument of ``(pitch, start_step, end_step)`` notes."""
+    inst = pretty_midi.Instrument(program=program, name=name)
+    for pitch, start, end in notes:
+        inst.notes.append(pretty_midi.Note(90, pitch, start * STEP_S, end * STEP_S))
+    return inst
+
+
+def write_midi(path: Path, *instruments: pretty_midi.Instrument) -> Path:
+    """Write a 120 BPM 4/4 MIDI file holding ``instruments``."""
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120.0)
+    midi.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
+    midi.instruments.extend(instruments)
+    midi.write(str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    """Six one-track 4-bar melodies (busy and sparse ones) and a file with two melody tracks."""
+    folder = tmp_path_factory.mktemp("studio-data")
+    for i in range(6):
+        steps = (1, 2, 2, 4) if i % 2 else (4, 8, 8, 16)  # dense and sparse tunes
+        write_midi(folder / f"tune{i}.mid", instrument(scale_walk(i, 4, steps), name=f"tune {i}"))
+    write_midi(folder / "duet.mid",
+               instrument(scale_walk(10, 4), program=0, name="Piano"),
+               instrument(scale_walk(11, 4, lowest=-12), program=24, name="Guitar"))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory, data_dir) -> Path:
+    """A tiny flat 2-bar MusicVAE, trained 12 steps on the data windows, saved as a checkpoint."""
+    from symusic.musicvae.model.config import ModelConfig
+    from symusic.musicvae.model.vae import MusicVAE
+    from symusic.studio.library import DataLibrary
+
+    torch.manual_seed(0)
+    model = MusicVAE(ModelConfig.from_dict(TINY_CONFIG, seq_len=32))
+    windows, _ = DataLibrary(data_dir, 32).windows(10_000)
+    batch = torch.as_tensor(windows, dtype=torch.long)
+    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(12):
+        optimiser.zero_grad()
+        model(batch, beta=0.1).loss.backward()
+        optimiser.step()
+    path = tmp_path_factory.mktemp("studio-model") / "tiny.pt"
+    model.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def midi_bytes(data_dir) -> bytes:
+    """A readable one-melody MIDI file's bytes (for uploads)."""
+    return (data_dir / "tune1.mid").read_bytes()

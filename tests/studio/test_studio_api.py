@@ -1,0 +1,300 @@
+"""The studio's JSON API, endpoint by endpoint, on a tiny checkpoint and a folder of melodies."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import numpy as np
+import pretty_midi
+import pytest
+import torch
+from conftest import instrument, scale_walk, write_midi
+from fastapi.testclient import TestClient
+
+from symusic.data import tokens as vocab
+from symusic.data.midi_io import melody_notes
+from symusic.musicvae.midi_windows import read_tracks
+from symusic.studio.app import STATIC_DIR, create_app
+from symusic.studio.state import Studio
+
+SEQ_LEN, Z_SIZE = 32, 16
+
+
+@pytest.fixture(scope="module")
+def studio(checkpoint, data_dir):
+    return Studio.open(checkpoint, data_dir)
+
+
+@pytest.fixture(scope="module")
+def client(studio):
+    with TestClient(create_app(studio)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def client_without_data(checkpoint):
+    with TestClient(create_app(Studio.open(checkpoint))) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def model(studio):
+    return studio.service.model
+
+
+def ok(response) -> dict:
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def error(response, status: int) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and body["error"]
+    return body["error"]
+
+
+def check_melodies(melodies: list[dict], n: int) -> np.ndarray:
+    assert len(melodies) == n
+    tokens = np.array([m["tokens"] for m in melodies])
+    assert tokens.shape == (n, SEQ_LEN)
+    assert tokens.min() >= 0 and tokens.max() < vocab.NUM_CLASSES
+    for m in melodies:
+        assert set(m["attributes"]) == {"note_density", "pitch_range", "syncopation",
+                                        "mean_interval"}
+    return tokens
+
+
+def data_window(data_dir, name: str, track: int, bar: int) -> np.ndarray:
+    melody = next(t for t in read_tracks(data_dir / name) if t.index == track).melodies[0]
+    return np.asarray(melody[bar * 16 : bar * 16 + SEQ_LEN], dtype=np.int64)
+
+
+# --- the page ----------------------------------------------------------------------------------
+
+
+def test_index_and_assets_are_served_from_the_package(client):
+    page = client.get("/")
+    assert page.status_code == 200 and 'src="js/main.js"' in page.text
+    for asset in ["style.css", "js/main.js", "js/synth.js", "js/pianoroll.js",
+                  "js/pages/walk.js"]:
+        response = client.get(f"/{asset}")
+        assert response.status_code == 200, asset
+    assert client.get("/docs").status_code == 404  # FastAPI's docs would load a CDN
+
+
+def test_no_asset_loads_anything_from_another_host():
+    for path in STATIC_DIR.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            assert not re.search(r"https?://|//cdn|@import", text), path
+            for ref in re.findall(r'from "([^"]+)"|src="([^"]+)"|href="([^"]+)"', text):
+                target = next(r for r in ref if r)
+                if not target.startswith("data:"):
+                    assert (path.parent / target).resolve().is_file(), (path, target)
+
+
+def test_info(client):
+    info = ok(client.get("/api/info"))
+    assert (info["seq_len"], info["bars"], info["z_size"]) == (SEQ_LEN, 2, Z_SIZE)
+    assert info["data"]["files"] == 7 and info["data"]["skipped"] == 0
+    assert info["vocab"] == {"no_event": vocab.NO_EVENT, "note_off": vocab.NOTE_OFF,
+                             "first_pitch_token": vocab.FIRST_PITCH_TOKEN,
+                             "min_pitch": vocab.MIN_PITCH, "steps_per_quarter": 4,
+                             "steps_per_bar": 16}
+    assert "pca" in info["map_methods"]
+
+
+# --- sample, decode, encode, reconstruct, interpolate -----------------------------------------
+
+
+def test_sample_is_reproducible_with_a_seed_and_decodes_its_z(client):
+    a = ok(client.post("/api/sample", json={"count": 3, "temperature": 0, "seed": 7}))
+    b = ok(client.post("/api/sample", json={"count": 3, "temperature": 0, "seed": 7}))
+    tokens = check_melodies(a["melodies"], 3)
+    assert a == b
+    z = [m["z"] for m in a["melodies"]]
+    assert np.array(z).shape == (3, Z_SIZE)
+    again = ok(client.post("/api/decode", json={"z": z, "temperature": 0}))
+    np.testing.assert_array_equal(check_melodies(again["melodies"], 3), tokens)
+    other = ok(client.post("/api/sample", json={"count": 3, "temperature": 0, "seed": 8}))
+    assert other["melodies"][0]["z"] != z[0]
+
+
+def test_sample_and_decode_reject_bad_requests(client):
+    assert "count" in error(client.post("/api/sample", json={"count": 0}), 422)
+    assert "count" in error(client.post("/api/sample", json={"count": 1000}), 422)
+    assert "16 numbers" in error(client.post("/api/decode", json={"z": [[0.0] * 3]}), 422)
+    assert "temperature" in error(client.post("/api/decode",
+                                              json={"z": [[0.0] * 16], "temperature": -1}), 422)
+    assert error(client.post("/api/sample", content=b"not json",
+                             headers={"content-type": "application/json"}), 422)
+
+
+def test_encode_and_reconstruct_match_the_model(client, model, data_dir):
+    window = data_window(data_dir, "tune0.mid", 0, 1)
+    encoded = ok(client.post("/api/encode", json={"melodies": [window.tolist()]}))["melodies"]
+    mu, _ = model.encode(torch.as_tensor(window[None]))
+    np.testing.assert_allclose(encoded[0]["z"], mu[0].detach().numpy(), atol=1e-4)
+    recon = ok(client.post("/api/reconstruct", json={"melodies": [window.tolist()]}))
+    expected = model.reconstruct(torch.as_tensor(window[None]), temperature=0.0)
+    np.testing.assert_array_equal(check_melodies(recon["melodies"], 1), expected.numpy())
+    assert "32 steps" in error(client.post("/api/encode", json={"melodies": [[2, 0, 0]]}), 422)
+    assert "0..89" in error(client.post("/api/encode", json={"melodies": [[95] * 32]}), 422)
+
+
+def test_interpolate_walks_from_one_code_to_the_other(client, model, data_dir):
+    start = data_window(data_dir, "tune0.mid", 0, 0)
+    end = data_window(data_dir, "tune3.mid", 0, 2)
+    walk = ok(client.post("/api/interpolate", json={"start": start.tolist(),
+                                                    "end": end.tolist(), "steps": 5}))
+    check_melodies(walk["melodies"], 5)
+    mu, _ = model.encode(torch.as_tensor(np.stack([start, end])))
+    z = np.array([m["z"] for m in walk["melodies"]])
+    np.testing.assert_allclose(z[0], mu[0].detach().numpy(), atol=1e-4)
+    np.testing.assert_allclose(z[-1], mu[1].detach().numpy(), atol=1e-4)
+    assert not np.allclose(z[2], z[0])
+    body = {"start": start.tolist(), "end": end.tolist(), "steps": 1}
+    assert "steps" in error(client.post("/api/interpolate", json=body), 422)
+
+
+# --- files, windows and uploads ----------------------------------------------------------------
+
+
+def test_files_list_tracks_and_start_bars(client):
+    listing = ok(client.get("/api/files"))
+    files = {f["name"]: f for f in listing["files"]}
+    assert len(files) == 7 and listing["skipped"] == []
+    duet = files["duet.mid"]
+    assert [t["name"] for t in duet["tracks"]] == ["Piano", "Guitar"]
+    assert [t["program"] for t in duet["tracks"]] == [0, 24]
+    assert all(t["start_bars"] == [0, 1, 2] for t in duet["tracks"])
+
+
+def test_window_picks_by_file_track_and_bar(client, data_dir):
+    files = {f["name"]: f["id"] for f in ok(client.get("/api/files"))["files"]}
+    picked = ok(client.post("/api/window", json={"file": files["duet.mid"], "track": 1,
+                                                 "bar": 2}))
+    np.testing.assert_array_equal(picked["tokens"], data_window(data_dir, "duet.mid", 1, 2))
+    assert picked["label"] == "duet.mid, track 1, bar 2" and len(picked["z"]) == Z_SIZE
+    message = error(client.post("/api/window", json={"file": files["duet.mid"], "track": 1,
+                                                     "bar": 3}), 422)
+    assert "0, 1, 2" in message
+    assert "no file" in error(client.post("/api/window", json={"file": "d99"}), 404)
+
+
+def test_upload_then_pick_from_it(client, midi_bytes, data_dir):
+    entry = ok(client.post("/api/upload?name=my%20tune.mid", content=midi_bytes))
+    assert entry["name"] == "my tune.mid" and entry["id"].startswith("u")
+    assert entry["tracks"][0]["start_bars"] == [0, 1, 2]
+    picked = ok(client.post("/api/window", json={"file": entry["id"], "track": 0, "bar": 1}))
+    np.testing.assert_array_equal(picked["tokens"], data_window(data_dir, "tune1.mid", 0, 1))
+    message = error(client.post("/api/window", json={"file": entry["id"], "bar": 9}), 422)
+    assert "my tune.mid" in message and "/tmp" not in message  # the user's name, not ours
+
+
+def test_bad_uploads_get_a_message_and_the_server_stays_up(client, tmp_path):
+    message = error(client.post("/api/upload?name=notes.txt", content=b"hello, not MIDI"), 422)
+    assert "notes.txt is not a readable MIDI file" in message
+    assert "empty" in error(client.post("/api/upload?name=x.mid", content=b""), 422)
+    # a real MIDI file whose only melody is one bar: too short for a 2-bar model
+    short = write_midi(tmp_path / "short.mid", instrument(scale_walk(3, 1)))
+    message = error(client.post("/api/upload?name=short.mid", content=short.read_bytes()), 422)
+    assert "no usable melody" in message
+    drums = pretty_midi.Instrument(program=0, is_drum=True)
+    drums.notes = instrument(scale_walk(4, 4)).notes
+    drum_file = write_midi(tmp_path / "drums.mid", drums)
+    message = error(client.post("/api/upload?name=drums.mid", content=drum_file.read_bytes()),
+                    422)
+    assert "drums.mid" in message
+    big = b"MThd" + b"\0" * (5 * 2**20)
+    assert "larger" in error(client.post("/api/upload", content=big), 413)
+    assert ok(client.get("/api/info"))["z_size"] == Z_SIZE
+
+
+# --- latent space: dimensions, map, attribute vectors ------------------------------------------
+
+
+def test_dimensions_are_the_most_varied_of_the_data_codes(client, studio):
+    dims = ok(client.get("/api/dimensions?count=5"))
+    assert dims["basis"] == "data" and dims["count"] == 24
+    ref = studio.latent.reference()
+    std = ref.mu.std(axis=0)
+    assert [d["index"] for d in dims["dims"]] == list(np.argsort(-std, kind="stable")[:5])
+    np.testing.assert_allclose([d["std"] for d in dims["dims"]], np.sort(std)[::-1][:5],
+                               atol=1e-4)
+    assert error(client.get("/api/dimensions?count=0"), 422)
+
+
+def test_dimensions_without_data_come_from_prior_samples(client_without_data):
+    dims = ok(client_without_data.get("/api/dimensions?count=3"))
+    assert dims["basis"] == "prior" and dims["count"] == 256 and len(dims["dims"]) == 3
+    message = error(client_without_data.get("/api/map"), 409)
+    assert "--data" in message
+    assert ok(client_without_data.get("/api/attributes"))["basis"] == "prior"
+
+
+def test_map_places_every_window_and_a_point_gives_original_and_reconstruction(client, studio,
+                                                                               model):
+    plane = ok(client.get("/api/map?method=pca"))
+    n = len(plane["labels"])
+    assert n == 24 and len(plane["x"]) == len(plane["y"]) == n
+    xy = np.array([plane["x"], plane["y"]])
+    assert np.abs(xy).max() <= 1.0 + 1e-6 and xy.std(axis=1).min() > 0
+    assert len(plane["attributes"]["note_density"]) == n
+    point = ok(client.get("/api/map/5"))
+    ref = studio.latent.reference()
+    assert point["label"] == plane["labels"][5]
+    np.testing.assert_array_equal(point["original"]["tokens"], ref.melodies[5])
+    expected = model.decode(torch.as_tensor(ref.mu[5:6]), temperature=0.0)
+    np.testing.assert_array_equal(point["reconstruction"]["tokens"], expected[0].numpy())
+    assert error(client.get(f"/api/map/{n}"), 404)
+    assert "unknown map method" in error(client.get("/api/map?method=umap"), 422)
+
+
+def test_tsne_asks_for_scikit_learn_when_it_is_missing(client, monkeypatch):
+    import symusic.studio.projection as projection
+
+    monkeypatch.setattr(projection, "tsne_available", lambda: False)
+    assert "scikit-learn" in error(client.get("/api/map?method=tsne"), 422)
+
+
+def test_attribute_vectors_and_applying_them(client, studio):
+    listed = ok(client.get("/api/attributes"))
+    by_name = {a["name"]: a for a in listed["attributes"]}
+    assert listed["basis"] == "data" and set(by_name) == {"note_density", "pitch_range",
+                                                          "syncopation", "mean_interval"}
+    density = by_name["note_density"]
+    assert density["usable"] and density["high_mean"] > density["low_mean"] + 1
+    assert density["group_size"] == 6 and density["norm"] > 0
+    z = ok(client.post("/api/sample", json={"count": 1, "seed": 1}))["melodies"][0]["z"]
+    moved = ok(client.post("/api/attributes/apply", json={
+        "z": z, "attribute": "note_density", "amounts": [0.0, 2.0]}))
+    check_melodies(moved["melodies"], 2)
+    vector = studio.latent.vectors()["note_density"].vector
+    step = np.array(moved["melodies"][1]["z"]) - np.array(moved["melodies"][0]["z"])
+    np.testing.assert_allclose(step, 2 * vector, atol=1e-4)
+    same = ok(client.post("/api/decode", json={"z": [z], "temperature": 0}))["melodies"][0]
+    assert moved["melodies"][0]["tokens"] == same["tokens"]
+    body = {"z": z, "attribute": "loudness", "amounts": [1.0]}
+    assert "note_density" in error(client.post("/api/attributes/apply", json=body), 404)
+
+
+# --- MIDI download ---------------------------------------------------------------------------
+
+
+def test_midi_download_parses_and_holds_the_melodies(client, data_dir):
+    a = data_window(data_dir, "tune0.mid", 0, 0)
+    b = data_window(data_dir, "tune1.mid", 0, 0)
+    response = client.post("/api/midi", json={"melodies": [a.tolist(), b.tolist()],
+                                              "filename": "my walk!.mid", "tempo": 120})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "audio/midi"
+    assert 'filename="my_walk_.mid"' in response.headers["content-disposition"]
+    midi = pretty_midi.PrettyMIDI(io.BytesIO(response.content))
+    notes = [(n.pitch, round(n.start / 0.125), round(n.end / 0.125))
+             for n in midi.instruments[0].notes]
+    expected = melody_notes(a) + [(p, s + SEQ_LEN, e + SEQ_LEN) for p, s, e in melody_notes(b)]
+    assert notes == expected
+    assert "0..89" in error(client.post("/api/midi", json={"melodies": [[-1] * 32]}), 422)
