@@ -74,24 +74,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     from symusic.musicvae.cli import error_message, user_errors
     from symusic.studio.state import Studio
 
+    try:  # the port first: no point loading a big model to find it taken
+        sock = bind_socket(args.host, args.port)
+    except OSError as err:
+        print(f"{PROG}: error: cannot listen on {args.host}:{args.port}: {err.strerror}",
+              file=sys.stderr)
+        return 1
     try:
         print(f"{PROG}: loading {args.checkpoint}" +
               (f" and reading {args.data}" if args.data else ""), flush=True)
         studio = Studio.open(args.checkpoint, args.data, args.device, args.max_windows)
     except user_errors() as err:
         print(f"{PROG}: error: {error_message(err)}", file=sys.stderr)
+        sock.close()
         return 1
     library = studio.library
     if args.data:
         print(f"{PROG}: {len(library.files)} MIDI files with melodies"
               f"{f', {len(library.skipped)} skipped' if library.skipped else ''}", flush=True)
-    try:
-        sock = bind_socket(args.host, args.port)
-    except OSError as err:
-        print(f"{PROG}: error: cannot listen on {args.host}:{args.port}: {err.strerror}",
-              file=sys.stderr)
-        studio.close()
-        return 1
     if not is_loopback(args.host):
         print(f"{PROG}: note: listening on {args.host}: other machines can reach the studio",
               file=sys.stderr)

@@ -1,5 +1,5 @@
-"""Fixtures for the studio tests: a tiny 2-bar MusicVAE checkpoint (built once per session,
-briefly trained) and a folder of MIDI melodies written here with pretty_midi."""
+"""Fixtures for the studio tests: a tiny untrained 2-bar MusicVAE checkpoint (built once per
+session) and a folder of MIDI melodies written here with pretty_midi."""
 
 from __future__ import annotations
 
@@ -65,22 +65,13 @@ def data_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def checkpoint(tmp_path_factory, data_dir) -> Path:
-    """A tiny flat 2-bar MusicVAE, trained 12 steps on the data windows, saved as a checkpoint."""
+def checkpoint(tmp_path_factory) -> Path:
+    """A tiny flat 2-bar MusicVAE, untrained (it decodes all the same), saved as a checkpoint."""
     from symusic.musicvae.model.config import ModelConfig
     from symusic.musicvae.model.vae import MusicVAE
-    from symusic.studio.library import DataLibrary
 
     torch.manual_seed(0)
     model = MusicVAE(ModelConfig.from_dict(TINY_CONFIG, seq_len=32))
-    windows, _ = DataLibrary(data_dir, 32).windows(10_000)
-    batch = torch.as_tensor(windows, dtype=torch.long)
-    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
-    model.train()
-    for _ in range(12):
-        optimiser.zero_grad()
-        model(batch, beta=0.1).loss.backward()
-        optimiser.step()
     path = tmp_path_factory.mktemp("studio-model") / "tiny.pt"
     model.save(path)
     return path
@@ -90,3 +81,9 @@ def checkpoint(tmp_path_factory, data_dir) -> Path:
 def midi_bytes(data_dir) -> bytes:
     """A readable one-melody MIDI file's bytes (for uploads)."""
     return (data_dir / "tune1.mid").read_bytes()
+
+
+def pytest_configure(config):
+    """Register the ``browser`` marker of the end-to-end test."""
+    config.addinivalue_line("markers",
+                            "browser: drives headless Chromium (needs /usr/bin/chromium)")

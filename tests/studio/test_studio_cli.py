@@ -1,0 +1,50 @@
+"""The studio's command line: addresses, loopback by default, and errors before serving."""
+
+from __future__ import annotations
+
+import socket
+
+from symusic.studio.__main__ import bind_socket, build_parser, is_loopback, main, url_of
+
+
+def test_defaults_listen_on_loopback_on_a_free_port():
+    args = build_parser().parse_args(["model.pt"])
+    assert (args.host, args.port, args.data) == ("127.0.0.1", 0, None)
+    sock = bind_socket(args.host, args.port)
+    try:
+        host, port = sock.getsockname()
+        assert host == "127.0.0.1" and port > 0
+        assert url_of(sock) == f"http://127.0.0.1:{port}/"
+    finally:
+        sock.close()
+
+
+def test_loopback_addresses():
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10")
+    assert not is_loopback("example.org")
+
+
+def test_a_missing_checkpoint_is_one_line_and_exit_1(tmp_path, capsys):
+    assert main([str(tmp_path / "nope.pt")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nope.pt does not exist" in err[0]
+
+
+def test_a_data_folder_without_midi_is_one_line_and_exit_1(checkpoint, tmp_path, capsys):
+    assert main([str(checkpoint), "--data", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "no .mid or .midi files" in err and "Traceback" not in err
+
+
+def test_a_port_in_use_is_reported(checkpoint, capsys):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        port = taken.getsockname()[1]
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+        assert main([str(checkpoint), "--port", str(port)]) == 1
+        assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    finally:
+        taken.close()
