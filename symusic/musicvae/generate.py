@@ -36,6 +36,16 @@ from symusic.musicvae.render import (
 )
 
 PROG = "symusic"
+DESCRIPTION = "Sample, interpolate, reconstruct and encode melodies with a MusicVAE checkpoint."
+EXAMPLES = """examples:
+  symusic sample --checkpoint best.pt --num 8 --temperature 0.5 --out samples --audio
+  symusic interpolate --checkpoint best.pt --start a.mid --end b.mid --steps 7 --out morph
+  symusic interpolate --checkpoint best.pt --start song.mid --track 1 --bar 8 --end b.mid ...
+  symusic reconstruct --checkpoint best.pt --input tune.mid --out recon
+  symusic encode --checkpoint best.pt --input midi_folder --out latents/z.npy
+
+Every MIDI file written gets a piano-roll PNG beside it (and a WAV with --audio).
+"""
 
 
 # --- the model side ------------------------------------------------------------------------
@@ -109,6 +119,11 @@ class Writer:
     """Writes melodies as MIDI + PNG (+ WAV with ``--audio``) and lists what it wrote."""
 
     def __init__(self, out_dir: Path, args: argparse.Namespace) -> None:
+        if not args.tempo > 0:
+            raise mw.InputError(f"--tempo must be positive, got {args.tempo}")
+        if not 0 <= args.program <= 127:
+            raise mw.InputError(f"--program must be a General MIDI program 0..127, "
+                                f"got {args.program}")
         self.out_dir, self.tempo, self.program = out_dir, args.tempo, args.program
         self.audio = args.audio
         self.soundfont = args.soundfont
@@ -118,10 +133,14 @@ class Writer:
             self.audio = False
 
     def write(self, melodies: Sequence[np.ndarray], stem: str,
-              titles: Sequence[str] | None = None) -> Path:
-        """Write ``stem.mid``, ``stem.png`` (and ``stem.wav``); return the MIDI path."""
+              titles: Sequence[str] | None = None,
+              originals: Sequence[np.ndarray] | None = None) -> Path:
+        """Write ``stem.mid``, ``stem.png`` (and ``stem.wav``); return the MIDI path.
+
+        ``originals`` are drawn in grey beneath the notes of the piano roll."""
         mid, png = write_melodies_with_roll(melodies, self.out_dir, stem, tempo=self.tempo,
-                                            program=self.program, titles=titles)
+                                            program=self.program, titles=titles,
+                                            references=originals, reference_label="original")
         self.written += [mid, png]
         if self.audio:
             try:
@@ -140,6 +159,11 @@ def _bars(tokens: np.ndarray) -> int:
     return tokens.shape[-1] // STEPS_PER_BAR
 
 
+def _check_temperature(temperature: float) -> None:
+    if not temperature >= 0:
+        raise mw.InputError(f"--temperature must be 0 (argmax) or more, got {temperature}")
+
+
 # --- subcommands ---------------------------------------------------------------------------
 
 
@@ -147,9 +171,10 @@ def cmd_sample(args: argparse.Namespace) -> None:
     """``sample``: melodies from the prior, one file each and all joined."""
     if args.num < 1:
         raise mw.InputError(f"--num must be 1 or more, got {args.num}")
+    _check_temperature(args.temperature)
+    writer = Writer(Path(args.out), args)
     model = load_model(args.checkpoint, resolve_device(args.device))
     melodies = sample_melodies(model, args.num, args.temperature, args.seed)
-    writer = Writer(Path(args.out), args)
     width = len(str(args.num))
     titles = [f"sample {i + 1:0{width}d}" for i in range(args.num)]
     for i, melody in enumerate(melodies):
@@ -160,8 +185,11 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
     """``interpolate``: slerp between the windows of two files, each step and all joined."""
-    device = resolve_device(args.device)
-    model = load_model(args.checkpoint, device)
+    if args.steps < 2:
+        raise mw.InputError(f"--steps must be 2 or more (both ends are included), got {args.steps}")
+    _check_temperature(args.temperature)
+    writer = Writer(Path(args.out), args)
+    model = load_model(args.checkpoint, resolve_device(args.device))
     seq_len = model.config.seq_len
     ends = []
     for which, path in (("start", args.start), ("end", args.end)):
@@ -174,7 +202,6 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
         ends.append(window)
     z, tokens = interpolate_melodies(model, ends[0], ends[1], args.steps, args.temperature,
                                      args.seed)
-    writer = Writer(Path(args.out), args)
     width = len(str(args.steps))
     titles = [f"step {i + 1:0{width}d} of {args.steps}" for i in range(args.steps)]
     for i, melody in enumerate(tokens):
@@ -188,12 +215,13 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
 
 def cmd_reconstruct(args: argparse.Namespace) -> None:
     """``reconstruct``: every non-overlapping window of a file through the model, in order."""
+    _check_temperature(args.temperature)
+    writer = Writer(Path(args.out), args)
     model = load_model(args.checkpoint, resolve_device(args.device))
     windows, sources = mw.consecutive_windows(args.input, model.config.seq_len, args.track)
     recon = reconstruct_windows(model, windows, args.temperature, args.seed)
     titles = [f"melody {s.melody}, bars {s.bar + 1}-{s.bar + _bars(windows)}" for s in sources]
-    writer = Writer(Path(args.out), args)
-    writer.write(list(recon), "reconstruction", titles=titles)
+    writer.write(list(recon), "reconstruction", titles=titles, originals=list(windows))
     writer.write(list(windows), "original", titles=titles)
     accuracy = float(np.mean(recon == windows))
     print(f"{len(windows)} windows of {_bars(windows)} bars from track {sources[0].track}; "
@@ -237,7 +265,8 @@ def cmd_encode(args: argparse.Namespace) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser of the ``symusic`` command."""
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)

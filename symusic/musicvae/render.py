@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
+import pretty_midi
 
 from symusic.data.midi_io import melody_notes, write_melodies
 from symusic.data.tokens import STEPS_PER_BAR
@@ -43,33 +43,52 @@ class AudioUnavailableError(RuntimeError):
 # --- piano rolls ---------------------------------------------------------------------------
 
 
-def _draw_roll(ax, melodies, offsets, titles, steps_per_bar, pitch_lo, pitch_hi) -> None:
+NOTE_COLOR, REFERENCE_COLOR = "tab:blue", "0.78"
+
+
+def _pitch_label(value: float, _position: object) -> str:
+    return pretty_midi.note_number_to_name(int(value)) if value == int(value) else ""
+
+
+def _draw_notes(ax, melody: np.ndarray, offset: int, color: str, height: float,
+                zorder: int) -> bool:
+    """Draw one melody's notes from step ``offset`` on; False when it has none."""
+    spans = melody_notes(melody)
+    for pitch, start, end in spans:
+        ax.broken_barh([(offset + start, max(end - start, 0.5))], (pitch - height / 2, height),
+                       facecolor=color, edgecolor="white", linewidth=0.6, zorder=zorder)
+    return bool(spans)
+
+
+def _draw_roll(ax, melodies, offsets, titles, references, steps_per_bar: int,
+               pitch_range: tuple[float, float]) -> None:
+    """One axis: ``melodies`` placed at step ``offsets``, ``references`` (or Nones) beneath."""
+    lo, hi = pitch_range
     total = max(off + len(m) for m, off in zip(melodies, offsets, strict=True))
-    for step in range(0, total + 1, steps_per_bar // 4 or 1):
-        ax.axvline(step, color="0.92", lw=0.5, zorder=0)
+    for step in range(0, total + 1, max(steps_per_bar // 4, 1)):
+        ax.axvline(step, color="0.93", lw=0.5, zorder=0)
     for step in range(0, total + 1, steps_per_bar):
         ax.axvline(step, color="0.6", lw=0.8, zorder=1)
-    for m, off in zip(melodies, offsets, strict=True):
-        spans = melody_notes(m)
-        if spans:
-            for pitch, start, end in spans:
-                ax.broken_barh([(off + start, max(end - start, 0.5))], (pitch - 0.4, 0.8),
-                               color="tab:blue", zorder=2)
-        else:
-            ax.text(off + len(m) / 2, (pitch_lo + pitch_hi) / 2, "(no notes)",
-                    ha="center", va="center", color="0.5", fontsize=8)
+    for m, off, ref in zip(melodies, offsets, references, strict=True):
+        if ref is not None:
+            _draw_notes(ax, ref, off, REFERENCE_COLOR, 0.95, zorder=2)
+        if not _draw_notes(ax, m, off, NOTE_COLOR, 0.6, zorder=3):
+            ax.text(off + len(m) / 2, (lo + hi) / 2, "(no notes)", ha="center", va="center",
+                    color="0.5", fontsize=8)
         if off:
-            ax.axvline(off, color="black", lw=1.5, zorder=3)
+            ax.axvline(off, color="black", lw=1.5, zorder=4)
     if titles is not None:
         for title, off in zip(titles, offsets, strict=True):
-            ax.text(off + 0.5, pitch_hi - 0.5, title, va="top", fontsize=7, color="0.25")
+            ax.text(off + 0.5, hi - 0.5, title, va="top", fontsize=7, color="0.25")
     ax.set_xlim(0, total)
-    ax.set_ylim(pitch_lo, pitch_hi)
-    ax.set_xticks(range(0, total + 1, steps_per_bar))
-    ax.set_xticklabels([str(s // steps_per_bar + 1) for s in range(0, total + 1, steps_per_bar)],
-                       fontsize=7)
+    ax.set_ylim(lo, hi)
+    bar_steps = range(0, total + 1, steps_per_bar)
+    ax.set_xticks(list(bar_steps), [str(s // steps_per_bar + 1) for s in bar_steps], fontsize=7)
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    ax.yaxis.set_major_formatter(FuncFormatter(_pitch_label))
     ax.tick_params(axis="y", labelsize=7)
-    ax.set_ylabel("pitch", fontsize=8)
 
 
 def plot_pianoroll(
@@ -78,41 +97,57 @@ def plot_pianoroll(
     titles: Sequence[str] | None = None,
     steps_per_bar: int = STEPS_PER_BAR,
     joined: bool | None = None,
+    references: Sequence[np.ndarray] | None = None,
+    reference_label: str = "reference",
 ) -> Path:
     """Draw token melodies (each ``[T]``) as a piano roll PNG at ``path``.
 
     One panel per melody, or (``joined=True``, the default beyond ``MAX_ROWS`` melodies)
     all on one axis, one after another, separated by a thick line. Bar lines are grey,
-    beat lines faint; the x axis counts bars from 1. Returns ``path``.
+    beat lines faint; the x axis counts bars from 1, the y axis names pitches (C4 = 60).
+    ``references`` (one per melody, e.g. the originals under their reconstructions) are
+    drawn beneath in light grey, named ``reference_label`` in the legend. Returns ``path``.
     """
+    # matplotlib is imported here, not at the top: it costs a second or two at start-up,
+    # which the command lines' quick paths (errors, --help) need not pay.
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
     melodies = [np.asarray(m) for m in melodies]
     if not melodies:
         raise ValueError("no melodies to plot")
-    if titles is not None and len(titles) != len(melodies):
-        raise ValueError(f"{len(titles)} titles for {len(melodies)} melodies")
-    pitches = [p for m in melodies for p, _, _ in melody_notes(m)]
+    for name, other in (("titles", titles), ("references", references)):
+        if other is not None and len(other) != len(melodies):
+            raise ValueError(f"{len(other)} {name} for {len(melodies)} melodies")
+    refs = [None] * len(melodies) if references is None else [np.asarray(r) for r in references]
+    pitches = [p for m in [*melodies, *(r for r in refs if r is not None)]
+               for p, _, _ in melody_notes(m)]
     lo, hi = (min(pitches), max(pitches)) if pitches else (60, 72)
     if hi - lo < 12:
         lo, hi = (lo + hi) // 2 - 6, (lo + hi) // 2 + 6
-    lo, hi = lo - 1.5, hi + 1.5
+    pitch_range = (lo - 1.5, hi + 1.5)
     if joined is None:
         joined = len(melodies) > MAX_ROWS
-    total_steps = sum(len(m) for m in melodies)
     if joined:
         offsets = np.cumsum([0] + [len(m) for m in melodies[:-1]]).tolist()
+        total_steps = sum(len(m) for m in melodies)
         fig = Figure(figsize=(min(4 + total_steps / 24, 60), 3), layout="constrained")
-        _draw_roll(fig.add_subplot(), melodies, offsets, titles, steps_per_bar, lo, hi)
-        fig.axes[0].set_xlabel("bar", fontsize=8)
+        axes = [fig.add_subplot()]
+        _draw_roll(axes[0], melodies, offsets, titles, refs, steps_per_bar, pitch_range)
     else:
         longest = max(len(m) for m in melodies)
         fig = Figure(figsize=(min(4 + longest / 12, 30), 0.4 + 1.8 * len(melodies)),
                      layout="constrained")
-        axes = fig.subplots(len(melodies), 1, squeeze=False)[:, 0]
-        for i, (ax, m) in enumerate(zip(axes, melodies, strict=True)):
-            _draw_roll(ax, [m], [0], None, steps_per_bar, lo, hi)
+        axes = list(fig.subplots(len(melodies), 1, squeeze=False)[:, 0])
+        for i, ax in enumerate(axes):
+            _draw_roll(ax, [melodies[i]], [0], None, [refs[i]], steps_per_bar, pitch_range)
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8, loc="left")
-        axes[-1].set_xlabel("bar", fontsize=8)
+    axes[-1].set_xlabel("bar", fontsize=8)
+    if references is not None:
+        axes[0].legend(handles=[Patch(color=NOTE_COLOR, label="notes"),
+                                Patch(color=REFERENCE_COLOR, label=reference_label)],
+                       loc="upper right", fontsize=7, framealpha=0.9)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=100)
@@ -126,8 +161,11 @@ def write_melodies_with_roll(
     tempo: float = 120.0,
     program: int = 0,
     titles: Sequence[str] | None = None,
+    references: Sequence[np.ndarray] | None = None,
+    reference_label: str = "reference",
 ) -> tuple[Path, Path]:
-    """Write ``out_dir/stem.mid`` (the melodies one after another) and ``out_dir/stem.png``.
+    """Write ``out_dir/stem.mid`` (the melodies one after another) and ``out_dir/stem.png``
+    (see :func:`plot_pianoroll` for ``titles`` and the ``references`` drawn beneath).
 
     Returns ``(mid_path, png_path)``.
     """
@@ -136,7 +174,8 @@ def write_melodies_with_roll(
     mid_path, png_path = out_dir / f"{stem}.mid", out_dir / f"{stem}.png"
     melodies = [np.asarray(m) for m in melodies]
     write_melodies(melodies, mid_path, tempo=tempo, program=program)
-    plot_pianoroll(melodies, png_path, titles=titles)
+    plot_pianoroll(melodies, png_path, titles=titles, references=references,
+                   reference_label=reference_label)
     return mid_path, png_path
 
 

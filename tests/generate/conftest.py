@@ -68,6 +68,15 @@ def write_midi(path: Path, *instruments: pretty_midi.Instrument) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Tiny models on shared, busy cores run faster on one thread than fighting over two."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def midi_dir(tmp_path_factory) -> Path:
     """Six single-track 4-bar melodies and one file with two melody tracks."""
@@ -112,12 +121,16 @@ def tiny_model_path(midi_dir, tmp_path_factory) -> Path:
     model = MusicVAE(ModelConfig.from_dict(TINY_CONFIG, seq_len=SEQ_LEN))
     tokens = torch.as_tensor(training_windows(midi_dir))
     optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
-    model.train()
-    for _ in range(40):
-        out = model(tokens, sampling_probability=0.0, beta=0.1, free_bits=0.0)
-        optimizer.zero_grad()
-        out.loss.backward()
-        optimizer.step()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # (the module-scoped one_torch_thread is not active yet)
+    try:
+        for _ in range(40):
+            out = model(tokens, sampling_probability=0.0, beta=0.1, free_bits=0.0)
+            optimizer.zero_grad()
+            out.loss.backward()
+            optimizer.step()
+    finally:
+        torch.set_num_threads(threads)
     model.eval()
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
     model.save(path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,8 +25,9 @@ def assert_one_line_error(code: int, err: str, *needles: str) -> None:
 
 
 def run_module(module: str, *argv) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run([sys.executable, "-m", module, *map(str, argv), "--device", "cpu"],
-                          capture_output=True, text=True, cwd=REPO, timeout=120)
+                          capture_output=True, text=True, cwd=REPO, timeout=120, env=env)
 
 
 def test_too_short_melody_in_a_subprocess(tiny_model_path, bad_inputs, tmp_path):
