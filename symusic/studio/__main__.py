@@ -88,10 +88,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: error: {error_message(err)}", file=sys.stderr)
         sock.close()
         return 1
-    library = studio.library
     if args.data:
-        print(f"{PROG}: {len(library.files)} MIDI files with melodies"
-              f"{f', {len(library.skipped)} skipped' if library.skipped else ''}", flush=True)
+        print(f"{PROG}: {len(studio.library.paths)} MIDI files (each read when first needed)",
+              flush=True)
     if not is_loopback(args.host):
         print(f"{PROG}: note: listening on {args.host}: other machines can reach the studio",
               file=sys.stderr)

@@ -76,40 +76,66 @@ def pick(entry: MelodyFile, seq_len: int, track: int | None, bar: int) -> tuple[
 
 
 class DataLibrary:
-    """The MIDI files of a folder, read once; files that cannot be read are listed as skipped."""
+    """The MIDI files of a folder, each read when first needed (a big corpus starts at once).
+
+    Files are named ``d0``, ``d1``, ... in sorted path order. Reading one that is unreadable
+    or holds no melody records it in ``skipped``.
+    """
 
     def __init__(self, folder: Path | None, seq_len: int) -> None:
         self.folder = folder
         self.seq_len = seq_len
-        self.files: list[MelodyFile] = []
+        self.paths: list[Path] = [] if folder is None else midi_files(folder)
         self.skipped: dict[str, str] = {}
-        if folder is None:
-            return
-        from symusic.data.midi_io import MidiReadError
+        self._read: dict[int, MelodyFile] = {}
+        self._lock = threading.Lock()
 
-        for i, path in enumerate(midi_files(folder)):
-            try:
-                tracks = read_tracks(path)
-            except (MidiReadError, InputError) as err:
-                self.skipped[str(path)] = str(err)
-                continue
-            name = str(path.relative_to(folder))
-            self.files.append(MelodyFile(f"d{i}", name, path, tracks))
+    def names(self) -> list[dict]:
+        """``[{"id", "name"}]`` of every MIDI file of the folder (read or not)."""
+        return [{"id": f"d{i}", "name": self._name(path)} for i, path in enumerate(self.paths)]
+
+    def _name(self, path: Path) -> str:
+        return str(path.relative_to(self.folder))
 
     def get(self, file_id: str) -> MelodyFile:
-        """The file with id ``file_id``; ``KeyError`` when there is none."""
-        for entry in self.files:
-            if entry.id == file_id:
-                return entry
-        raise KeyError(file_id)
+        """The file with id ``file_id``, read on first use.
 
-    def windows(self, max_windows: int) -> tuple[np.ndarray, list[str]]:
-        """Every bar-hop window with a note (at most ``max_windows``, evenly spaced), labelled.
+        Raises ``KeyError`` for an unknown id and ``InputError`` for a file that cannot be read.
+        """
+        index = int(file_id[1:]) if file_id[:1] == "d" and file_id[1:].isdigit() else -1
+        if not 0 <= index < len(self.paths):
+            raise KeyError(file_id)
+        with self._lock:
+            if index in self._read:
+                return self._read[index]
+        from symusic.data.midi_io import MidiReadError
 
-        Returns ``(windows [N, seq_len] int64, labels)``, duplicates dropped; ``N`` may be 0.
+        path = self.paths[index]
+        try:
+            tracks = read_tracks(path)
+        except (MidiReadError, InputError) as err:
+            with self._lock:
+                self.skipped[str(path)] = str(err)
+            raise InputError(f"{self._name(path)} cannot be read as MIDI ({err})") from err
+        entry = MelodyFile(file_id, self._name(path), path, tracks)
+        with self._lock:
+            self._read[index] = entry
+        return entry
+
+    def windows(self, max_windows: int, seed: int = 0) -> tuple[np.ndarray, list[str]]:
+        """Up to ``max_windows`` bar-hop windows with a note, from files in a shuffled order.
+
+        Files are read (seeded order) until there are enough windows. Returns
+        ``(windows [N, seq_len] int64, labels)``, duplicates dropped; ``N`` may be 0.
         """
         found: dict[bytes, tuple[np.ndarray, str]] = {}
-        for entry in self.files:
+        for index in np.random.default_rng(seed).permutation(len(self.paths)):
+            if len(found) >= max_windows:
+                break
+            try:
+                entry = self.get(f"d{index}")
+            except InputError:
+                continue
             for track in entry.tracks:
                 first_bar = 0
                 for melody in track.melodies:
@@ -120,10 +146,7 @@ class DataLibrary:
                             label = f"{entry.name}, track {track.index}, bar {bar}"
                             found[window.tobytes()] = (window, label)
                     first_bar += len(melody) // STEPS_PER_BAR
-        items = list(found.values())
-        if len(items) > max_windows:
-            keep = np.linspace(0, len(items) - 1, max_windows).round().astype(int)
-            items = [items[i] for i in keep]
+        items = list(found.values())[:max_windows]
         if not items:
             return np.zeros((0, self.seq_len), dtype=np.int64), []
         return np.stack([w for w, _ in items]), [label for _, label in items]

@@ -54,8 +54,7 @@ def info(studio: StudioDep) -> dict:
         "seq_len": service.seq_len, "bars": service.bars, "z_size": service.z_size,
         "checkpoint": studio.checkpoint_name,
         "data": None if library.folder is None else {
-            "folder": str(library.folder), "files": len(library.files),
-            "skipped": len(library.skipped)},
+            "folder": str(library.folder), "files": len(library.paths)},
         "map_methods": [m for m in METHODS if m != "tsne" or tsne_available()],
         "attributes": [{"name": a.name, "label": a.label, "unit": a.unit}
                        for a in ATTRIBUTES.values()],
@@ -103,13 +102,31 @@ def interpolate(body: schemas.InterpolateRequest, studio: StudioDep) -> dict:
     return {"melodies": melodies_json(tokens, z)}
 
 
+def _find_file(studio: Studio, file_id: str) -> MelodyFile:
+    try:
+        if file_id.startswith("u"):
+            return studio.uploads.get(file_id)
+        return studio.library.get(file_id)
+    except KeyError:
+        raise HTTPException(404, f"no file {file_id!r} (uploads are kept until the "
+                                 f"studio stops, {studio.max_uploads} at most)") from None
+
+
 @router.get("/files")
 def files(studio: StudioDep) -> dict:
-    """The data folder's files with their melody tracks and possible start bars."""
-    seq_len = studio.service.seq_len
-    listed = [describe_file(f, seq_len) for f in studio.library.files]
-    return {"files": [f for f in listed if f["tracks"]],
-            "skipped": [{"file": k, "reason": v} for k, v in studio.library.skipped.items()]}
+    """The data folder's MIDI files, ``[{"id", "name"}]`` (not read yet)."""
+    return {"files": studio.library.names()}
+
+
+@router.get("/files/{file_id}")
+def file_tracks(file_id: str, studio: StudioDep) -> dict:
+    """A data file or upload with its melody tracks and each track's possible start bars."""
+    entry = _find_file(studio, file_id)
+    described = describe_file(entry, studio.service.seq_len)
+    if not described["tracks"]:
+        raise HTTPException(422, f"{entry.name} has no melody of {studio.service.bars} bars "
+                                 "or more")
+    return described
 
 
 @router.post("/upload")
@@ -122,16 +139,6 @@ async def upload(request: Request, studio: StudioDep,
     data = await request.body()
     entry = await run_in_threadpool(studio.uploads.add, name, data)
     return describe_file(entry, studio.service.seq_len)
-
-
-def _find_file(studio: Studio, file_id: str) -> MelodyFile:
-    try:
-        if file_id.startswith("u"):
-            return studio.uploads.get(file_id)
-        return studio.library.get(file_id)
-    except KeyError:
-        raise HTTPException(404, f"no file {file_id!r} (uploads are kept until the "
-                                 f"studio stops, {studio.max_uploads} at most)") from None
 
 
 @router.post("/window")

@@ -98,7 +98,7 @@ def test_no_asset_loads_anything_from_another_host():
 def test_info(client):
     info = ok(client.get("/api/info"))
     assert (info["seq_len"], info["bars"], info["z_size"]) == (SEQ_LEN, 2, Z_SIZE)
-    assert info["data"]["files"] == 7 and info["data"]["skipped"] == 0
+    assert info["data"]["files"] == 7
     assert info["vocab"] == {"no_event": vocab.NO_EVENT, "note_off": vocab.NOTE_OFF,
                              "first_pitch_token": vocab.FIRST_PITCH_TOKEN,
                              "min_pitch": vocab.MIN_PITCH, "steps_per_quarter": 4,
@@ -162,14 +162,30 @@ def test_interpolate_walks_from_one_code_to_the_other(client, model, data_dir):
 # --- files, windows and uploads ----------------------------------------------------------------
 
 
-def test_files_list_tracks_and_start_bars(client):
-    listing = ok(client.get("/api/files"))
-    files = {f["name"]: f for f in listing["files"]}
-    assert len(files) == 7 and listing["skipped"] == []
-    duet = files["duet.mid"]
+def test_files_list_names_then_tracks_and_start_bars_on_demand(client):
+    listing = ok(client.get("/api/files"))["files"]
+    assert [f["name"] for f in listing] == ["duet.mid"] + [f"tune{i}.mid" for i in range(6)]
+    assert [f["id"] for f in listing] == [f"d{i}" for i in range(7)]
+    duet = ok(client.get("/api/files/d0"))
+    assert duet["name"] == "duet.mid"
     assert [t["name"] for t in duet["tracks"]] == ["Piano", "Guitar"]
     assert [t["program"] for t in duet["tracks"]] == [0, 24]
     assert all(t["start_bars"] == [0, 1, 2] for t in duet["tracks"])
+    assert error(client.get("/api/files/d7"), 404)
+    assert error(client.get("/api/files/x"), 404)
+
+
+def test_unreadable_and_melody_less_data_files_answer_422(checkpoint, tmp_path):
+    (tmp_path / "a_broken.mid").write_bytes(b"MThd garbage")
+    write_midi(tmp_path / "b_short.mid", instrument(scale_walk(3, 1)))
+    write_midi(tmp_path / "c_good.mid", instrument(scale_walk(5, 3)))
+    studio = Studio.open(checkpoint, tmp_path)
+    with TestClient(create_app(studio)) as c:
+        assert "a_broken.mid cannot be read as MIDI" in error(c.get("/api/files/d0"), 422)
+        assert "b_short.mid has no melody of 2 bars" in error(c.get("/api/files/d1"), 422)
+        assert ok(c.get("/api/files/d2"))["tracks"][0]["start_bars"] == [0, 1]
+        assert list(studio.library.skipped) == [str(tmp_path / "a_broken.mid")]
+        assert ok(c.get("/api/dimensions"))["basis"] == "prior"  # 2 windows are too few
 
 
 def test_window_picks_by_file_track_and_bar(client, data_dir):

@@ -32,7 +32,7 @@ async function start() {
   }
   const { info } = store;
   const data = info.data
-    ? `${info.data.files} files in ${info.data.folder}${info.data.skipped ? ` (${info.data.skipped} skipped)` : ""}`
+    ? `${info.data.files} MIDI files in ${info.data.folder}`
     : "no data folder";
   document.getElementById("model-info").textContent =
     `${info.checkpoint} · ${info.bars} bars · z ${info.z_size} · ${data}`;

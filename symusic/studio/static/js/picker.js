@@ -2,7 +2,7 @@
 
 import { post, upload } from "./api.js";
 import { melodyCard } from "./card.js";
-import { addFile, onFileAdded, store } from "./store.js";
+import { addFile, fileDetails, onFileAdded, store } from "./store.js";
 import { busy, el } from "./ui.js";
 
 function option(value, text) {
@@ -30,9 +30,7 @@ export function melodyPicker({ label, id, onPick = () => {}, start = null }) {
     preview);
   node.melody = null;
   node.title = "";
-
-  const currentFile = () => store.files.find((f) => f.id === files.value);
-  const currentTrack = () => currentFile()?.tracks.find((t) => String(t.index) === tracks.value);
+  let file = null; // /api/files/{id} of the chosen file
 
   function fillFiles() {
     const keep = files.value;
@@ -41,12 +39,11 @@ export function melodyPicker({ label, id, onPick = () => {}, start = null }) {
     files.value = keep;
   }
   function fillTracks() {
-    const file = currentFile();
     tracks.replaceChildren(...(file ? file.tracks.map((t) => option(t.index, `${t.index}: ${t.name}`)) : []));
     fillBars();
   }
   function fillBars() {
-    const track = currentTrack();
+    const track = file?.tracks.find((t) => String(t.index) === tracks.value);
     bars.replaceChildren(...(track ? track.start_bars.map((b) => option(b, String(b))) : []));
   }
   function show(melody, title) {
@@ -55,33 +52,42 @@ export function melodyPicker({ label, id, onPick = () => {}, start = null }) {
     preview.replaceChildren(melodyCard(melody, { title, actions: ["play", "midi"] }));
     onPick(melody, title);
   }
+  async function chooseFile(fileId, barIndex = 0) {
+    files.value = fileId;
+    file = null;
+    fillTracks();
+    if (!fileId) return;
+    file = await fileDetails(fileId);
+    fillTracks();
+    const starts = file.tracks[0]?.start_bars || [];
+    if (starts.length) bars.value = String(starts[Math.min(barIndex, starts.length - 1)]);
+    await load();
+  }
   async function load() {
-    if (!files.value || tracks.value === "" || bars.value === "") return;
-    const body = { file: files.value, track: Number(tracks.value), bar: Number(bars.value) };
+    if (!file || tracks.value === "" || bars.value === "") return;
+    const body = { file: file.id, track: Number(tracks.value), bar: Number(bars.value) };
     const melody = await post("/api/window", body);
     show(melody, melody.label);
   }
-  const loadWith = (control) => busy(control, load);
 
-  files.addEventListener("change", () => { fillTracks(); loadWith(files); });
-  tracks.addEventListener("change", () => { fillBars(); loadWith(tracks); });
-  bars.addEventListener("change", () => loadWith(bars));
+  files.addEventListener("change", () => busy(files, () => chooseFile(files.value)));
+  tracks.addEventListener("change", () => { fillBars(); busy(tracks, load); });
+  bars.addEventListener("change", () => busy(bars, load));
   randomButton.addEventListener("click", () => busy(randomButton, async () => {
     const { melodies } = await post("/api/sample", { count: 1, temperature: 0.5 });
     files.value = "";
+    file = null;
     fillTracks();
     show(melodies[0], "random melody");
   }));
   fileInput.addEventListener("change", () => busy(uploadButton, async () => {
-    const file = fileInput.files[0];
+    const chosen = fileInput.files[0];
     fileInput.value = "";
-    if (!file) return;
-    const entry = await upload("/api/upload", file);
+    if (!chosen) return;
+    const entry = await upload("/api/upload", chosen);
     entry.name = `${entry.name} (uploaded)`;
     addFile(entry);
-    files.value = entry.id;
-    fillTracks();
-    await load();
+    await chooseFile(entry.id);
   }));
   onFileAdded(fillFiles);
 
@@ -90,12 +96,17 @@ export function melodyPicker({ label, id, onPick = () => {}, start = null }) {
     if (start === "random") {
       randomButton.click();
     } else if (start && store.files.length) {
-      const file = store.files[Math.min(start.file, store.files.length - 1)];
-      files.value = file.id;
-      fillTracks();
-      const starts = file.tracks[0]?.start_bars || [];
-      if (starts.length) bars.value = String(starts[Math.min(start.bar || 0, starts.length - 1)]);
-      await busy(null, load);
+      // the first readable file from the asked-for position on (a corpus may hold bad files)
+      for (let i = 0; i < Math.min(8, store.files.length); i += 1) {
+        const candidate = store.files[(start.file + i) % store.files.length];
+        try {
+          await chooseFile(candidate.id, start.bar || 0);
+          return;
+        } catch {
+          // try the next one
+        }
+      }
+      await busy(null, () => chooseFile(""));
     }
   })();
   return node;

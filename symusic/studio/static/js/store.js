@@ -4,9 +4,11 @@ import { get } from "./api.js";
 
 export const store = {
   info: null, // /api/info
-  files: [], // /api/files, plus uploads as they are made
+  files: [], // /api/files ({id, name}), plus uploads as they are made
   tempo: 120,
 };
+
+const details = new Map(); // file id -> promise of /api/files/{id}: its tracks and start bars
 
 const fileListeners = new Set();
 
@@ -21,9 +23,20 @@ export function vocab() {
   return store.info.vocab;
 }
 
-/** Add an uploaded file to the list every melody picker shows. */
+/** A file's melody tracks with their start bars (read by the server on first ask). */
+export function fileDetails(id) {
+  if (!details.has(id)) {
+    const request = get(`/api/files/${encodeURIComponent(id)}`);
+    request.catch(() => details.delete(id)); // ask again next time
+    details.set(id, request);
+  }
+  return details.get(id);
+}
+
+/** Add an uploaded file (with its tracks) to the list every melody picker shows. */
 export function addFile(file) {
-  store.files.push(file);
+  details.set(file.id, Promise.resolve(file));
+  store.files.push({ id: file.id, name: file.name });
   for (const listener of fileListeners) listener(file);
 }
 
