@@ -3,8 +3,12 @@
 The generation and evaluation commands read MIDI files the model has never seen. This
 module finds the tracks that hold melodies (the data pipeline's ``extract_melodies``, one
 track at a time) and cuts their melodies into windows of the model's length, remembering
-where each window came from. Bars are counted from the start of each extracted melody
-(a track whose melody is interrupted by long rests yields several melodies).
+where each window came from.
+
+Bars are counted from 0 through a track's melodies in order: from the bar of the track's
+first note, leaving out the silences of a bar or more that split a track into several
+melodies (the extractor does not say where in the file each melody began). A window never
+straddles two melodies.
 """
 
 from __future__ import annotations
@@ -43,12 +47,21 @@ class Track:
 
     @property
     def bars(self) -> int:
-        """Whole bars of melody in this track."""
+        """Bars of melody in this track."""
         return sum(len(m) // STEPS_PER_BAR for m in self.melodies)
+
+    def windows(self, seq_len: int, hop: int) -> Iterator[tuple[np.ndarray, int, int]]:
+        """``(window [seq_len], melody index, bar)`` of every whole window, ``hop`` steps
+        apart within each melody; ``bar`` counts through the track's melodies."""
+        first_bar = 0
+        for m, melody in enumerate(self.melodies):
+            for start in window_starts(melody, seq_len, hop):
+                yield melody[start : start + seq_len], m, first_bar + start // STEPS_PER_BAR
+            first_bar += len(melody) // STEPS_PER_BAR
 
     def describe(self, seq_len: int) -> str:
         """One line for a list of candidates: index, name, program, windows and bars."""
-        n = sum(len(window_starts(m, seq_len, STEPS_PER_BAR)) for m in self.melodies)
+        n = sum(1 for _ in self.windows(seq_len, STEPS_PER_BAR))
         name = self.name.strip() or "(unnamed)"
         return (f"track {self.index}: {name!r}, program {self.program}, "
                 f"{len(self.melodies)} melod{'y' if len(self.melodies) == 1 else 'ies'}, "
@@ -57,13 +70,13 @@ class Track:
 
 @dataclass(frozen=True)
 class WindowSource:
-    """Where a window came from: file, track and the melody's bar the window starts on."""
+    """Where a window came from: file, track, and the bar of the track it starts on."""
 
     file: str
-    track: int
+    track: int  # index in the file's instruments (``--track``)
     program: int
-    melody: int  # which melody of the track
-    bar: int  # bar of that melody the window starts on
+    melody: int  # which of the track's melodies holds the window
+    bar: int  # bar of the track the window starts on (``--bar``; see the module docstring)
 
 
 def read_tracks(path: str | Path, programs: Iterable[int] = ALL_PROGRAMS) -> list[Track]:
@@ -124,32 +137,24 @@ def choose_track(tracks: list[Track], track: int | None, path: str | Path, seq_l
 def pick_window(
     path: str | Path, seq_len: int, track: int | None = None, bar: int = 0
 ) -> tuple[np.ndarray, WindowSource]:
-    """The window of ``seq_len`` steps starting at bar ``bar`` of the chosen track's melodies.
+    """The window of ``seq_len`` steps starting at bar ``bar`` of the chosen track.
 
-    Bars count on through the track's melodies in order (a window never straddles two).
-    Raises ``InputError`` when there is no such window.
+    Raises ``InputError`` when there is no such window (the message lists the bars that
+    would do).
     """
     chosen = choose_track(read_tracks(path), track, path, seq_len)
     if bar < 0:
         raise InputError(f"--bar must be 0 or more, got {bar}")
-    first_bar = 0
-    for m, melody in enumerate(chosen.melodies):
-        local = bar - first_bar
-        if 0 <= local and local * STEPS_PER_BAR + seq_len <= len(melody):
-            start = local * STEPS_PER_BAR
-            source = WindowSource(str(path), chosen.index, chosen.program, m, local)
-            return melody[start : start + seq_len], source
-        first_bar += len(melody) // STEPS_PER_BAR
-    starts = [
-        str(sum(len(x) // STEPS_PER_BAR for x in chosen.melodies[:m]) + s // STEPS_PER_BAR)
-        for m, melody in enumerate(chosen.melodies)
-        for s in window_starts(melody, seq_len, STEPS_PER_BAR)
-    ]
+    starts = []
+    for window, m, start_bar in chosen.windows(seq_len, STEPS_PER_BAR):
+        if start_bar == bar:
+            return window, WindowSource(str(path), chosen.index, chosen.program, m, bar)
+        starts.append(str(start_bar))
     bars = seq_len // STEPS_PER_BAR
     if not starts:
         longest = max(len(m) for m in chosen.melodies) // STEPS_PER_BAR
         raise InputError(f"{path}: track {chosen.index} has no melody of {bars} bars or more "
-                         f"(its longest is {longest} bars)")
+                         f"(its longest is {longest} bar{'s' if longest != 1 else ''})")
     shown = ", ".join(starts[:20]) + (", ..." if len(starts) > 20 else "")
     raise InputError(f"{path}: no {bars}-bar window starts at bar {bar} of track "
                      f"{chosen.index}; possible --bar values: {shown}")
@@ -163,17 +168,12 @@ def consecutive_windows(
     Raises ``InputError`` when no melody of the track is ``seq_len`` steps long.
     """
     chosen = choose_track(read_tracks(path), track, path, seq_len)
-    windows, sources = [], []
-    for m, melody in enumerate(chosen.melodies):
-        for start in window_starts(melody, seq_len, seq_len):
-            windows.append(melody[start : start + seq_len])
-            source = WindowSource(str(path), chosen.index, chosen.program, m,
-                                  start // STEPS_PER_BAR)
-            sources.append(source)
-    if not windows:
+    found = [(window, WindowSource(str(path), chosen.index, chosen.program, m, bar))
+             for window, m, bar in chosen.windows(seq_len, seq_len)]
+    if not found:
         raise InputError(f"{path}: no melody of {seq_len // STEPS_PER_BAR} bars or more in "
                          f"track {chosen.index}")
-    return np.stack(windows), sources
+    return np.stack([w for w, _ in found]), [source for _, source in found]
 
 
 def midi_files(folder: str | Path) -> list[Path]:
@@ -208,9 +208,6 @@ def iter_folder_windows(
                 skipped[str(path)] = str(err.__cause__ or err)
             continue
         for t in tracks:
-            for m, melody in enumerate(t.melodies):
-                for start in window_starts(melody, seq_len, hop):
-                    window = melody[start : start + seq_len]
-                    if has_notes(window):
-                        yield window, WindowSource(str(path), t.index, t.program, m,
-                                                   start // STEPS_PER_BAR)
+            for window, m, bar in t.windows(seq_len, hop):
+                if has_notes(window):
+                    yield window, WindowSource(str(path), t.index, t.program, m, bar)

@@ -92,6 +92,14 @@ def midi_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def gap_midi(tmp_path_factory) -> Path:
+    """One track whose 3-bar phrases (bars 0-2 and 5-7) are split by two bars of silence."""
+    shifted = [(p, s + 80, e + 80) for p, s, e in melody_notes(21, 3)]
+    return write_midi(tmp_path_factory.mktemp("gap") / "gap.mid",
+                      instrument(melody_notes(20, 3) + shifted))
+
+
+@pytest.fixture(scope="session")
 def bad_inputs(tmp_path_factory) -> dict[str, Path]:
     """A MIDI file too short for the model, an unreadable one, and a folder without windows."""
     folder = tmp_path_factory.mktemp("bad")

@@ -109,6 +109,22 @@ def test_interpolate_lists_tracks_when_ambiguous(tiny_model_path, midi_dir, tmp_
     assert code == 1 and "possible --bar values: 0, 1, 2" in err
 
 
+def test_bars_count_through_a_tracks_melodies(gap_midi):
+    tracks = mw.read_tracks(gap_midi)
+    assert len(tracks) == 1 and [len(m) // 16 for m in tracks[0].melodies] == [3, 3]
+    found = list(mw.iter_folder_windows([gap_midi], SEQ_LEN))
+    assert [(s.melody, s.bar) for _, s in found] == [(0, 0), (0, 1), (1, 3), (1, 4)]
+    for window, source in found:
+        picked, picked_source = mw.pick_window(gap_midi, SEQ_LEN, bar=source.bar)
+        np.testing.assert_array_equal(picked, window)
+        assert picked_source == source
+    np.testing.assert_array_equal(found[2][0], tracks[0].melodies[1][:SEQ_LEN])
+    windows, sources = mw.consecutive_windows(gap_midi, SEQ_LEN)
+    assert [(s.melody, s.bar) for s in sources] == [(0, 0), (1, 3)]
+    with pytest.raises(mw.InputError, match="possible --bar values: 0, 1, 3, 4"):
+        mw.pick_window(gap_midi, SEQ_LEN, bar=2)
+
+
 def test_reconstruct_cli(tiny_model, tiny_model_path, midi_dir, tmp_path, capsys):
     out = tmp_path / "recon"
     source = midi_dir / "tune2.mid"

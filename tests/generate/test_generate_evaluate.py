@@ -60,3 +60,19 @@ def test_format_table_shows_nested_values():
     table = format_table({"n": 3, "group": {"a": 0.5, "b": {"x": float("nan"), "y": 2}}})
     assert "n" in table.splitlines()[0] and "3" in table.splitlines()[0]
     assert "[group]" in table and "0.5000" in table and "x nan  y 2" in table
+
+
+def test_evaluate_is_deterministic_and_leaves_the_rng(tiny_model, midi_dir):
+    import torch
+
+    from symusic.musicvae.evaluate import evaluate
+
+    windows, _ = load_data_windows(midi_dir, tiny_model.config.seq_len)
+    options = dict(num_samples=8, interp_pairs=2, interp_steps=3)
+    state = torch.get_rng_state()
+    first = evaluate(tiny_model, windows[:10], seed=1, **options)
+    assert torch.equal(torch.get_rng_state(), state)
+    assert json.dumps(first) == json.dumps(evaluate(tiny_model, windows[:10], seed=1, **options))
+    assert first["num_windows"] == 10
+    other = evaluate(tiny_model, windows[:10], seed=2, **options)
+    assert other["reconstruction"]["elbo_nats"] != first["reconstruction"]["elbo_nats"]
