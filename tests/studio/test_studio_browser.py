@@ -106,6 +106,14 @@ def test_sample_and_play(page):
     screenshot(page, "sample")
 
 
+def test_a_sample_goes_to_the_mixer(page):
+    z = page.evaluate("document.querySelectorAll('#sample-results .card')[1].melody.z")
+    page.click("#sample-results .card:nth-child(2) button.to-mix")
+    page.wait_for_selector("#page-mix:visible #mix-start .preview h3:has-text('sample 2')")
+    page.wait_for_selector("#mix-result .card")
+    assert page.evaluate("document.querySelector('#mix-result .card').melody.z") == z
+
+
 def test_walk_from_a_data_file_to_an_upload_and_download_it(page, tmp_path):
     page.click("nav button[data-page=walk]")
     page.wait_for_selector("#walk-from .preview .card h3:has-text('duet.mid, track 0, bar 0')")

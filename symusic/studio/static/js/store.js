@@ -45,8 +45,25 @@ export function onFileAdded(listener) {
   fileListeners.add(listener);
 }
 
-/** Send a melody to another page ("mix" or "steer"): the page's listener takes it. */
+const pending = new Map(); // page -> {melody, title} sent before the page was built
+
+/**
+ * Send a melody to another page ("mix" or "steer") and show that page. A page already built
+ * takes it from its `studio:use-<page>` listener; one built now takes it with takeSent().
+ */
 export function sendMelody(target, melody, title) {
-  document.dispatchEvent(new CustomEvent(`studio:use-${target}`, { detail: { melody, title } }));
+  pending.set(target, { melody, title });
   document.dispatchEvent(new CustomEvent("studio:show-page", { detail: target }));
+  const sent = pending.get(target);
+  if (sent) {
+    pending.delete(target);
+    document.dispatchEvent(new CustomEvent(`studio:use-${target}`, { detail: sent }));
+  }
+}
+
+/** The melody sent to `target` before it was built (once), or undefined. */
+export function takeSent(target) {
+  const sent = pending.get(target);
+  pending.delete(target);
+  return sent;
 }

@@ -3,15 +3,17 @@
 import { get, post } from "../api.js";
 import { cardRow, melodyCard } from "../card.js";
 import { melodyPicker } from "../picker.js";
+import { takeSent } from "../store.js";
 import { busy, el, latestOnly, showMessage, slider, temperatureSlider } from "../ui.js";
 
 const SWEEP = [-2, -1, 0, 1, 2];
 
 /** Build the page inside `root`. */
 export function initAttributes(root) {
+  const sent = takeSent("steer");
   let base = null;
   let vectors = [];
-  const picker = melodyPicker({ label: "melody", id: "steer-start", start: "random", onPick: (m) => setBase(m) });
+  const picker = melodyPicker({ label: "melody", id: "steer-start", start: sent ? null : "random", onPick: (m) => setBase(m) });
   const attribute = el("select", { id: "steer-attribute" });
   const amount = slider({ label: "amount", min: -3, max: 3, step: 0.1, value: 0, id: "steer-amount",
     format: (v) => (v > 0 ? "+" : "") + Number(v).toFixed(1), onInput: () => apply() });
@@ -75,10 +77,11 @@ export function initAttributes(root) {
     });
     sweepRow.replaceChildren(...cardRow(melodies, SWEEP.map((a, i) => `${a > 0 ? "+" : ""}${a} · ${valueText(melodies[i])}`)));
   }));
-  document.addEventListener("studio:use-steer", (e) => {
-    picker.querySelector(".preview").replaceChildren(melodyCard(e.detail.melody, { title: e.detail.title, actions: ["play", "midi"] }));
-    setBase(e.detail.melody);
-  });
+  const useSent = ({ melody, title }) => {
+    picker.querySelector(".preview").replaceChildren(melodyCard(melody, { title, actions: ["play", "midi"] }));
+    setBase(melody);
+  };
+  document.addEventListener("studio:use-steer", (e) => useSent(e.detail));
 
   root.append(
     el("p", { class: "intro" }, "An attribute vector is the mean latent code of the melodies high in an " +
@@ -89,5 +92,6 @@ export function initAttributes(root) {
       el("div", {},
         el("div", { class: "controls" }, el("label", {}, "attribute ", attribute), amount, temperature, sweep),
         result, el("h3", {}, "sweep"), sweepRow)));
+  if (sent) useSent(sent);
   busy(null, loadVectors);
 }

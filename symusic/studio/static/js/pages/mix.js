@@ -4,14 +4,16 @@ import { get, post } from "../api.js";
 import { melodyCard } from "../card.js";
 import { melodyPicker } from "../picker.js";
 import { play } from "../synth.js";
+import { takeSent } from "../store.js";
 import { busy, el, latestOnly, showMessage, slider, temperatureSlider } from "../ui.js";
 
 /** Build the page inside `root`. */
 export function initMix(root) {
+  const sent = takeSent("mix");
   let startZ = null;
   let z = null;
   let resultCard = null;
-  const picker = melodyPicker({ label: "start from", id: "mix-start", start: "random", onPick: (m) => setStart(m) });
+  const picker = melodyPicker({ label: "start from", id: "mix-start", start: sent ? null : "random", onPick: (m) => setStart(m) });
   const dimCount = el("select", { id: "mix-dims" }, [8, 12, 16, 24, 32].map((n) => el("option", { value: n, selected: n === 12 }, String(n))));
   const temperature = temperatureSlider(0, "mix-temperature");
   const autoplay = el("input", { type: "checkbox", id: "mix-autoplay" });
@@ -81,10 +83,11 @@ export function initMix(root) {
     syncSliders();
     decode();
   });
-  document.addEventListener("studio:use-mix", (e) => {
-    picker.querySelector(".preview").replaceChildren(melodyCard(e.detail.melody, { title: e.detail.title, actions: ["play", "midi"] }));
-    setStart(e.detail.melody);
-  });
+  const useSent = ({ melody, title }) => {
+    picker.querySelector(".preview").replaceChildren(melodyCard(melody, { title, actions: ["play", "midi"] }));
+    setStart(melody);
+  };
+  document.addEventListener("studio:use-mix", (e) => useSent(e.detail));
 
   root.append(
     el("p", { class: "intro" }, "Steer a melody by hand: each slider sets one coordinate of its latent " +
@@ -95,5 +98,6 @@ export function initMix(root) {
         el("div", { class: "controls" }, el("label", {}, "sliders ", dimCount), temperature,
           el("label", {}, autoplay, " play each change"), reset, shuffle),
         basis, sliders, el("h3", {}, "result"), result)));
+  if (sent) useSent(sent);
   busy(null, loadDimensions);
 }
