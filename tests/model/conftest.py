@@ -44,6 +44,16 @@ TUNES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def single_thread():
+    """The model tests use tiny tensors: one thread is faster than two, and far faster when
+    other processes share the cores (OpenMP threads then wait on each other)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def tunes() -> torch.Tensor:
     """[8, 32] LongTensor: eight distinct 2-bar melodies."""
@@ -62,18 +72,20 @@ def token_decoder(key: str, z: int, hidden: int = 24, layers: int = 2, **extra) 
 
 
 def model_dict(kind: str = "another", z: int = 8, hidden: int = 24, seq: str = "greedy",
-               n_subsequences: int = 2, c_size: int = 10) -> dict:
-    """A small spec-shaped model config. ``kind``: simple, another or hier."""
+               n_subsequences: int = 2, c_size: int = 10, layers: int = 2) -> dict:
+    """A small spec-shaped model config. ``kind``: simple, another or hier; every LSTM has
+    ``layers`` layers of ``hidden`` units."""
     if kind == "hier":
         seq_args = {"key": "hier", "params": {
             "z_size": z, "n_subsequences": n_subsequences,
             "conductor_args": {"key": "conductor",
-                               "params": {"hidden_size": hidden, "c_size": c_size, "n_layers": 2}},
-            "seq_decoder_args": token_decoder(seq, c_size, hidden)}}
+                               "params": {"hidden_size": hidden, "c_size": c_size,
+                                          "n_layers": layers}},
+            "seq_decoder_args": token_decoder(seq, c_size, hidden, layers)}}
     else:
-        seq_args = token_decoder(seq, z, hidden, decoder=kind)
+        seq_args = token_decoder(seq, z, hidden, layers, decoder=kind)
     return {"z_size": z,
-            "encoder_params": {"embed_size": 6, "hidden_size": hidden, "n_layers": 2},
+            "encoder_params": {"embed_size": 6, "hidden_size": hidden, "n_layers": layers},
             "seq_decoder_args": seq_args}
 
 
