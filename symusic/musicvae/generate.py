@@ -220,7 +220,7 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
     model = load_model(args.checkpoint, resolve_device(args.device))
     windows, sources = mw.consecutive_windows(args.input, model.config.seq_len, args.track)
     recon = reconstruct_windows(model, windows, args.temperature, args.seed)
-    titles = [f"melody {s.melody}, bars {s.bar + 1}-{s.bar + _bars(windows)}" for s in sources]
+    titles = [f"window at bar {s.bar} (melody {s.melody})" for s in sources]
     writer.write(list(recon), "reconstruction", titles=titles, originals=list(windows))
     writer.write(list(windows), "original", titles=titles)
     accuracy = float(np.mean(recon == windows))
@@ -231,11 +231,13 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
 
 def cmd_encode(args: argparse.Namespace) -> None:
     """``encode``: mu of every window of every file in a folder, with an index CSV."""
+    for name in ("hop_bars", "batch_size"):
+        if getattr(args, name) < 1:
+            raise mw.InputError(f"--{name.replace('_', '-')} must be 1 or more, "
+                                f"got {getattr(args, name)}")
     model = load_model(args.checkpoint, resolve_device(args.device))
     files = mw.midi_files(args.input)
     hop = args.hop_bars * STEPS_PER_BAR
-    if hop < 1:
-        raise mw.InputError(f"--hop-bars must be 1 or more, got {args.hop_bars}")
     skipped: dict[str, str] = {}
     found = list(mw.iter_folder_windows(tqdm(files, desc="reading", unit="file", disable=None),
                                         model.config.seq_len, hop, skipped=skipped))
@@ -247,6 +249,8 @@ def cmd_encode(args: argparse.Namespace) -> None:
     windows = np.stack([w for w, _ in found])
     z = encode_mu(model, windows, args.batch_size, progress=True)
     out = Path(args.out)
+    if out.suffix != ".npy":
+        out = out.with_name(out.name + ".npy")  # as np.save would name it
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out, z)
     index = out.with_name(out.name.removesuffix(".npy") + ".index.csv")
@@ -294,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=7, help="steps, both ends included")
     p.add_argument("--track", type=int, default=None,
                    help="MIDI track (instrument index) to read, when a file has several")
-    p.add_argument("--bar", type=int, default=0, help="bar of the melody the window starts on")
+    p.add_argument("--bar", type=int, default=0,
+                   help="bar the window starts on, counted from 0 through the track's melody")
     for which in ("start", "end"):
         p.add_argument(f"--{which}-track", type=int, default=None, help=f"--track for --{which}")
         p.add_argument(f"--{which}-bar", type=int, default=None, help=f"--bar for --{which}")
