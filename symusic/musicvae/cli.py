@@ -73,8 +73,7 @@ def error_message(err: BaseException) -> str:
     anything else squeezed onto one line."""
     if type(err) is InputError:
         return str(err)
-    text = " ".join(str(err).split()) or type(err).__name__
-    return text
+    return " ".join(str(err).split()) or type(err).__name__
 
 
 def run_cli(prog: str, command: Callable[[argparse.Namespace], None],
