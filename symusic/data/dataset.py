@@ -277,8 +277,12 @@ def make_train_loader(data: MelodyCollection | WindowDataset, batch_size: int,
     sampler = ResumableSampler(len(dataset), seed, shuffle=True, transpose=transpose, rank=rank,
                                world_size=world_size,
                                pitch_bounds=dataset.pitch_bounds() if transpose else None)
+    # A generator of its own: otherwise each new iterator draws its worker seed from the global
+    # torch RNG, and a resumed run would draw it at another point of that stream than the
+    # uninterrupted one.
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
-                      persistent_workers=num_workers > 0)
+                      persistent_workers=num_workers > 0,
+                      generator=torch.Generator().manual_seed(seed))
 
 
 def make_eval_loader(data: MelodyCollection | WindowDataset, batch_size: int,
@@ -287,4 +291,5 @@ def make_eval_loader(data: MelodyCollection | WindowDataset, batch_size: int,
     """Evaluation batches in a fixed order: every distinct window in file order, or an
     evenly spaced subset of ``max_windows``. The last batch may be smaller."""
     dataset = _as_dataset(data, slice_bar, max_windows)
-    return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers,
+                      generator=torch.Generator().manual_seed(0))  # leaves the global RNG alone

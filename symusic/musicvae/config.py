@@ -7,6 +7,7 @@ is allowed, before any data is read or any model is built.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -112,7 +113,9 @@ class ExperimentConfig:
             training_dict["ckpt_path"] = None
         training = _validate(TrainingConfig, training_dict)
         model = ModelConfig.from_dict({k: config[k] for k in MODEL_KEYS}, seq_len=training.seq_len)
-        return cls(training=training, model=model, raw=dict(config))
+        # Plain JSON types only: Sacred hands in read-only dict subclasses that a
+        # weights_only checkpoint load would refuse.
+        return cls(training=training, model=model, raw=json.loads(json.dumps(config)))
 
 
 def _validate(model_cls: type[BaseModel], data: dict[str, Any]) -> Any:

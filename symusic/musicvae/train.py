@@ -79,19 +79,26 @@ def _run_dir(run: Any) -> Path:
 @ex.main
 def train(_run: Any, _config: dict) -> dict[str, float]:
     """Build everything from the config, train, and return the last evaluation metrics."""
-    from symusic.musicvae.trainer import Trainer
+    from symusic.data.melody import NoMelodiesError
+    from symusic.musicvae.model import CheckpointError
+    from symusic.musicvae.trainer import Trainer, TrainingDiverged
+
+    USER_ERRORS = (NoMelodiesError, CheckpointError, TrainingDiverged, FileNotFoundError)
 
     config = ExperimentConfig.from_dict(_without_sacred_keys(_config))
     ctx = setup_distributed(config.training.device)
     try:
         run_dir = _run_dir(_run)
         log = RunLog(_run if ctx.is_main else None, run_dir, enabled=ctx.is_main)
-        trainer = Trainer(config, run_dir, log, ctx)
-        if ctx.is_main:
-            print(trainer.describe(), flush=True)
-            print(f"run folder: {run_dir}", flush=True)
         try:
+            trainer = Trainer(config, run_dir, log, ctx)
+            if ctx.is_main:
+                print(trainer.describe(), flush=True)
+                print(f"run folder: {run_dir}", flush=True)
             metrics = trainer.fit()
+        except USER_ERRORS as err:
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            raise SystemExit(1) from None
         finally:
             log.close()
         if ctx.is_main:

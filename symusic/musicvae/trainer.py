@@ -122,12 +122,8 @@ class Trainer:
         return self.state.last_eval
 
     def _batches(self):
-        """Endless batches that resume at the data position of the loaded checkpoint."""
-        sampler = self.train_loader.sampler
-        while True:
-            for batch in self.train_loader:
-                yield batch
-            sampler.set_position(sampler.epoch + 1, 0)
+        """Endless batches, from the data position of the loaded checkpoint on."""
+        yield from self.train_loader
 
     def _train_step(self, tokens: torch.Tensor):
         cfg = self.train_cfg
@@ -267,10 +263,10 @@ class Trainer:
     def _save(self, path: Path) -> None:
         if not self.ctx.is_main:
             return
-        sampler = self.train_loader.sampler
-        position = self.state.step * self.train_cfg.batch_size
-        epoch, index = divmod(position, len(sampler)) if len(sampler) else (0, 0)
-        bundle = self.model.checkpoint()
+        # Workers prefetch, so the sampler runs ahead: the position is what the steps consumed.
+        consumed = self.state.step * self.train_cfg.batch_size
+        epoch, index = self.train_loader.sampler.position_after(consumed)
+        bundle = self.model.to_state()
         bundle["training"] = {
             "kind": TRAINING_KIND,
             "config": self.config.raw,
@@ -284,6 +280,8 @@ class Trainer:
         ckpt.atomic_torch_save(bundle, path)
 
     def _load(self, path: Path) -> None:
+        if not path.is_file():
+            raise FileNotFoundError(f"ckpt_path: no checkpoint at {path}")
         bundle = ckpt.load_checkpoint(path, map_location=self.device)
         self.model.load_state_dict(bundle["state_dict"])
         training = bundle.get("training")

@@ -1,0 +1,164 @@
+"""The spec's command, run for real in a subprocess on a tiny config and a slice of the folk corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pretty_midi
+import pytest
+import torch
+
+from symusic.musicvae.model import MusicVAE
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tiny_config(train_dir: Path, eval_dir: Path, **overrides) -> dict:
+    """A flat 2-bar model small enough to train a few dozen steps in seconds."""
+    config = {
+        "batch_size": 8, "num_workers": 0,
+        "train_dir": str(train_dir), "eval_dir": str(eval_dir),
+        "slice_bar": 2, "ckpt_path": None, "z_size": 16,
+        "encoder_params": {"embed_size": 8, "hidden_size": 32, "n_layers": 1},
+        "seq_decoder_args": {"key": "greedy", "params": {"z_size": 16, "decoder_args": {
+            "key": "another",
+            "params": {"z_size": 16, "embed_size": 8, "hidden_size": 32, "n_layers": 1}}}},
+        "num_steps": 20, "learning_rate": 3e-3, "lr_scheduler_factor": 0.5,
+        "lr_scheduler_patience": 2,
+        "sampling_settings": {"schedule": "inverse_sigmoid", "rate": 10},
+        "beta_settings": {"start_beta": 0.0, "end_beta": 0.2, "duration": 20},
+        "free_bits": 4, "evaluate_interval": 10, "advanced_interval": 10, "print_interval": 5,
+        "eval_max_windows": 32, "num_advanced_samples": 2, "seed": 1234,
+    }
+    config.update(overrides)
+    return config
+
+
+def write_config(tmp_path: Path, name: str, config: dict) -> Path:
+    path = tmp_path / name
+    path.write_text(json.dumps(config))
+    return path
+
+
+def run_train(config_path: Path, runs: Path, *extra: str, timeout: int = 300):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    return subprocess.run(
+        [sys.executable, "-m", "symusic.musicvae.train", "with", str(config_path), *extra,
+         "-F", str(runs)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def metric(run_dir: Path, name: str) -> dict[int, float]:
+    entry = json.loads((run_dir / "metrics.json").read_text())[name]
+    return dict(zip(entry["steps"], entry["values"], strict=True))
+
+
+@pytest.fixture(scope="module")
+def trained_run(folk_dirs, tmp_path_factory):
+    """One uninterrupted 20-step run, shared by the tests that read its run folder."""
+    tmp = tmp_path_factory.mktemp("train")
+    train_dir, eval_dir = folk_dirs.train, folk_dirs.eval
+    config_path = write_config(tmp, "tiny.json", tiny_config(train_dir, eval_dir))
+    result = run_train(config_path, tmp / "runs")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return tmp / "runs" / "1", result, tmp
+
+
+def test_cli_writes_a_complete_run_folder(trained_run):
+    run_dir, result, _ = trained_run
+    for name in ("config.json", "run.json", "metrics.json", "cout.txt"):
+        assert (run_dir / name).is_file(), name
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "COMPLETED"
+    assert sorted(metric(run_dir, "train.loss")) == [5, 10, 15, 20]
+    assert sorted(metric(run_dir, "eval.accuracy")) == [10, 20]
+    assert 0.0 <= metric(run_dir, "eval.sampled_accuracy")[20] <= 1.0
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    # The start-up line says what the run trains on.
+    assert "train:" in result.stdout and "windows of 2 bars" in result.stdout
+
+
+def test_checkpoints_rebuild_the_model(trained_run):
+    run_dir, _, _ = trained_run
+    for name in ("last.pt", "best.pt"):
+        model = MusicVAE.load(run_dir / "checkpoints" / name)
+        assert model.config.seq_len == 32
+    state = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)
+    assert state["training"]["step"] == 20
+
+
+def test_samples_are_artifacts_that_parse_as_midi(trained_run):
+    run_dir, _, _ = trained_run
+    artifacts = json.loads((run_dir / "run.json").read_text())["artifacts"]
+    midis = [name for name in artifacts if name.endswith(".mid")]
+    assert {"step0000010_prior.mid", "step0000020_interpolation.mid"} <= set(midis)
+    assert any(name.endswith(".png") for name in artifacts)
+    for name in midis:  # every one is a valid MIDI file
+        pretty_midi.PrettyMIDI(str(run_dir / name))
+    # The reconstruction file starts with the original eval windows, which hold notes.
+    midi = pretty_midi.PrettyMIDI(str(run_dir / "step0000020_reconstruction.mid"))
+    assert midi.instruments and midi.instruments[0].notes
+
+
+def test_resume_continues_the_same_loss_curve(trained_run, folk_dirs):
+    run_dir, _, tmp = trained_run
+    train_dir, eval_dir = folk_dirs.train, folk_dirs.eval
+    first_half = write_config(tmp, "half.json", tiny_config(train_dir, eval_dir, num_steps=10))
+    assert run_train(first_half, tmp / "resume").returncode == 0
+    checkpoint = tmp / "resume" / "1" / "checkpoints" / "last.pt"
+    resumed = run_train(first_half, tmp / "resume", f"ckpt_path={checkpoint}", "num_steps=20")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resumed from" in resumed.stdout and "at step 10" in resumed.stdout
+    continued = metric(tmp / "resume" / "2", "train.loss")
+    assert sorted(continued) == [15, 20]  # it continues at the next step, not from 0
+    uninterrupted = metric(run_dir, "train.loss")
+    for step in (15, 20):
+        assert continued[step] == uninterrupted[step]  # exactly: same data, RNG and state
+
+
+def test_a_wrong_config_key_stops_at_start_with_its_name(folk_dirs, tmp_path):
+    config = tiny_config(folk_dirs.train, folk_dirs.eval)
+    config["batch_szie"] = config.pop("batch_size")
+    result = run_train(write_config(tmp_path, "bad.json", config), tmp_path / "runs")
+    assert result.returncode != 0
+    assert "batch_szie: unknown key; allowed keys are" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "runs" / "1" / "checkpoints").exists()
+
+
+def test_an_empty_train_folder_is_a_clear_error(folk_dirs, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    config = tiny_config(empty, folk_dirs.eval)
+    result = run_train(write_config(tmp_path, "empty.json", config), tmp_path / "runs")
+    assert result.returncode != 0
+    assert str(empty) in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_sigterm_saves_a_checkpoint_and_exits_cleanly(folk_dirs, tmp_path):
+    config = tiny_config(folk_dirs.train, folk_dirs.eval, num_steps=100000, evaluate_interval=100000,
+                         advanced_interval=100000, print_interval=1)
+    path = write_config(tmp_path, "long.json", config)
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "symusic.musicvae.train", "with", str(path), "-F",
+         str(tmp_path / "runs")], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True,
+    )
+    for line in process.stdout:  # wait until it trains
+        if line.startswith("step"):
+            break
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode == 0
+    assert "stopped by signal" in output
+    state = torch.load(tmp_path / "runs" / "1" / "checkpoints" / "last.pt", weights_only=True)
+    assert state["training"]["step"] >= 1
