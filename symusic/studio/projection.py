@@ -45,12 +45,17 @@ def pca_2d(codes: np.ndarray) -> np.ndarray:
 
 
 def tsne_2d(codes: np.ndarray, seed: int = 0) -> np.ndarray:
-    """t-SNE of ``codes [N, Z]`` -> ``[N, 2]`` scaled to [-1, 1] (scikit-learn, PCA start)."""
+    """t-SNE of ``codes [N, Z]`` -> ``[N, 2]`` scaled to [-1, 1] (scikit-learn, PCA start).
+
+    Fewer than four codes, or identical ones, give zeros.
+    """
     if not tsne_available():
         raise ProjectionUnavailableError("t-SNE needs scikit-learn: pip install scikit-learn")
     from sklearn.manifold import TSNE
 
     codes = np.asarray(codes, dtype=np.float64)
+    if len(codes) < 4 or not np.ptp(codes, axis=0).any():
+        return np.zeros((len(codes), 2))  # nothing to spread out (and sklearn fails on it)
     perplexity = float(min(30.0, max(2.0, (len(codes) - 1) / 3)))
     tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed)
     return _scale(tsne.fit_transform(codes))

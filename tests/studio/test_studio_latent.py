@@ -74,7 +74,9 @@ def test_project_by_name():
     with pytest.raises(ValueError, match="unknown map method"):
         projection.project(codes, "umap")
     if projection.tsne_available():
-        assert projection.project(codes, "tsne").shape == (30, 2)
+        xy = projection.project(codes, "tsne")
+        assert xy.shape == (30, 2) and np.abs(xy).max() == pytest.approx(1.0)
+        assert not projection.project(np.ones((6, 3)), "tsne").any()  # sklearn would crash
     else:
         with pytest.raises(projection.ProjectionUnavailableError, match="scikit-learn"):
             projection.project(codes, "tsne")

@@ -25,7 +25,7 @@ export function describe(attributes) {
  */
 export function melodyCard(melody, { title = "", range = null, actions = ["play", "midi", "mix", "steer"] } = {}) {
   const canvas = el("canvas", { class: "roll", width: 300, height: 130 });
-  const heading = el("h3", {}, title);
+  const heading = el("h3", { title }, title);
   const meta = el("p", { class: "meta" });
   const card = el("div", { class: "card" }, heading, canvas, meta);
   const buttons = {
@@ -41,6 +41,7 @@ export function melodyCard(melody, { title = "", range = null, actions = ["play"
     card.melody = next;
     card.title = nextTitle;
     heading.textContent = nextTitle;
+    heading.title = nextTitle;
     meta.textContent = describe(next.attributes);
     requestAnimationFrame(() => card.draw());
   };
