@@ -6,7 +6,10 @@
 * ``library.py``: the MIDI files of ``--data`` and uploads, as tracks and bar windows;
 * ``reference.py``: the latent codes of a reference set (the data windows, or prior samples)
   and what is derived from them: the most active dimensions, the 2-D map;
+* ``projection.py``: PCA (numpy) and t-SNE (scikit-learn, optional) onto a plane;
 * ``attributes.py``: melody attributes and their attribute vectors;
-* ``routes.py`` / ``app.py``: the JSON API and the FastAPI app serving ``static/``;
+* ``state.py``: the ``Studio`` that holds all of the above for one running app;
+* ``schemas.py`` / ``routes.py`` / ``app.py``: the request bodies, the JSON API, and the
+  FastAPI app serving it and ``static/`` (plain HTML, CSS and JS modules, no build step);
 * ``__main__.py``: the command line.
 """

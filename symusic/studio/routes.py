@@ -108,8 +108,9 @@ def _find_file(studio: Studio, file_id: str) -> MelodyFile:
             return studio.uploads.get(file_id)
         return studio.library.get(file_id)
     except KeyError:
-        raise HTTPException(404, f"no file {file_id!r} (uploads are kept until the "
-                                 f"studio stops, {studio.max_uploads} at most)") from None
+        note = (f" (the studio keeps the last {studio.max_uploads} uploads)"
+                if file_id.startswith("u") else "")
+        raise HTTPException(404, f"no file {file_id!r}{note}") from None
 
 
 @router.get("/files")
@@ -132,7 +133,7 @@ def file_tracks(file_id: str, studio: StudioDep) -> dict:
 @router.post("/upload")
 async def upload(request: Request, studio: StudioDep,
                  name: Annotated[str, Query(max_length=200)] = "upload.mid") -> dict:
-    """A MIDI file sent as the raw request body; returns it as ``/api/files`` lists a file."""
+    """A MIDI file sent as the raw request body; answers as ``/api/files/{id}`` does."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
         raise HTTPException(413, f"the upload is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
