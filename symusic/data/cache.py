@@ -41,16 +41,17 @@ def _is_writable(folder: Path) -> bool:
 
 
 def cache_folder(midi_dir: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> Path:
-    """Where the cache of ``midi_dir`` goes: ``cache_dir`` if given, else
-    ``<midi_dir>/.symusic-cache`` if writable, else ``~/.cache/symusic/<name>-<hash>``."""
+    """Where the cache of ``midi_dir`` goes: ``<midi_dir>/.symusic-cache`` if writable, else
+    ``~/.cache/symusic/<name>-<hash of its path>``; with ``cache_dir``, that same
+    ``<name>-<hash>`` folder inside ``cache_dir`` (so several folders can share it)."""
     midi_dir = Path(midi_dir).resolve()
+    tagged = f"{midi_dir.name}-{hashlib.sha1(str(midi_dir).encode()).hexdigest()[:8]}"
     if cache_dir is not None:
-        return Path(cache_dir)
+        return Path(cache_dir) / tagged
     local = midi_dir / CACHE_FOLDER
     if _is_writable(local):
         return local
-    tag = hashlib.sha1(str(midi_dir).encode()).hexdigest()[:8]
-    return Path.home() / ".cache" / "symusic" / f"{midi_dir.name}-{tag}"
+    return Path.home() / ".cache" / "symusic" / tagged
 
 
 @dataclass

@@ -182,6 +182,8 @@ def score_to_midi(score) -> pretty_midi.PrettyMIDI:
     last = None
     for signature in flat.getElementsByClass("TimeSignature"):
         meter = (signature.numerator, signature.denominator)
+        if meter[0] < 1 or meter[1] < 1 or meter[1] & (meter[1] - 1):
+            continue  # MIDI can only say x/2^n (O'Neill has a few odd meters such as 3/3)
         if meter != last:
             at = 0.0 if last is None else (float(signature.offset) + shift) * seconds_per_quarter
             midi.time_signature_changes.append(pretty_midi.TimeSignature(*meter, at))

@@ -23,7 +23,12 @@ from symusic.data.cache import (
     save_table,
     settings_key,
 )
-from symusic.data.melody import DEFAULT_PROGRAMS, MAX_STEPS, NoMelodiesError, unique_windows
+from symusic.data.melody import (
+    DEFAULT_PROGRAMS,
+    MAX_STEPS,
+    NoMelodiesError,
+    unique_window_index,
+)
 from symusic.data.midi_io import MAX_FILE_BYTES
 from symusic.data.sampler import ResumableSampler
 from symusic.data.scan import (
@@ -32,26 +37,13 @@ from symusic.data.scan import (
     FileMelodies,
     ScanReport,
     extract_files,
-    list_midi_files,
+    find_midi_files,
     write_skipped,
 )
 from symusic.data.tokens import FIRST_PITCH_TOKEN, MAX_PITCH, MIN_PITCH, STEPS_PER_BAR
 
 __all__ = ["MelodyCollection", "NoMelodiesError", "ResumableSampler", "ScanReport",
            "WindowDataset", "make_eval_loader", "make_train_loader"]
-
-
-def _stat_files(folder: Path, paths: list[str]) -> tuple[list[int], list[int]]:
-    sizes, mtimes = [], []
-    for p in paths:
-        try:
-            st = os.stat(folder / p)
-            sizes.append(st.st_size)
-            mtimes.append(st.st_mtime_ns)
-        except OSError:
-            sizes.append(-1)
-            mtimes.append(-1)
-    return sizes, mtimes
 
 
 class MelodyCollection:
@@ -87,14 +79,14 @@ class MelodyCollection:
         folder = Path(midi_dir)
         if not folder.is_dir():
             raise NoMelodiesError(f"{folder}: no such folder")
-        paths = list_midi_files(folder)
-        if not paths:
+        found = find_midi_files(folder)
+        if not found:
             raise NoMelodiesError(f"{folder}: no .mid or .midi files in it")
         settings = ExtractionSettings(tuple(sorted(set(programs))), max_steps, max_bytes)
         key = settings_key(settings)
         where = cache_folder(folder, cache_dir)
         cache_path, skipped_path = where / f"melodies-{key}.npz", where / f"skipped-{key}.txt"
-        sizes, mtimes = _stat_files(folder, paths)
+        paths, sizes, mtimes = (list(column) for column in zip(*found, strict=True))
         table = load_table(cache_path)
         extracted = 0
         if table is None or not table.matches(paths, sizes, mtimes):
@@ -125,14 +117,7 @@ class MelodyCollection:
 
         Returns ``int64 [N, 2]`` rows ``(melody id, start step)``.
         """
-        rows = []
-        for f in range(len(self.paths)):
-            first, last = int(self.file_offsets[f]), int(self.file_offsets[f + 1])
-            if first == last:
-                continue
-            melodies = [self.melody(m) for m in range(first, last)]
-            rows.extend((first + m, start) for m, start in unique_windows(melodies, n_bars))
-        return np.array(rows, dtype=np.int64).reshape(-1, 2)
+        return unique_window_index(self.tokens, self.melody_offsets, self.melody_files, n_bars)
 
 
 def _update_table(folder: Path, old: MelodyTable | None, paths: list[str], sizes: list[int],

@@ -148,21 +148,43 @@ def window_starts(melody: np.ndarray, n_bars: int) -> np.ndarray:
     return np.flatnonzero(has_onset).astype(np.int64) * STEPS_PER_BAR
 
 
-def unique_windows(melodies: list[np.ndarray], n_bars: int) -> list[tuple[int, int]]:
-    """``(melody index, start step)`` of each distinct window with an onset, first occurrences.
+def unique_window_index(tokens: np.ndarray, melody_offsets: np.ndarray,
+                        melody_groups: np.ndarray, n_bars: int,
+                        chunk_rows: int = 1 << 16) -> np.ndarray:
+    """Every distinct ``n_bars``-bar window with an onset of concatenated melodies.
 
-    ``melodies`` are the melodies of one file: identical windows within them count once.
+    ``tokens``: melodies one after another; melody ``m`` is
+    ``tokens[melody_offsets[m]:melody_offsets[m + 1]]`` (``[M + 1]`` offsets);
+    ``melody_groups`` (``[M]``, non-decreasing, e.g. the file of each melody): windows are
+    deduplicated within a group. Windows start every bar. Returns ``int64 [N, 2]`` rows
+    ``(melody, start step)`` in melody order, first occurrences only.
     """
     length = n_bars * STEPS_PER_BAR
-    seen: set[bytes] = set()
-    index = []
-    for m, melody in enumerate(melodies):
-        for start in window_starts(melody, n_bars).tolist():
-            key = melody[start:start + length].tobytes()
-            if key not in seen:
-                seen.add(key)
-                index.append((m, start))
-    return index
+    lengths = np.diff(np.asarray(melody_offsets, dtype=np.int64))
+    counts = np.maximum((lengths - length) // STEPS_PER_BAR + 1, 0)
+    melody = np.repeat(np.arange(len(lengths), dtype=np.int64), counts)
+    starts = (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
+    starts *= STEPS_PER_BAR
+    groups = np.asarray(melody_groups, dtype=np.int64)[melody]
+    # chunks of about ``chunk_rows`` windows that never split a group
+    edges = np.concatenate([[0], np.flatnonzero(np.diff(groups)) + 1, [len(groups)]])
+    kept = []
+    low = 0
+    while low < len(groups):
+        high = edges[np.searchsorted(edges, low + chunk_rows, side="right") - 1]
+        if high <= low:
+            high = edges[np.searchsorted(edges, low, side="right")]
+        offsets = np.asarray(melody_offsets)[melody[low:high]] + starts[low:high]
+        rows = tokens[offsets[:, None] + np.arange(length)]
+        candidates = np.flatnonzero((rows >= FIRST_PITCH_TOKEN).any(axis=1))
+        group_bytes = groups[low:high, None].astype(">i8").view(np.uint8)
+        keys = np.ascontiguousarray(np.hstack([group_bytes, rows])[candidates])
+        keys = keys.view(np.dtype((np.void, keys.shape[1]))).ravel()
+        _, first = np.unique(keys, return_index=True)
+        kept.append(low + np.sort(candidates[first]))
+        low = high
+    keep = np.concatenate(kept) if kept else np.zeros(0, dtype=np.int64)
+    return np.column_stack([melody[keep], starts[keep]]).astype(np.int64)
 
 
 def slice_windows(melody: np.ndarray, n_bars: int) -> np.ndarray:
@@ -172,7 +194,7 @@ def slice_windows(melody: np.ndarray, n_bars: int) -> np.ndarray:
     """
     length = n_bars * STEPS_PER_BAR
     melody = np.asarray(melody, dtype=np.uint8)
-    starts = [start for _, start in unique_windows([melody], n_bars)]
-    if not starts:
+    index = unique_window_index(melody, np.array([0, len(melody)]), np.zeros(1), n_bars)
+    if not len(index):
         return np.zeros((0, length), dtype=np.uint8)
-    return np.stack([melody[s:s + length] for s in starts])
+    return np.stack([melody[s:s + length] for s in index[:, 1]])

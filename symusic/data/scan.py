@@ -52,19 +52,38 @@ class FileMelodies:
     cut: bool = False
 
 
-def list_midi_files(folder: str | os.PathLike) -> list[str]:
-    """Paths of the ``.mid`` / ``.midi`` files under ``folder`` (any case), relative, sorted.
+def find_midi_files(folder: str | os.PathLike) -> list[tuple[str, int, int]]:
+    """``(relative path, size, mtime in ns)`` of each ``.mid`` / ``.midi`` file (any case)
+    under ``folder``, sorted by path; size and mtime are -1 if the file cannot be stat'ed.
 
-    Hidden folders (such as the ``.symusic-cache``) are not searched.
+    Hidden files and folders (such as ``.symusic-cache``) are skipped; symbolic links to
+    folders are not followed.
     """
-    folder = os.fspath(folder)
     found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in files:
-            if name.lower().endswith(MIDI_SUFFIXES):
-                found.append(os.path.relpath(os.path.join(root, name), folder))
+    pending = [("", os.fspath(folder))]
+    while pending:
+        prefix, directory = pending.pop()
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((f"{prefix}{entry.name}/", entry.path))
+            elif entry.name.lower().endswith(MIDI_SUFFIXES):
+                try:
+                    stat = entry.stat()
+                    found.append((prefix + entry.name, stat.st_size, stat.st_mtime_ns))
+                except OSError:
+                    found.append((prefix + entry.name, -1, -1))
     return sorted(found)
+
+
+def list_midi_files(folder: str | os.PathLike) -> list[str]:
+    """Relative paths of the MIDI files under ``folder`` (see :func:`find_midi_files`)."""
+    return [path for path, _, _ in find_midi_files(folder)]
 
 
 def extract_file(path: str, settings: ExtractionSettings) -> FileMelodies:

@@ -6,7 +6,7 @@ import pretty_midi
 import pytest
 
 from symusic.data import tokens
-from symusic.data.melody import extract_melodies, slice_windows, unique_windows
+from symusic.data.melody import extract_melodies, slice_windows, unique_window_index
 from symusic.data.midi_io import read_midi
 from symusic.data.tokens import NO_EVENT, NOTE_OFF, pitch_to_token
 
@@ -168,7 +168,14 @@ def test_slice_windows_stride_drops_empty_and_duplicate_windows():
     np.testing.assert_array_equal(two_bars, np.stack([np.concatenate([a, rest]),
                                                       np.concatenate([rest, a])]))
     assert slice_windows(m, 6).shape == (0, 96)
-    assert unique_windows([m, m], 2) == [(0, 0), (0, 16)]  # duplicates across melodies too
+    # the same melody twice in one file (group 0): duplicates across melodies drop out too;
+    # in another file (group 1) its windows count again
+    offsets = np.array([0, 80, 160, 240])
+    index = unique_window_index(np.concatenate([m, m, m]), offsets, np.array([0, 0, 1]), 2)
+    assert index.tolist() == [[0, 0], [0, 16], [2, 0], [2, 16]]
+    small_chunks = unique_window_index(np.concatenate([m, m, m]), offsets, np.array([0, 0, 1]),
+                                       2, chunk_rows=1)
+    assert small_chunks.tolist() == index.tolist()
 
 
 def test_slice_windows_stride_is_one_bar():
