@@ -56,7 +56,7 @@ def read_mido(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES) -> mido.
     if magic != b"MThd":
         raise MidiReadError("not a MIDI file", f"starts with {magic!r}")
     try:
-        midi = mido.MidiFile(path)
+        midi = mido.MidiFile(path, clip=True)  # data bytes > 127 are clipped, not fatal
     except EOFError as error:
         raise MidiReadError("truncated", str(error)) from error
     except Exception as error:  # mido raises OSError, ValueError, KeyError, IndexError...

@@ -122,3 +122,11 @@ def test_read_midi_refuses_bad_files_with_a_reason(tmp_path, name, reason):
 def test_read_midi_reads_a_good_file(tmp_path):
     midi = read_midi(save(tmp_path / "good.mid", messages=GOOD))
     assert [(n.pitch, n.start, n.end) for n in midi.instruments[0].notes] == [(60, 0.0, 2.0)]
+
+
+def test_read_midi_clips_out_of_range_data_bytes(tmp_path):
+    good = save(tmp_path / "good.mid", messages=GOOD).read_bytes()
+    assert good.count(b"\x90\x3c\x50") == 1  # note_on, pitch 60, velocity 80
+    path = save(tmp_path / "loud.mid", raw=good.replace(b"\x90\x3c\x50", b"\x90\x3c\xc8"))
+    midi = read_midi(path)
+    assert [(n.pitch, n.velocity) for n in midi.instruments[0].notes] == [(60, 127)]
