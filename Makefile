@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CORPUS := data/folk
 
-.PHONY: install demo test corpus lint bench clean
+.PHONY: install demo test corpus lint bench clean system-packages
 
 install: $(STAMP)
 
@@ -22,8 +22,18 @@ corpus: $(STAMP)
 demo: corpus
 	$(PY) -m symusic.demo
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(PY) -m pytest -q
+
+# Debian packages some tests use: Chromium for the studio's browser test (never
+# `playwright install`: it downloads), FluidSynth and a GM soundfont for `--audio`. Tests that
+# need them skip with a reason when they are missing and cannot be installed.
+SYSTEM_PACKAGES := chromium fluidsynth fluid-soundfont-gm
+system-packages:
+	@test -x /usr/bin/chromium -a -x /usr/bin/fluidsynth || { command -v apt-get >/dev/null && \
+	  [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null; } || \
+	  echo "note: could not install $(SYSTEM_PACKAGES); the tests that need them will be skipped"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check symusic tests benchmarks
