@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "  final evaluation: teacher-forced accuracy "
         f"{metrics.get('accuracy', np.nan):.3f}, sampled (greedy) accuracy "
-        f"{metrics.get('sampled_accuracy', np.nan):.3f}, KL {metrics.get('kl_bits', np.nan):.1f} bits"
+        f"{metrics.get('sampled_accuracy', np.nan):.3f}, "
+        f"KL {metrics.get('kl_bits', np.nan):.1f} bits"
     )
     print(f"  TensorBoard: .venv/bin/tensorboard --logdir {runs}")
     return 0

@@ -31,7 +31,8 @@ def pitch_to_token(pitch: int) -> int:
 def token_to_pitch(token: int) -> int:
     """MIDI pitch of an onset token (2..89)."""
     if not FIRST_PITCH_TOKEN <= token < NUM_CLASSES:
-        raise ValueError(f"token {token} is not a note onset (allowed {FIRST_PITCH_TOKEN}..{NUM_CLASSES - 1})")
+        allowed = f"{FIRST_PITCH_TOKEN}..{NUM_CLASSES - 1}"
+        raise ValueError(f"token {token} is not a note onset (allowed {allowed})")
     return token - FIRST_PITCH_TOKEN + MIN_PITCH
 
 

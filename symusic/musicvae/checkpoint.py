@@ -18,7 +18,7 @@ import torch
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temp file in the same folder, then rename: a crash never leaves half a file."""
+    """``torch.save`` to a temp file, then rename: a crash never leaves half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -35,7 +35,7 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
 
 
 def rng_state() -> dict[str, Any]:
-    """Every RNG the training loop draws from, in a form ``torch.load(weights_only=True)`` accepts."""
+    """Every RNG the training loop draws from, as types ``torch.load(weights_only=True)`` takes."""
     np_state = np.random.get_state()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),

@@ -21,7 +21,11 @@ from sacred.observers import FileStorageObserver
 from sacred.utils import apply_backspaces_and_linefeeds
 
 from symusic.musicvae.config import ExperimentConfig
-from symusic.musicvae.distributed import launched_by_torchrun, setup_distributed, teardown_distributed
+from symusic.musicvae.distributed import (
+    launched_by_torchrun,
+    setup_distributed,
+    teardown_distributed,
+)
 from symusic.musicvae.model.config import ConfigError
 from symusic.musicvae.runlog import RunLog
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from symusic.data.dataset import MelodyCollection, make_eval_loader, make_train_loader
@@ -39,7 +40,7 @@ class TrainState:
 
 
 class Trainer:
-    """Trains a :class:`MusicVAE` as an :class:`ExperimentConfig` says, logging to a :class:`RunLog`."""
+    """Trains a :class:`MusicVAE` as an :class:`ExperimentConfig` says, logging to a RunLog."""
 
     def __init__(self, config: ExperimentConfig, run_dir: Path, log: RunLog, ctx: DistContext):
         self.config = config
@@ -53,8 +54,7 @@ class Trainer:
 
         cfg = self.train_cfg
         torch.manual_seed(cfg.seed + ctx.rank)
-        self.train_data = MelodyCollection.from_folder(cfg.train_dir)
-        self.eval_data = MelodyCollection.from_folder(cfg.eval_dir)
+        self.train_data, self.eval_data = self._scan_folders()
         self.model = MusicVAE(config.model).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
         self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -76,6 +76,21 @@ class Trainer:
             self.trained_model = DistributedDataParallel(self.model, device_ids=ids)
         if cfg.ckpt_path:
             self._load(Path(cfg.ckpt_path))
+
+    def _scan_folders(self) -> tuple[MelodyCollection, MelodyCollection]:
+        """Rank 0 scans (and caches) first; the other ranks then open its cache."""
+        cfg = self.train_cfg
+
+        def scan() -> tuple[MelodyCollection, MelodyCollection]:
+            progress = self.ctx.is_main
+            return (MelodyCollection.from_folder(cfg.train_dir, progress=progress),
+                    MelodyCollection.from_folder(cfg.eval_dir, progress=progress))
+
+        if not self.ctx.distributed:
+            return scan()
+        folders = scan() if self.ctx.is_main else None
+        dist.barrier()
+        return folders if folders is not None else scan()
 
     # ------------------------------------------------------------------ summary
     def describe(self) -> str:
@@ -167,7 +182,8 @@ class Trainer:
         self.log.scalars(values, step, prefix="train.")
         if self.ctx.is_main:
             print(
-                f"step {step:>7} | loss {values['loss']:8.3f} | recon {values['reconstruction']:8.3f}"
+                f"step {step:>7} | loss {values['loss']:8.3f}"
+                f" | recon {values['reconstruction']:8.3f}"
                 f" | kl {values['kl_bits']:7.2f} bits | beta {values['beta']:.4f}"
                 f" | p_sample {values['sampling_probability']:.3f} | lr {lr:.2e}"
                 f" | acc {values['accuracy']:.3f} | {seqs_per_s:7.1f} seq/s",

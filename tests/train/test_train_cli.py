@@ -1,4 +1,4 @@
-"""The spec's command, run for real in a subprocess on a tiny config and a slice of the folk corpus."""
+"""The spec's command, run for real in a subprocess on a tiny config and a slice of the corpus."""
 
 from __future__ import annotations
 
@@ -144,8 +144,8 @@ def test_an_empty_train_folder_is_a_clear_error(folk_dirs, tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_saves_a_checkpoint_and_exits_cleanly(folk_dirs, tmp_path):
-    config = tiny_config(folk_dirs.train, folk_dirs.eval, num_steps=100000, evaluate_interval=100000,
-                         advanced_interval=100000, print_interval=1)
+    config = tiny_config(folk_dirs.train, folk_dirs.eval, num_steps=100000,
+                         evaluate_interval=100000, advanced_interval=100000, print_interval=1)
     path = write_config(tmp_path, "long.json", config)
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
     process = subprocess.Popen(
@@ -162,3 +162,23 @@ def test_sigterm_saves_a_checkpoint_and_exits_cleanly(folk_dirs, tmp_path):
     assert "stopped by signal" in output
     state = torch.load(tmp_path / "runs" / "1" / "checkpoints" / "last.pt", weights_only=True)
     assert state["training"]["step"] >= 1
+
+
+@pytest.mark.slow
+def test_torchrun_trains_with_two_gloo_processes(folk_dirs, tmp_path):
+    path = write_config(tmp_path, "ddp.json", tiny_config(folk_dirs.train, folk_dirs.eval))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    torchrun = Path(sys.executable).with_name("torchrun")
+    result = subprocess.run(
+        [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "symusic.musicvae.train",
+         "with", str(path), "-F", str(tmp_path / "runs")],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_folders = [p.name for p in (tmp_path / "runs").iterdir() if p.name.isdigit()]
+    assert run_folders == ["1"]  # only rank 0 writes a run folder
+    run_dir = tmp_path / "runs" / "1"
+    assert "2 process(es)" in (run_dir / "cout.txt").read_text()
+    assert sorted(metric(run_dir, "train.loss")) == [5, 10, 15, 20]
+    state = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)
+    assert state["training"]["step"] == 20
