@@ -85,9 +85,10 @@ def train(_run: Any, _config: dict) -> dict[str, float]:
     """Build everything from the config, train, and return the last evaluation metrics."""
     from symusic.data.melody import NoMelodiesError
     from symusic.musicvae.model import CheckpointError
-    from symusic.musicvae.trainer import Trainer, TrainingDiverged
+    from symusic.musicvae.trainer import Trainer, TrainingDiverged, UnsupportedPrecision
 
-    USER_ERRORS = (NoMelodiesError, CheckpointError, TrainingDiverged, FileNotFoundError)
+    USER_ERRORS = (NoMelodiesError, CheckpointError, TrainingDiverged, FileNotFoundError,
+                   UnsupportedPrecision)
 
     config = ExperimentConfig.from_dict(_without_sacred_keys(_config))
     ctx = setup_distributed(config.training.device)

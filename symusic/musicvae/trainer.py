@@ -30,6 +30,27 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite; the last good checkpoint is kept."""
 
 
+def check_bf16_lstm(device: torch.device) -> None:
+    """Fail at start-up, not mid-run, where this device cannot run an LSTM under bf16 autocast.
+
+    On CPUs without AVX512-BF16, oneDNN has no bf16 LSTM ("could not create a primitive
+    descriptor"): such a run must use fp32.
+    """
+    probe = torch.nn.LSTM(8, 8).to(device)
+    try:
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            probe(torch.zeros(2, 1, 8, device=device))[0].float().sum().backward()
+    except RuntimeError as err:
+        raise UnsupportedPrecision(
+            f"precision: 'bf16' is not supported for LSTMs on this {device.type} "
+            f"({str(err).splitlines()[0][:120]}); use 'fp32'"
+        ) from None
+
+
+class UnsupportedPrecision(RuntimeError):
+    """The config asks for a precision this device cannot train in."""
+
+
 @dataclass
 class TrainState:
     """What changes from step to step and must survive a restart."""
@@ -53,6 +74,8 @@ class Trainer:
         self._stop_signal: int | None = None
 
         cfg = self.train_cfg
+        if cfg.precision == "bf16":
+            check_bf16_lstm(self.device)
         torch.manual_seed(cfg.seed + ctx.rank)
         self.train_data, self.eval_data = self._scan_folders()
         self.model = MusicVAE(config.model).to(self.device)
