@@ -19,13 +19,14 @@ every step).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from dataclasses import dataclass
 
 import torch
 
-from symusic.data.tokens import NUM_CLASSES, STEPS_PER_BAR
+from symusic.data.tokens import NUM_CLASSES
 from symusic.musicvae.model import ModelConfig, MusicVAE
 
 EMBED = 12
@@ -198,15 +199,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--min-seconds", type=float, default=4.0,
                         help="time each row for at least this long (after a warm-up step)")
     parser.add_argument("--max-steps", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (CPU)")
+    parser.add_argument("--matmul-size", type=int, default=None,
+                        help="side of the reference matmul (default 4096 on CPU, 8192 on GPU)")
     parser.add_argument("--spec-modes", choices=["fused", "all"], default=None,
                         help="modes for the spec-size models (default: fused on CPU, all on GPU)")
     args = parser.parse_args(argv)
     device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.quick:
         args.widths, args.no_spec, args.min_seconds = [128, 256], True, 1.0
     spec_modes = args.spec_modes or ("fused" if device.type == "cpu" else "all")
 
-    matmul_n = 4096 if device.type == "cpu" else 8192
+    matmul_n = args.matmul_size or (4096 if device.type == "cpu" else 8192)
     matmul = matmul_flops_per_s(device, matmul_n)
     cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
                 if line.startswith("model name")), platform.processor()) \
@@ -214,7 +220,8 @@ def main(argv: list[str] | None = None) -> None:
     gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
     print(f"device {device}{gpu}; CPU {cpu}, {torch.get_num_threads()} threads; "
           f"torch {torch.__version__}; batch {args.batch}")
-    print(f"matmul {matmul_n}x{matmul_n} float32: {matmul / 1e9:.0f} GFLOP/s (at start)\n")
+    print(f"matmul {matmul_n}x{matmul_n} float32: {matmul / 1e9:.0f} GFLOP/s (at start); "
+          f"load average {os.getloadavg()[0]:.2f}\n")
     print("| model | params (M) | mode | steps | s/step | steps/s | seq/s | GFLOP/step "
           "| GFLOP/s | of matmul |")
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -242,8 +249,8 @@ def main(argv: list[str] | None = None) -> None:
         del model
 
     matmul_end = matmul_flops_per_s(device, matmul_n)
-    print(f"\nmatmul at the end: {matmul_end / 1e9:.0f} GFLOP/s "
-          f"(rows use the start value; bars {STEPS_PER_BAR} steps)")
+    print(f"\nmatmul at the end: {matmul_end / 1e9:.0f} GFLOP/s (rows use the start value); "
+          f"load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
