@@ -6,20 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pretty_midi
 import pytest
 import torch
+from midi_files import SCALE, instrument, tiny_model_config, write_midi
 
-STEP_S = 0.125  # a 16th note at 120 BPM
-SCALE = [60, 62, 64, 65, 67, 69, 71, 72]
-TINY_CONFIG = {
-    "z_size": 16,
-    "encoder_params": {"embed_size": 8, "hidden_size": 32, "n_layers": 1},
-    "seq_decoder_args": {"key": "greedy", "params": {
-        "z_size": 16,
-        "decoder_args": {"key": "another", "params": {
-            "z_size": 16, "embed_size": 8, "hidden_size": 32, "n_layers": 1}}}},
-}
+TINY_CONFIG = tiny_model_config()
 
 
 def scale_walk(seed: int, bars: int, step_choices=(2, 4, 4, 8), lowest: int = 0):
@@ -32,23 +23,6 @@ def scale_walk(seed: int, bars: int, step_choices=(2, 4, 4, 8), lowest: int = 0)
         notes.append((SCALE[degree] + lowest, step, step + max(length - 1, 1)))
         step += length
     return notes
-
-
-def instrument(notes, program: int = 0, name: str = "") -> pretty_midi.Instrument:
-    """A pretty_midi instrument of ``(pitch, start_step, end_step)`` notes."""
-    inst = pretty_midi.Instrument(program=program, name=name)
-    for pitch, start, end in notes:
-        inst.notes.append(pretty_midi.Note(90, pitch, start * STEP_S, end * STEP_S))
-    return inst
-
-
-def write_midi(path: Path, *instruments: pretty_midi.Instrument) -> Path:
-    """Write a 120 BPM 4/4 MIDI file holding ``instruments``."""
-    midi = pretty_midi.PrettyMIDI(initial_tempo=120.0)
-    midi.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
-    midi.instruments.extend(instruments)
-    midi.write(str(path))
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,9 @@ import numpy as np
 import pretty_midi
 import pytest
 import torch
-from conftest import instrument, scale_walk, write_midi
+from conftest import scale_walk
 from fastapi.testclient import TestClient
+from midi_files import instrument, write_midi
 
 from symusic.data import tokens as vocab
 from symusic.data.midi_io import melody_notes

@@ -13,6 +13,7 @@ from pathlib import Path
 import pretty_midi
 import pytest
 import torch
+from midi_files import tiny_model_config
 
 from symusic.musicvae.model import MusicVAE
 
@@ -24,11 +25,7 @@ def tiny_config(train_dir: Path, eval_dir: Path, **overrides) -> dict:
     config = {
         "batch_size": 8, "num_workers": 0,
         "train_dir": str(train_dir), "eval_dir": str(eval_dir),
-        "slice_bar": 2, "ckpt_path": None, "z_size": 16,
-        "encoder_params": {"embed_size": 8, "hidden_size": 32, "n_layers": 1},
-        "seq_decoder_args": {"key": "greedy", "params": {"z_size": 16, "decoder_args": {
-            "key": "another",
-            "params": {"z_size": 16, "embed_size": 8, "hidden_size": 32, "n_layers": 1}}}},
+        "slice_bar": 2, "ckpt_path": None, **tiny_model_config(),
         "num_steps": 20, "learning_rate": 3e-3, "lr_scheduler_factor": 0.5,
         "lr_scheduler_patience": 2,
         "sampling_settings": {"schedule": "inverse_sigmoid", "rate": 10},

@@ -1,4 +1,4 @@
-"""Faults stop a run cleanly: a NaN loss keeps the last good checkpoint; bf16 is checked at start."""
+"""Faults stop a run cleanly: a NaN loss keeps the last good checkpoint; bf16 is checked first."""
 
 from __future__ import annotations
 

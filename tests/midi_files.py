@@ -1,0 +1,47 @@
+"""Helpers the test suites share: a tiny model config and MIDI files written with pretty_midi."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pretty_midi
+
+STEP_S = 0.125  # a 16th note at 120 BPM
+SCALE = [60, 62, 64, 65, 67, 69, 71, 72]
+
+_TINY_MODEL_CONFIG = {
+    "z_size": 16,
+    "encoder_params": {"embed_size": 8, "hidden_size": 32, "n_layers": 1},
+    "seq_decoder_args": {"key": "greedy", "params": {
+        "z_size": 16,
+        "decoder_args": {"key": "another", "params": {
+            "z_size": 16, "embed_size": 8, "hidden_size": 32, "n_layers": 1}}}},
+}
+
+
+def tiny_model_config() -> dict:
+    """The model keys of a flat MusicVAE small enough to train in seconds (a fresh copy)."""
+    return copy.deepcopy(_TINY_MODEL_CONFIG)
+
+
+def instrument(notes, program: int = 0, name: str = "", velocity: int = 90,
+               is_drum: bool = False, step_s: float = STEP_S) -> pretty_midi.Instrument:
+    """A pretty_midi instrument holding ``(pitch, start_step, end_step)`` notes."""
+    inst = pretty_midi.Instrument(program=program, name=name, is_drum=is_drum)
+    for pitch, start, end in notes:
+        inst.notes.append(pretty_midi.Note(velocity, pitch, start * step_s, end * step_s))
+    return inst
+
+
+def write_midi(path: Path, *instruments: pretty_midi.Instrument, tempo: float = 120.0,
+               resolution: int = 220, time_signature: bool = True) -> Path:
+    """Write a MIDI file (4/4 unless told otherwise) holding ``instruments``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    midi = pretty_midi.PrettyMIDI(resolution=resolution, initial_tempo=tempo)
+    if time_signature:
+        midi.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
+    midi.instruments.extend(instruments)
+    midi.write(str(path))
+    return path
