@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from symusic.atomic import atomic_write
 from symusic.data.scan import ExtractionSettings, FileMelodies
 
 FORMAT_VERSION = 1
@@ -127,9 +128,6 @@ def load_table(path: Path) -> MelodyTable | None:
 
 def save_table(table: MelodyTable, path: Path) -> None:
     """Write ``table`` to ``path`` atomically (temporary file, then ``os.replace``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     arrays = {f.name: getattr(table, f.name) for f in dataclasses.fields(MelodyTable)}
-    with open(temporary, "wb") as f:
+    with atomic_write(path) as f:
         np.savez(f, version=np.array(FORMAT_VERSION), **arrays)
-    os.replace(temporary, path)

@@ -34,6 +34,8 @@ from pathlib import Path
 import pretty_midi
 from tqdm import tqdm
 
+from symusic.atomic import atomic_write
+
 COLLECTIONS = {"essen": "essenFolksong", "oneills": "oneills1850", "ryans": "ryansMammoth"}
 SPLITS = ("train", "eval")
 EVAL_PERCENT = 10
@@ -205,10 +207,8 @@ def write_tune_midi(tune: Tune, out_dir: str) -> tuple[str, str | None]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             midi = score_to_midi(converter.parse(tune.text, format="abc"))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        midi.write(str(temporary))
-        os.replace(temporary, target)
+        with atomic_write(target) as handle:
+            midi.write(handle)
         return str(relative), None
     except Exception as error:  # noqa: BLE001 - a corpus tune that fails is reported, not fatal
         return str(relative), f"{type(error).__name__}: {error}"[:200]

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from symusic.atomic import atomic_write
 from symusic.data.melody import MAX_STEPS, extract_melodies, is_melodic
 from symusic.data.midi_io import MAX_FILE_BYTES, MidiReadError, read_midi
 from symusic.data.tokens import STEPS_PER_QUARTER
@@ -221,6 +222,5 @@ def write_skipped(path: Path, outcomes: dict[str, FileMelodies]) -> None:
     """Write ``<relative path>\\t<status>: <reason>`` for every skipped file (atomically)."""
     lines = [f"{p}\t{o.status}: {o.reason}\n" for p, o in sorted(outcomes.items())
              if o.status != USED]
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text("".join(lines))
-    os.replace(temporary, path)
+    with atomic_write(path, "w") as handle:
+        handle.write("".join(lines))

@@ -13,13 +13,13 @@ that keeps the model inside its own checkpoint stores ``model.to_state()`` (a di
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from symusic.atomic import atomic_write
 from symusic.musicvae.model import loss as L
 from symusic.musicvae.model.config import ConfigError, ModelConfig
 from symusic.musicvae.model.encoder import Encoder
@@ -198,16 +198,8 @@ class MusicVAE(nn.Module):
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the checkpoint atomically (a temporary file, then ``os.replace``)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(self.to_state(), f)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path) as handle:
+            torch.save(self.to_state(), handle)
 
     @classmethod
     def load(cls, path: str | os.PathLike, map_location="cpu") -> MusicVAE:
