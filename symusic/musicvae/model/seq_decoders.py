@@ -28,7 +28,9 @@ from symusic.musicvae.model.config import (
 from symusic.musicvae.model.decoders import START_TOKEN, TokenDecoder, build_decoder
 
 
-def choose_tokens(logits: Tensor, temperature: float, generator: torch.Generator | None = None):
+def choose_tokens(
+    logits: Tensor, temperature: float, generator: torch.Generator | None = None
+) -> Tensor:
     """logits [B, C] -> tokens [B]: argmax if ``temperature == 0``, else a draw from
     softmax(logits / temperature)."""
     if temperature == 0:
@@ -37,7 +39,9 @@ def choose_tokens(logits: Tensor, temperature: float, generator: torch.Generator
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
-def draw_sampling_mask(batch: int, length: int, probability: float, device) -> Tensor:
+def draw_sampling_mask(
+    batch: int, length: int, probability: float, device: torch.device | str
+) -> Tensor:
     """[B, T] bool: True where step t's input is the model's own output at t-1 instead of the
     target (scheduled sampling). Step 0 always takes the given first input."""
     if probability <= 0:
