@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         titles=["start (original)", *[f"step {i}" for i in range(7)], "end (original)"],
     )
 
-    metrics = json.loads((run_dir / "run.json").read_text())["info"].get("final_eval", {})
+    metrics = json.loads((run_dir / "info.json").read_text()).get("final_eval", {})
     print("\nDemo finished.")
     print(f"  run folder:  {run_dir}")
     print(f"  checkpoint:  {checkpoint}")
