@@ -53,16 +53,3 @@ def _as_tuples(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_as_tuples(item) for item in value)
     return value
-
-
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint dict with ``weights_only=True``: an untrusted file cannot run code."""
-    from symusic.musicvae.model import CheckpointError
-
-    try:
-        bundle = torch.load(Path(path), map_location=map_location, weights_only=True)
-    except Exception as err:  # torch raises many kinds for a file it cannot read
-        raise CheckpointError(f"{path}: not a readable checkpoint ({err})") from err
-    if not isinstance(bundle, dict) or "state_dict" not in bundle:
-        raise CheckpointError(f"{path}: not a MusicVAE checkpoint")
-    return bundle

@@ -20,6 +20,7 @@ from symusic.musicvae import checkpoint as ckpt
 from symusic.musicvae.config import ExperimentConfig
 from symusic.musicvae.distributed import DistContext, broadcast_float
 from symusic.musicvae.model import MusicVAE
+from symusic.musicvae.model.vae import read_checkpoint
 from symusic.musicvae.runlog import RunLog
 from symusic.musicvae.schedules import beta, sampling_probability
 
@@ -321,7 +322,7 @@ class Trainer:
     def _load(self, path: Path) -> None:
         if not path.is_file():
             raise FileNotFoundError(f"ckpt_path: no checkpoint at {path}")
-        bundle = ckpt.load_checkpoint(path, map_location=self.device)
+        bundle = read_checkpoint(path, map_location=self.device)
         self.model.load_state_dict(bundle["state_dict"])
         training = bundle.get("training")
         if training is None:  # a model-only checkpoint: start training from its weights

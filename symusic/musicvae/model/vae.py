@@ -32,6 +32,34 @@ class CheckpointError(ValueError):
     """A file or dict that is not a readable MusicVAE checkpoint."""
 
 
+def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
+    """The dict saved at ``path``, read with ``torch.load(weights_only=True)`` (an untrusted file
+    cannot run code). Raises FileNotFoundError for a missing file and CheckpointError when the
+    file is not a readable MusicVAE checkpoint (see :func:`check_checkpoint_state`)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # torch raises many kinds for a file it cannot read
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({e})") from e
+    check_checkpoint_state(state, str(path))
+    return state
+
+
+def check_checkpoint_state(state: object, source: str) -> None:
+    """Raise CheckpointError unless ``state`` looks like what :meth:`MusicVAE.to_state` makes
+    (``kind`` may be absent; extra keys, such as a trainer's ``"training"``, are allowed)."""
+    if not isinstance(state, dict) or not {"model_config", "state_dict"} <= set(state):
+        found = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise CheckpointError(
+            f"{source}: not a MusicVAE checkpoint (needs 'model_config' and 'state_dict', "
+            f"found {found})"
+        )
+    kind = state.get("kind", CHECKPOINT_KIND)
+    if kind != CHECKPOINT_KIND:
+        raise CheckpointError(f"{source}: a checkpoint of kind {kind!r}, not {CHECKPOINT_KIND!r}")
+
+
 @dataclass
 class VAEOutput:
     """What ``MusicVAE.forward`` returns. Scalars are 0-d tensors; only ``loss`` (and
@@ -178,17 +206,7 @@ class MusicVAE(nn.Module):
     @classmethod
     def from_state(cls, state: dict, source: str = "state") -> MusicVAE:
         """Rebuild from ``to_state()``'s dict (``kind`` may be absent); raises CheckpointError."""
-        if not isinstance(state, dict) or not {"model_config", "state_dict"} <= set(state):
-            found = sorted(state) if isinstance(state, dict) else type(state).__name__
-            raise CheckpointError(
-                f"{source}: not a MusicVAE checkpoint (needs 'model_config' and 'state_dict', "
-                f"found {found})"
-            )
-        kind = state.get("kind", CHECKPOINT_KIND)
-        if kind != CHECKPOINT_KIND:
-            raise CheckpointError(
-                f"{source}: a checkpoint of kind {kind!r}, not {CHECKPOINT_KIND!r}"
-            )
+        check_checkpoint_state(state, source)
         try:
             model = cls(ModelConfig.from_dict(state["model_config"]))
             model.load_state_dict(state["state_dict"])
@@ -205,13 +223,7 @@ class MusicVAE(nn.Module):
     def load(cls, path: str | os.PathLike, map_location="cpu") -> MusicVAE:
         """Rebuild a saved model (``torch.load(weights_only=True)``) on ``map_location``.
         Raises FileNotFoundError for a missing file, CheckpointError for anything else wrong."""
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"no checkpoint at {path}")
-        try:
-            state = torch.load(path, map_location=map_location, weights_only=True)
-        except Exception as e:  # torch raises many kinds for a file it cannot read
-            raise CheckpointError(f"{path}: not a readable torch checkpoint ({e})") from e
-        model = cls.from_state(state, source=str(path))
+        model = cls.from_state(read_checkpoint(path, map_location), source=str(path))
         if isinstance(map_location, (str, torch.device)):
             model.to(map_location)
         return model
