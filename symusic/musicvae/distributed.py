@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from symusic.musicvae.model.config import ConfigError
+
 
 @dataclass(frozen=True)
 class DistContext:
@@ -33,7 +35,9 @@ def resolve_device(setting: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(setting)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"device: {setting!r} asked for, but CUDA is not available")
+        raise ConfigError(
+            f"device: {setting!r} asked for, but CUDA is not available; use 'auto' or 'cpu'"
+        )
     return device
 
 

@@ -91,7 +91,11 @@ def train(_run: Any, _config: dict) -> dict[str, float]:
                    UnsupportedPrecision)
 
     config = ExperimentConfig.from_dict(_without_sacred_keys(_config))
-    ctx = setup_distributed(config.training.device)
+    try:
+        ctx = setup_distributed(config.training.device)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr, flush=True)
+        raise SystemExit(2) from None
     try:
         run_dir = _run_dir(_run)
         log = RunLog(_run if ctx.is_main else None, run_dir, enabled=ctx.is_main)

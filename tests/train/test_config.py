@@ -79,3 +79,14 @@ def test_unknown_key_lists_the_allowed_ones():
 def test_empty_ckpt_path_means_none():
     config = ExperimentConfig.from_dict(mutated(lambda c: c.update(ckpt_path="")))
     assert config.training.ckpt_path is None
+
+
+def test_sacred_is_told_every_key_the_config_allows():
+    import inspect
+
+    from symusic.musicvae.config import MODEL_KEYS, TrainingConfig
+    from symusic.musicvae.train import _declared_keys
+
+    declared = set(inspect.signature(_declared_keys).parameters)
+    # ``seed`` is Sacred's own; every other key must be declared or overrides of it fail.
+    assert declared | {"seed"} == set(TrainingConfig.model_fields) | set(MODEL_KEYS)

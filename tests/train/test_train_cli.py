@@ -179,3 +179,13 @@ def test_torchrun_trains_with_two_gloo_processes(folk_dirs, tmp_path):
     assert sorted(metric(run_dir, "train.loss")) == [5, 10, 15, 20]
     state = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)
     assert state["training"]["step"] == 20
+
+
+def test_a_device_that_is_not_here_is_a_config_error(folk_dirs, tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    config = tiny_config(folk_dirs.train, folk_dirs.eval, device="cuda")
+    result = run_train(write_config(tmp_path, "cuda.json", config), tmp_path / "runs")
+    assert result.returncode == 2
+    assert "device: 'cuda' asked for, but CUDA is not available" in result.stderr
+    assert "Traceback" not in result.stderr
