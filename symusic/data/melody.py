@@ -73,6 +73,12 @@ def melodies_from_notes(notes: np.ndarray, gap_steps: int = GAP_STEPS) -> list[n
 
     Returns ``uint8`` token arrays, each starting on a bar boundary and padded to whole bars.
     """
+    return [melody for _, melody in locate_melodies(notes, gap_steps)]
+
+
+def locate_melodies(notes: np.ndarray,
+                    gap_steps: int = GAP_STEPS) -> list[tuple[int, np.ndarray]]:
+    """:func:`melodies_from_notes`, each melody with the step (from time 0) of its first bar."""
     melodies = []
     search_start = 0
     i, n = 0, len(notes)
@@ -109,7 +115,7 @@ def melodies_from_notes(notes: np.ndarray, gap_steps: int = GAP_STEPS) -> list[n
             melody[end_of_music] = NOTE_OFF
         search_start = origin + padded
         if end_of_music >= STEPS_PER_BAR:
-            melodies.append(melody)
+            melodies.append((origin, melody))
     return melodies
 
 

@@ -299,7 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--track", type=int, default=None,
                    help="MIDI track (instrument index) to read, when a file has several")
     p.add_argument("--bar", type=int, default=0,
-                   help="bar the window starts on, counted from 0 through the track's melody")
+                   help="the file's bar the window starts on, from 0 (a DAW's bar 1); "
+                        "a wrong value lists the possible ones")
     for which in ("start", "end"):
         p.add_argument(f"--{which}-track", type=int, default=None, help=f"--track for --{which}")
         p.add_argument(f"--{which}-bar", type=int, default=None, help=f"--bar for --{which}")

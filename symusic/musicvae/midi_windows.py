@@ -5,22 +5,22 @@ module finds the tracks that hold melodies (the data pipeline's ``extract_melodi
 track at a time) and cuts their melodies into windows of the model's length, remembering
 where each window came from.
 
-Bars are counted from 0 through a track's melodies in order: from the bar of the track's
-first note, leaving out the silences of a bar or more that split a track into several
-melodies (the extractor does not say where in the file each melody began). A window never
-straddles two melodies.
+Bars are the file's own: bar 0 is the first bar of the file (a DAW's bar 1), and a bar is
+16 sixteenth-note steps, counted on the file's ticks from time 0 as the data pipeline counts
+them (so in 3/4 a "bar" here is 4/3 of the file's bars; see the README). A silence of a bar
+or more splits a track into several melodies, and a window never straddles two melodies, so
+the bars of such a silence are not window starts.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from symusic.data.melody import extract_melodies
+from symusic.data.melody import is_melodic, locate_melodies, quantize_instrument
 from symusic.data.midi_io import MidiReadError, read_midi
 from symusic.data.tokens import FIRST_PITCH_TOKEN, STEPS_PER_BAR
 
@@ -44,6 +44,7 @@ class Track:
     name: str
     program: int
     melodies: list[np.ndarray] = field(default_factory=list)
+    first_bars: list[int] = field(default_factory=list)  # the file's bar each melody starts on
 
     @property
     def bars(self) -> int:
@@ -52,12 +53,10 @@ class Track:
 
     def windows(self, seq_len: int, hop: int) -> Iterator[tuple[np.ndarray, int, int]]:
         """``(window [seq_len], melody index, bar)`` of every whole window, ``hop`` steps
-        apart within each melody; ``bar`` counts through the track's melodies."""
-        first_bar = 0
-        for m, melody in enumerate(self.melodies):
+        apart within each melody; ``bar`` is the file's bar the window starts on."""
+        for m, (melody, first_bar) in enumerate(zip(self.melodies, self.first_bars, strict=True)):
             for start in window_starts(melody, seq_len, hop):
                 yield melody[start : start + seq_len], m, first_bar + start // STEPS_PER_BAR
-            first_bar += len(melody) // STEPS_PER_BAR
 
     def describe(self, seq_len: int) -> str:
         """One line for a list of candidates: index, name, program, windows and bars."""
@@ -76,7 +75,7 @@ class WindowSource:
     track: int  # index in the file's instruments (``--track``)
     program: int
     melody: int  # which of the track's melodies holds the window
-    bar: int  # bar of the track the window starts on (``--bar``; see the module docstring)
+    bar: int  # the file's bar the window starts on (``--bar``; see the module docstring)
 
 
 def read_tracks(path: str | Path, programs: Iterable[int] = ALL_PROGRAMS) -> list[Track]:
@@ -88,16 +87,16 @@ def read_tracks(path: str | Path, programs: Iterable[int] = ALL_PROGRAMS) -> lis
         midi = read_midi(path)
     except MidiReadError as err:
         raise UnreadableMidiError(f"{path}: cannot read it as MIDI ({err})") from err
-    programs = list(programs)
+    programs = set(programs)
     tracks = []
     for index, instrument in enumerate(midi.instruments):
-        if instrument.is_drum or instrument.program not in programs:
+        if not is_melodic(instrument, programs):
             continue
-        single = copy.copy(midi)  # shares the timing maps; holds only this instrument
-        single.instruments = [instrument]
-        melodies = [np.asarray(m) for m in extract_melodies(single, programs=programs)]
-        if melodies:
-            tracks.append(Track(index, instrument.name, instrument.program, melodies))
+        located = locate_melodies(quantize_instrument(midi, instrument))
+        if located:
+            tracks.append(Track(index, instrument.name, instrument.program,
+                                [melody for _, melody in located],
+                                [origin // STEPS_PER_BAR for origin, _ in located]))
     return tracks
 
 

@@ -25,7 +25,6 @@ from symusic.musicvae.midi_windows import (
     midi_files,
     pick_window,
     read_tracks,
-    window_starts,
 )
 
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
@@ -43,13 +42,8 @@ class MelodyFile:
 
 
 def start_bars(track: Track, seq_len: int) -> list[int]:
-    """The bars (counted on through the track's melodies) a whole window can start on."""
-    bars, first_bar = [], 0
-    for melody in track.melodies:
-        bars += [first_bar + s // STEPS_PER_BAR for s in window_starts(melody, seq_len,
-                                                                       STEPS_PER_BAR)]
-        first_bar += len(melody) // STEPS_PER_BAR
-    return bars
+    """The file's bars a whole window of the track can start on."""
+    return [bar for _, _, bar in track.windows(seq_len, STEPS_PER_BAR)]
 
 
 def describe_file(entry: MelodyFile, seq_len: int) -> dict:
@@ -137,15 +131,11 @@ class DataLibrary:
             except InputError:
                 continue
             for track in entry.tracks:
-                first_bar = 0
-                for melody in track.melodies:
-                    for start in window_starts(melody, self.seq_len, STEPS_PER_BAR):
-                        window = np.asarray(melody[start : start + self.seq_len], np.int64)
-                        bar = first_bar + start // STEPS_PER_BAR
-                        if has_notes(window) and window.tobytes() not in found:
-                            label = f"{entry.name}, track {track.index}, bar {bar}"
-                            found[window.tobytes()] = (window, label)
-                    first_bar += len(melody) // STEPS_PER_BAR
+                for window, _, bar in track.windows(self.seq_len, STEPS_PER_BAR):
+                    window = np.asarray(window, np.int64)
+                    if has_notes(window) and window.tobytes() not in found:
+                        label = f"{entry.name}, track {track.index}, bar {bar}"
+                        found[window.tobytes()] = (window, label)
         items = list(found.values())[:max_windows]
         if not items:
             return np.zeros((0, self.seq_len), dtype=np.int64), []

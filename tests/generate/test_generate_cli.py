@@ -109,20 +109,21 @@ def test_interpolate_lists_tracks_when_ambiguous(tiny_model_path, midi_dir, tmp_
     assert code == 1 and "possible --bar values: 0, 1, 2" in err
 
 
-def test_bars_count_through_a_tracks_melodies(gap_midi):
+def test_bars_are_the_files_bars(gap_midi):
     tracks = mw.read_tracks(gap_midi)
     assert len(tracks) == 1 and [len(m) // 16 for m in tracks[0].melodies] == [3, 3]
+    assert tracks[0].first_bars == [0, 5]
     found = list(mw.iter_folder_windows([gap_midi], SEQ_LEN))
-    assert [(s.melody, s.bar) for _, s in found] == [(0, 0), (0, 1), (1, 3), (1, 4)]
+    assert [(s.melody, s.bar) for _, s in found] == [(0, 0), (0, 1), (1, 5), (1, 6)]
     for window, source in found:
         picked, picked_source = mw.pick_window(gap_midi, SEQ_LEN, bar=source.bar)
         np.testing.assert_array_equal(picked, window)
         assert picked_source == source
     np.testing.assert_array_equal(found[2][0], tracks[0].melodies[1][:SEQ_LEN])
     windows, sources = mw.consecutive_windows(gap_midi, SEQ_LEN)
-    assert [(s.melody, s.bar) for s in sources] == [(0, 0), (1, 3)]
-    with pytest.raises(mw.InputError, match="possible --bar values: 0, 1, 3, 4"):
-        mw.pick_window(gap_midi, SEQ_LEN, bar=2)
+    assert [(s.melody, s.bar) for s in sources] == [(0, 0), (1, 5)]
+    with pytest.raises(mw.InputError, match="possible --bar values: 0, 1, 5, 6"):
+        mw.pick_window(gap_midi, SEQ_LEN, bar=3)
 
 
 def test_reconstruct_cli(tiny_model, tiny_model_path, midi_dir, tmp_path, capsys):
