@@ -39,13 +39,15 @@ def rng_state() -> dict[str, Any]:
 
 
 def restore_rng_state(state: dict[str, Any]) -> None:
-    """Put back what :func:`rng_state` took."""
-    torch.set_rng_state(state["torch"])
+    """Put back what :func:`rng_state` took (from tensors on any device)."""
+    torch.set_rng_state(state["torch"].cpu())
     random.setstate(_as_tuples(state["python"]))
     name, keys, *rest = state["numpy"]
-    np.random.set_state((name, keys.numpy().astype(np.uint32), *rest))
+    np.random.set_state((name, keys.cpu().numpy().astype(np.uint32), *rest))
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        # a run resumed on fewer GPUs than it was saved from restores the ones it has
+        for index, device_state in enumerate(state["cuda"][: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(device_state.cpu(), index)
 
 
 def _as_tuples(value: Any) -> Any:

@@ -322,7 +322,9 @@ class Trainer:
     def _load(self, path: Path) -> None:
         if not path.is_file():
             raise FileNotFoundError(f"ckpt_path: no checkpoint at {path}")
-        bundle = read_checkpoint(path, map_location=self.device)
+        # on the CPU: load_state_dict copies onto the model's and optimiser's devices, and the
+        # RNG states must stay CPU byte tensors (set_rng_state refuses CUDA ones)
+        bundle = read_checkpoint(path, map_location="cpu")
         self.model.load_state_dict(bundle["state_dict"])
         training = bundle.get("training")
         if training is None:  # a model-only checkpoint: start training from its weights
