@@ -27,11 +27,13 @@ from symusic.data.melody import (
     DEFAULT_PROGRAMS,
     MAX_STEPS,
     NoMelodiesError,
+    describe_programs,
     unique_window_index,
 )
 from symusic.data.midi_io import MAX_FILE_BYTES
 from symusic.data.sampler import ResumableSampler
 from symusic.data.scan import (
+    NO_MELODIC_PROGRAM,
     UNREADABLE,
     ExtractionSettings,
     FileMelodies,
@@ -101,7 +103,14 @@ class MelodyCollection:
         if progress:
             print(f"{folder}: {report.summary_line()}", file=sys.stderr)
         if report.used == 0:
-            raise NoMelodiesError(f"{folder}: no usable melody ({report.summary_line()})")
+            hint = ""
+            outside = report.reasons.get(NO_MELODIC_PROGRAM, 0)
+            if outside:
+                hint = (f"; {outside} file{'s' if outside != 1 else ''} only hold instruments "
+                        f"outside the melodic programs {describe_programs(settings.programs)}"
+                        " (set `programs` in the config to read other instruments)")
+            raise NoMelodiesError(
+                f"{folder}: no usable melody ({report.summary_line()}){hint}")
         return cls(folder, table, report)
 
     def __len__(self) -> int:

@@ -41,6 +41,35 @@ GAP_STEPS = STEPS_PER_BAR  # a rest this long ends a melody
 MAX_STEPS = 28_800  # one hour at 120 bpm: anything later in a file is cut
 
 
+def describe_programs(programs: Iterable[int]) -> str:
+    """General MIDI programs as compact ranges, e.g. ``0-31, 40, 73``."""
+    values = sorted(set(programs))
+    parts, i = [], 0
+    while i < len(values):
+        j = i
+        while j + 1 < len(values) and values[j + 1] == values[j] + 1:
+            j += 1
+        parts.append(str(values[i]) if i == j else f"{values[i]}-{values[j]}")
+        i = j + 1
+    return ", ".join(parts)
+
+
+def parse_programs(text: str) -> list[int]:
+    """``"0-31,40,73"`` -> the General MIDI programs it names; ``ValueError`` unless each is a
+    program (0..127) or an ascending range of them."""
+    programs: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        low, sep, high = part.partition("-")
+        try:
+            first, last = int(low), int(high if sep else low)
+        except ValueError:
+            raise ValueError(f"{part!r} is not a program (0-127) or a range like 0-31") from None
+        if not 0 <= first <= last <= 127:
+            raise ValueError(f"{part!r}: programs are 0..127, ranges ascending")
+        programs.update(range(first, last + 1))
+    return sorted(programs)
+
+
 class NoMelodiesError(ValueError):
     """A folder (or file set) holds no usable melody, or no window of the asked length."""
 

@@ -26,6 +26,7 @@ from symusic.data.tokens import STEPS_PER_QUARTER
 
 MIDI_SUFFIXES = (".mid", ".midi")
 USED, NO_MELODY, UNREADABLE = "used", "no melody", "unreadable"
+NO_MELODIC_PROGRAM = "no melodic program"  # a skip reason: only instruments outside ``programs``
 WORKER_CRASHED = "worker process crashed"
 CHUNK_FILES = 16  # files per task sent to a worker
 
@@ -114,7 +115,7 @@ def why_no_melody(midi, programs: Iterable[int]) -> str:
         return "drums only"
     programs = set(programs)
     if not any(is_melodic(i, programs) for i in with_notes):
-        return "no melodic program"
+        return NO_MELODIC_PROGRAM
     return "no melody of a bar or more in 21..108"
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from symusic.data.melody import DEFAULT_PROGRAMS
 from symusic.data.tokens import STEPS_PER_BAR
 from symusic.musicvae.model.config import ConfigError, ModelConfig
 
 MODEL_KEYS = ("z_size", "encoder_params", "seq_decoder_args")
+MidiProgram = Annotated[int, Field(ge=0, le=127)]
 
 
 class _Strict(BaseModel):
@@ -78,6 +80,10 @@ class TrainingConfig(_Strict):
     transpose: int = Field(default=0, ge=0, le=12)
     eval_max_windows: int = Field(default=1024, gt=0)
     num_advanced_samples: int = Field(default=4, gt=0)
+    # General MIDI programs whose tracks may carry a melody (Magenta's 0..31: piano,
+    # chromatic percussion, organ, guitar); e.g. add 40..79 for strings, brass and winds.
+    programs: list[MidiProgram] = Field(default_factory=lambda: list(DEFAULT_PROGRAMS),
+                                        min_length=1)
 
     @property
     def seq_len(self) -> int:

@@ -11,8 +11,8 @@
   (``metrics.interpolation_smoothness``).
 
 The data windows are those training evaluates on: every distinct window of the model's
-length (with a note) of the melodies of the tracks with programs 0..31, as training reads
-them (``symusic.data.dataset``).
+length (with a note) of the melodies of the tracks with programs 0..31 (``--programs``, as
+the config's ``programs``), as training reads them (``symusic.data.dataset``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from symusic.data.melody import DEFAULT_PROGRAMS, describe_programs, parse_programs
 from symusic.data.tokens import STEPS_PER_BAR
 from symusic.musicvae import metrics
 from symusic.musicvae.cli import add_device_argument, load_model, resolve_device, run_cli
@@ -38,11 +39,12 @@ from symusic.musicvae.midi_windows import InputError
 PROG = "symusic-evaluate"
 
 
-def load_data_windows(data_dir: str | Path, seq_len: int,
-                      max_windows: int | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | None = None,
+                      programs: Iterable[int] = DEFAULT_PROGRAMS,
+                      ) -> tuple[np.ndarray, dict[str, Any]]:
     """The windows training would evaluate on: every distinct window of ``seq_len`` steps
-    (with an onset) of the melodies in the MIDI files under ``data_dir``, or an evenly spaced
-    subset of ``max_windows`` of them.
+    (with an onset) of the melodies of the ``programs`` tracks in the MIDI files under
+    ``data_dir``, or an evenly spaced subset of ``max_windows`` of them.
 
     Returns ``(windows [N, seq_len] int64, info)``; ``info["files"]`` says how many files
     were used and skipped. Raises the data pipeline's ``NoMelodiesError`` when there is no
@@ -50,7 +52,7 @@ def load_data_windows(data_dir: str | Path, seq_len: int,
     """
     from symusic.data.dataset import MelodyCollection, WindowDataset
 
-    collection = MelodyCollection.from_folder(data_dir, progress=False)
+    collection = MelodyCollection.from_folder(data_dir, programs=programs, progress=False)
     dataset = WindowDataset(collection, seq_len // STEPS_PER_BAR, max_windows=max_windows)
     windows = np.stack([dataset.window(i) for i in range(len(dataset))]).astype(np.int64)
     return windows, {"files": collection.report.summary_line()}
@@ -191,8 +193,14 @@ def run(args: argparse.Namespace) -> None:
             raise InputError(f"--{name.replace('_', '-')} must be 1 or more")
     if args.interp_steps < 2:
         raise InputError("--interp-steps must be 2 or more")
+    try:
+        programs = parse_programs(args.programs)
+    except ValueError as err:
+        raise InputError(f"--programs: {err}") from None
     model = load_model(args.checkpoint, resolve_device(args.device))
-    windows, info = load_data_windows(args.data, model.config.seq_len, args.max_windows)
+    windows, info = load_data_windows(args.data, model.config.seq_len, args.max_windows,
+                                      programs)
+    info["programs"] = describe_programs(programs)
     report = {"checkpoint": str(args.checkpoint), "data": str(args.data), **info}
     report.update(evaluate(model, windows, args.num_samples, args.temperature, args.batch_size,
                            args.interp_pairs, args.interp_steps, args.seed))
@@ -216,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--max-windows", type=int, default=None,
                    help="evaluate on an evenly spaced subset of this many data windows")
+    p.add_argument("--programs", default="0-31",
+                   help="General MIDI programs of the tracks to read, e.g. 0-31,40,73 "
+                        "(default 0-31, as training's default)")
     p.add_argument("--interp-pairs", type=int, default=16, help="pairs of windows to morph")
     p.add_argument("--interp-steps", type=int, default=9, help="steps per interpolation")
     p.add_argument("--seed", type=int, default=0)

@@ -64,7 +64,7 @@ def _declared_keys(
     learning_rate=None, lr_scheduler_factor=None, lr_scheduler_patience=None,
     sampling_settings=None, beta_settings=None, free_bits=None, evaluate_interval=None,
     advanced_interval=None, print_interval=None, device=None, precision=None, grad_clip=None,
-    transpose=None, eval_max_windows=None, num_advanced_samples=None,
+    transpose=None, eval_max_windows=None, num_advanced_samples=None, programs=None,
 ):
     """Declares the config keys to Sacred, so that ``with config.json key=value`` may set them."""
 

@@ -107,8 +107,9 @@ class Trainer:
 
         def scan() -> tuple[MelodyCollection, MelodyCollection]:
             progress = self.ctx.is_main
-            return (MelodyCollection.from_folder(cfg.train_dir, progress=progress),
-                    MelodyCollection.from_folder(cfg.eval_dir, progress=progress))
+            return tuple(MelodyCollection.from_folder(folder, programs=cfg.programs,
+                                                      progress=progress)
+                         for folder in (cfg.train_dir, cfg.eval_dir))
 
         if not self.ctx.distributed:
             return scan()

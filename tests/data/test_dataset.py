@@ -15,6 +15,7 @@ from symusic.data.dataset import (
     make_eval_loader,
     make_train_loader,
 )
+from symusic.data.melody import describe_programs, parse_programs
 from symusic.data.tokens import FIRST_PITCH_TOKEN, MAX_PITCH, MIN_PITCH
 
 TUNE = [(60, 0, 4), (62, 4, 8), (64, 8, 12), (65, 12, 16), (67, 16, 24), (65, 24, 32)]
@@ -123,6 +124,31 @@ def test_folder_without_melodies_raises_an_error_naming_it(tmp_path, case):
         MelodyCollection.from_folder(folder, num_processes=1, cache_dir=tmp_path / "c",
                                      progress=False)
     assert issubclass(NoMelodiesError, ValueError)
+
+
+def test_other_instruments_are_read_when_their_programs_are_asked_for(tmp_path,
+                                                                    write_melody_midi):
+    write_melody_midi(tmp_path / "violins" / "a.mid", TUNE, program=40)
+    write_melody_midi(tmp_path / "violins" / "b.mid", TUNE[:4], program=73)
+    with pytest.raises(NoMelodiesError) as caught:
+        MelodyCollection.from_folder(tmp_path / "violins", num_processes=1,
+                                     cache_dir=tmp_path / "c", progress=False)
+    message = str(caught.value)
+    assert "2 files only hold instruments outside the melodic programs 0-31" in message
+    assert "set `programs` in the config" in message
+    strings = MelodyCollection.from_folder(tmp_path / "violins", programs=range(40, 80),
+                                           num_processes=1, cache_dir=tmp_path / "c",
+                                           progress=False)
+    assert strings.report.used == 2 and len(strings) == 2
+
+
+def test_programs_read_and_print_as_compact_ranges():
+    assert parse_programs("0-31") == list(range(32))
+    assert parse_programs(" 40, 73,41-42 ") == [40, 41, 42, 73]
+    assert describe_programs([73, 0, 1, 2, 40, 41]) == "0-2, 40-41, 73"
+    for bad in ("", "x", "3-1", "0-128", "-1"):
+        with pytest.raises(ValueError):
+            parse_programs(bad)
 
 
 def test_no_window_of_the_asked_length_raises(tmp_path, write_melody_midi):

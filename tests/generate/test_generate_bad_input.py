@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -83,3 +84,17 @@ def test_encode_and_evaluate_without_windows(tiny_model_path, bad_inputs, tmp_pa
     code = evaluate.main(["--checkpoint", str(tiny_model_path), "--data",
                           str(tmp_path / "absent"), "--device", "cpu"])
     assert_one_line_error(code, capsys.readouterr().err, "no such folder")
+
+
+def test_evaluate_reads_the_programs_it_is_told(tiny_model_path, midi_dir, tmp_path, capsys):
+    args = ["--checkpoint", str(tiny_model_path), "--data", str(midi_dir), "--device", "cpu",
+            "--num-samples", "4", "--interp-pairs", "1", "--interp-steps", "2"]
+    code = evaluate.main([*args, "--programs", "x"])
+    assert_one_line_error(code, capsys.readouterr().err, "--programs: 'x' is not a program")
+    code = evaluate.main([*args, "--programs", "100-110"])  # the test tunes are pianos
+    assert_one_line_error(code, capsys.readouterr().err,
+                          "outside the melodic programs 100-110")
+    out = tmp_path / "r.json"
+    assert evaluate.main([*args, "--programs", "0,100-110", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["programs"] == "0, 100-110" and report["num_windows"] > 0

@@ -60,6 +60,8 @@ def mutated(change) -> dict:
          "sampling_settings.schedule: input should be 'constant' or 'inverse_sigmoid'"),
         (lambda c: c["beta_settings"].update(end=1), "beta_settings.end: unknown key"),
         (lambda c: c.update(lr_scheduler_factor=1.5), "lr_scheduler_factor: input should be less"),
+        (lambda c: c.update(programs=[0, 128]), "programs.1: input should be less than or equal"),
+        (lambda c: c.update(programs=[]), "programs: list should have at least 1 item"),
         (lambda c: c["seq_decoder_args"]["params"]["conductor_args"]["params"].update(c_size="a"),
          "seq_decoder_args.params.conductor_args.params.c_size"),
     ],

@@ -54,3 +54,35 @@ def test_bf16_either_trains_or_is_refused_at_start_naming_fp32(folk_dirs, tmp_pa
                            evaluate_interval=2, advanced_interval=1000)
     metrics = trainer.fit()
     assert 0.0 <= metrics["accuracy"] <= 1.0
+
+
+def as_program(source: Path, target: Path, program: int, limit: int) -> Path:
+    """Up to ``limit`` MIDI files of ``source`` rewritten with every track on ``program``."""
+    import pretty_midi
+
+    target.mkdir(parents=True)
+    for path in sorted(source.rglob("*.mid"))[:limit]:
+        midi = pretty_midi.PrettyMIDI(str(path))
+        for instrument in midi.instruments:
+            instrument.program = program
+        midi.write(str(target / path.name))
+    return target
+
+
+def test_programs_choose_which_instruments_train(folk_dirs, tmp_path):
+    """A folder of violin (program 40) tunes: refused by default with a hint, trained with
+    ``programs`` set."""
+    from symusic.data.melody import NoMelodiesError
+
+    train = as_program(folk_dirs.train, tmp_path / "violin-train", 40, 24)
+    evaluation = as_program(folk_dirs.eval, tmp_path / "violin-eval", 40, 8)
+    config = ExperimentConfig.from_dict(tiny_config(train, evaluation))
+    with pytest.raises(NoMelodiesError, match="set `programs` in the config"):
+        Trainer(config, tmp_path / "a", RunLog(None, tmp_path / "a", enabled=False),
+                setup_distributed("cpu"))
+    config = ExperimentConfig.from_dict(tiny_config(
+        train, evaluation, programs=[40, 41], num_steps=2, evaluate_interval=2,
+        advanced_interval=1000))
+    trainer = Trainer(config, tmp_path / "b", RunLog(None, tmp_path / "b", enabled=False),
+                      setup_distributed("cpu"))
+    assert 0.0 <= trainer.fit()["accuracy"] <= 1.0
