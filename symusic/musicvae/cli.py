@@ -15,33 +15,24 @@ from pathlib import Path
 
 import torch
 
+from symusic.devices import device_from_setting
 from symusic.musicvae.midi_windows import InputError
 
 EXIT_ERROR = 1
 
 
-def default_device() -> str:
-    """``cuda`` when a GPU is usable, else ``cpu``."""
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
-    """Add ``--device`` (cpu or cuda[:N]; default cuda when available)."""
-    parser.add_argument("--device", default=default_device(),
-                        help="cpu or cuda[:N] (default: %(default)s)")
+    """Add ``--device`` (auto, cpu or cuda[:N]; default auto: cuda when available)."""
+    parser.add_argument("--device", default="auto",
+                        help="auto, cpu or cuda[:N] (default: auto, cuda when available)")
 
 
 def resolve_device(name: str) -> torch.device:
-    """The torch device for ``name``; ``InputError`` when it is not usable here."""
+    """The torch device for ``--device name``; ``InputError`` when it is not usable here."""
     try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise InputError(f"unknown device {name!r} (use cpu or cuda)") from err
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda asked for, but no CUDA GPU is available; use --device cpu")
-    if device.type not in ("cpu", "cuda"):
-        raise InputError(f"unsupported device {name!r} (use cpu or cuda)")
-    return device
+        return device_from_setting(name)
+    except ValueError as err:
+        raise InputError(f"--device: {err}") from None
 
 
 def load_model(path: str | Path, device: torch.device):

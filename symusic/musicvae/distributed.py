@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from symusic.devices import device_from_setting
 from symusic.musicvae.model.config import ConfigError
 
 
@@ -30,15 +31,11 @@ class DistContext:
 
 
 def resolve_device(setting: str) -> torch.device:
-    """``auto`` is CUDA when there is one, else the CPU; anything else is taken as it is."""
-    if setting == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(setting)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            f"device: {setting!r} asked for, but CUDA is not available; use 'auto' or 'cpu'"
-        )
-    return device
+    """The config's ``device``; ``ConfigError`` naming the key when it is not usable here."""
+    try:
+        return device_from_setting(setting)
+    except ValueError as err:
+        raise ConfigError(f"device: {err}") from None
 
 
 def launched_by_torchrun() -> bool:

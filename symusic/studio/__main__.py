@@ -19,7 +19,7 @@ PROG = "symusic-studio"
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line's parser."""
-    from symusic.musicvae.cli import default_device
+    from symusic.musicvae.cli import add_device_argument
 
     parser = argparse.ArgumentParser(
         prog="python -m symusic.studio",
@@ -31,8 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default %(default)s: this machine only)")
     parser.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
-    parser.add_argument("--device", default=default_device(),
-                        help="cpu or cuda[:N] (default: %(default)s)")
+    add_device_argument(parser)
     parser.add_argument("--max-windows", type=int, default=2000,
                         help="data windows on the map and for the statistics "
                              "(default %(default)s, evenly spaced)")

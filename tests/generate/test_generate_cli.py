@@ -190,4 +190,7 @@ def test_bad_numbers_are_refused(tiny_model_path, midi_dir, tmp_path, capsys):
 def test_cuda_without_gpu_is_a_clear_error(tiny_model_path, tmp_path, capsys):
     assert main(["sample", "--checkpoint", str(tiny_model_path), "--out", str(tmp_path),
                  "--device", "cuda"]) == 1
-    assert "no CUDA GPU is available" in capsys.readouterr().err
+    assert "--device: 'cuda' asked for, but CUDA is not available" in capsys.readouterr().err
+    assert main(["sample", "--checkpoint", str(tiny_model_path), "--out", str(tmp_path),
+                 "--device", "gpu"]) == 1
+    assert "--device: unknown device 'gpu'; use auto, cpu, cuda" in capsys.readouterr().err
