@@ -23,27 +23,14 @@ import argparse
 import time
 
 import torch
+from model_throughput import matmul_flops_per_s, synchronize  # this folder is on sys.path
 
 BATCH = 64
 
 
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def matmul_rate(device: torch.device, n: int = 4096) -> float:
-    """Best of 3 FLOP/s of an n x n float32 matmul."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    a @ b
-    best = float("inf")
-    for _ in range(3):
-        synchronize(device)
-        start = time.perf_counter()
-        a @ b
-        synchronize(device)
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best
+def matmul_rate(device: torch.device) -> float:
+    """Best of 3 FLOP/s of a 4096 x 4096 float32 matmul (model_throughput's reference)."""
+    return matmul_flops_per_s(device, 4096, repeats=3)
 
 
 def stack_flops(input_size: int, hidden: int, layers: int, directions: int, tokens: int) -> int:
