@@ -86,7 +86,7 @@ def reconstruction_metrics(model, windows: np.ndarray, batch_size: int = 128) ->
         forced = model(batch, sampling_probability=0.0, use_mean=True)
         add("teacher_forced_accuracy", forced.accuracy, n)
         add("teacher_forced_note_accuracy", forced.note_accuracy, n)
-        sampled.append(model.reconstruct(batch, temperature=0.0).cpu().numpy())
+        sampled.append(model.decode(forced.mu, batch.shape[1], temperature=0.0).cpu().numpy())
         out = model(batch, sampling_probability=0.0, beta=1.0, free_bits=0.0, use_mean=False)
         add("elbo_nats", out.elbo, n)
         add("reconstruction_nats", out.reconstruction, n)

@@ -230,7 +230,7 @@ class Trainer:
                     tokens, sampling_probability=0.0, beta=beta(cfg.beta_settings, step),
                     free_bits=cfg.free_bits, use_mean=True,
                 )
-                free_running = self.model.reconstruct(tokens, temperature=0.0)
+                free_running = self.model.decode(out.mu, tokens.shape[1], temperature=0.0)
             n = tokens.shape[0]
             batch = {
                 "loss": out.loss.item(), "reconstruction": out.reconstruction.item(),

@@ -75,6 +75,7 @@ class VAEOutput:
     accuracy: Tensor  # teacher-forced token accuracy
     note_accuracy: Tensor  # the same over steps whose target is not NO_EVENT
     sampled_fraction: Tensor  # fraction of decoder steps fed the model's own output
+    mu: Tensor  # [B, Z] posterior mean (detached): decode(mu) reconstructs without re-encoding
 
 
 class MusicVAE(nn.Module):
@@ -139,6 +140,7 @@ class MusicVAE(nn.Module):
                 accuracy=L.token_accuracy(logits, tokens),
                 note_accuracy=L.note_accuracy(logits, tokens),
                 sampled_fraction=sampled.float().mean(),
+                mu=mu.detach(),
             )
 
     # --- generation ---------------------------------------------------------------------------
