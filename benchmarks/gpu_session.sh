@@ -7,8 +7,9 @@
 #   #   run(command="bash benchmarks/gpu_session.sh run", carry=[".whl", ".gpudata"])
 #
 # `run` installs the wheels into /tmp/site, then: CUDA training (fp32, bf16, and a resume
-# compared with an uninterrupted run), generation on CUDA, benchmarks/model_throughput.py and
-# benchmarks/lstm_ceiling.py on CUDA. The tables and logs land in $OUT (or ./gpu-out).
+# compared with an uninterrupted run), generation on CUDA, benchmarks/model_throughput.py (fp32,
+# and bf16 --quick) and benchmarks/lstm_ceiling.py on CUDA. The tables and logs land in $OUT
+# (or ./gpu-out).
 # DEVICE=cpu QUICK=1 NO_WHEELS=1 PYTHON=.venv/bin/python bash benchmarks/gpu_session.sh run
 # rehearses it here, on the CPU (the wheels are for the GPU image's Python 3.12).
 set -euo pipefail
@@ -90,7 +91,9 @@ run() {
     $PY benchmarks/model_throughput.py --device "$DEVICE" "${quick[@]}" \
         > "$OUT/model_throughput.md" 2> "$OUT/model_throughput.log"
     $PY benchmarks/lstm_ceiling.py --device "$DEVICE" > "$OUT/lstm_ceiling.md"
-    cat "$OUT/model_throughput.md" "$OUT/lstm_ceiling.md"
+    $PY benchmarks/model_throughput.py --device "$DEVICE" --precision bf16 --quick \
+        > "$OUT/model_throughput_bf16.md" 2> "$OUT/model_throughput_bf16.log"
+    cat "$OUT/model_throughput.md" "$OUT/lstm_ceiling.md" "$OUT/model_throughput_bf16.md"
 }
 
 case "${1:-}" in

@@ -3,6 +3,7 @@
     python benchmarks/model_throughput.py            # the full table (under ~10 minutes on CPU)
     python benchmarks/model_throughput.py --quick    # widths 128 and 256 only, shorter timing
     python benchmarks/model_throughput.py --device cuda
+    python benchmarks/model_throughput.py --precision bf16   # autocast; AMX CPUs and GPUs
 
 A training step is forward, backward and an Adam update on a batch of random tokens. Its FLOP
 count is analytic: every matmul of the forward pass (LSTM gates, input and recurrent; the output,
@@ -16,6 +17,10 @@ Modes: ``teacher-forced fused`` (one LSTM call per decoder), ``teacher-forced st
 (``force_step_loop``: one LSTM call per step) and ``scheduled sampling p=0.5`` (the decoder is
 cut before every step where some sequence feeds back its own output: in a batch of 64 that is
 every step).
+
+``--precision bf16`` runs each step under ``torch.autocast(dtype=torch.bfloat16)``, as the
+trainer's ``precision: "bf16"`` does, and measures the reference matmul in bfloat16 too, so "of
+matmul" stays a fraction of the same arithmetic's peak.
 """
 
 from __future__ import annotations
@@ -130,9 +135,11 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def matmul_flops_per_s(device: torch.device, n: int, repeats: int = 5) -> float:
-    """Best-of-``repeats`` FLOP/s of an n x n float32 matmul."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+def matmul_flops_per_s(device: torch.device, n: int, repeats: int = 5,
+                       dtype: torch.dtype = torch.float32) -> float:
+    """Best-of-``repeats`` FLOP/s of an n x n matmul in ``dtype``."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
     a @ b
     best = float("inf")
     for _ in range(repeats):
@@ -172,12 +179,14 @@ MODES = {  # name -> (sampling probability, force the step loop)
 
 
 def time_training(model: MusicVAE, tokens: torch.Tensor, probability: float,
-                  min_seconds: float, max_steps: int, warmup: bool = True) -> tuple[int, float]:
+                  min_seconds: float, max_steps: int, warmup: bool = True,
+                  bf16: bool = False) -> tuple[int, float]:
     """(steps timed, seconds per step), after one untimed warm-up step if ``warmup``."""
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-4)
 
     def step() -> None:
-        out = model(tokens, sampling_probability=probability)
+        with torch.autocast(tokens.device.type, dtype=torch.bfloat16, enabled=bf16):
+            out = model(tokens, sampling_probability=probability)
         optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         optimizer.step()
@@ -210,7 +219,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="side of the reference matmul (default 4096 on CPU, 8192 on GPU)")
     parser.add_argument("--spec-modes", choices=["fused", "all"], default=None,
                         help="modes for the spec-size models (default: fused on CPU, all on GPU)")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="bf16: steps under bfloat16 autocast, reference matmul in bfloat16")
     args = parser.parse_args(argv)
+    bf16 = args.precision == "bf16"
+    matmul_dtype = torch.bfloat16 if bf16 else torch.float32
     device = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -224,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
         if platform.system() == "Linux" else platform.processor()
     gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
     print(f"device {device}{gpu}; CPU {cpu}, {torch.get_num_threads()} threads; "
-          f"torch {torch.__version__}; batch {args.batch}")
+          f"torch {torch.__version__}; batch {args.batch}; {args.precision}")
     load_start = os.getloadavg()[0]
 
     results = []
@@ -235,7 +248,7 @@ def main(argv: list[str] | None = None) -> None:
         tokens = torch.randint(0, NUM_CLASSES, (args.batch, config.seq_len), device=device)
         flops = training_step_flops(config, args.batch)
         spec = name.endswith("spec")
-        matmul = matmul_flops_per_s(device, matmul_n, repeats=3)
+        matmul = matmul_flops_per_s(device, matmul_n, repeats=3, dtype=matmul_dtype)
         for mode, (probability, step_loop) in MODES.items():
             if spec and spec_modes == "fused" and mode != "teacher-forced fused":
                 continue
@@ -244,14 +257,14 @@ def main(argv: list[str] | None = None) -> None:
             big = spec and device.type == "cpu"
             min_seconds, max_steps = (0.0, 1) if big else (args.min_seconds, args.max_steps)
             steps, seconds = time_training(
-                model, tokens, probability, min_seconds, max_steps, warmup=not big)
+                model, tokens, probability, min_seconds, max_steps, warmup=not big, bf16=bf16)
             results.append(
                 Result(name, mode, n_params, steps, seconds, args.batch, flops, matmul))
             print(results[-1].row(matmul), file=sys.stderr, flush=True)
         del model
 
     best = max(r.matmul for r in results)
-    print(f"\nreference: {matmul_n}x{matmul_n} float32 matmul, best of 3 before each model "
+    print(f"\nreference: {matmul_n}x{matmul_n} {matmul_dtype} matmul, best of 3 before each model "
           f"(column 'matmul'); 'of matmul' uses the best, {best / 1e9:.0f} GFLOP/s. "
           f"Load average {load_start:.2f} at the start, {os.getloadavg()[0]:.2f} at the end.\n")
     print("| model | params (M) | mode | steps | s/step | steps/s | seq/s | GFLOP/step "
