@@ -36,6 +36,7 @@ import torch
 
 from symusic.data.tokens import NUM_CLASSES
 from symusic.musicvae.model import ModelConfig, MusicVAE
+from symusic.musicvae.trainer import UnsupportedPrecision, check_bf16_lstm
 
 EMBED = 12
 
@@ -227,6 +228,11 @@ def main(argv: list[str] | None = None) -> None:
     device = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if bf16:
+        try:
+            check_bf16_lstm(device)  # the trainer's start-up check: one line, not a oneDNN trace
+        except UnsupportedPrecision as err:
+            parser.error(str(err))
     if args.quick:
         args.widths, args.no_spec, args.min_seconds = [128, 256], True, 1.0
     spec_modes = args.spec_modes or ("fused" if device.type == "cpu" else "all")
