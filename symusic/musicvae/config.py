@@ -65,6 +65,10 @@ class TrainingConfig(_Strict):
     learning_rate: float = Field(gt=0.0)
     lr_scheduler_factor: float = Field(gt=0.0, lt=1.0)
     lr_scheduler_patience: int = Field(ge=0)
+    # Extra: Magenta's exponential decay, lr = (lr0 - min_learning_rate) * lr_decay**step +
+    # min_learning_rate, applied every step. 1.0 (the default) keeps the plateau scheduler only.
+    lr_decay: float = Field(default=1.0, gt=0.0, le=1.0)
+    min_learning_rate: float = Field(default=1e-5, ge=0.0)
     sampling_settings: SamplingSettings
     beta_settings: BetaSettings
     free_bits: float = Field(ge=0.0)

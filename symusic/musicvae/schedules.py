@@ -31,3 +31,11 @@ def beta(settings: BetaSettings, step: int) -> float:
         return settings.end_beta
     fraction = max(step, 0) / settings.duration
     return settings.start_beta + fraction * (settings.end_beta - settings.start_beta)
+
+
+def learning_rate_factor(initial: float, decay: float, minimum: float, step: int) -> float:
+    """Magenta's exponential decay as a factor of ``initial``: ``((initial - minimum) *
+    decay**step + minimum) / initial`` (1.0 throughout when ``decay`` is 1)."""
+    if decay >= 1.0 or initial <= minimum:
+        return 1.0
+    return ((initial - minimum) * decay ** step + minimum) / initial

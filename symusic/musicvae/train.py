@@ -61,7 +61,8 @@ def validate_config(config: dict, command_name: str, logger: logging.Logger) -> 
 def _declared_keys(
     batch_size=None, num_workers=None, train_dir=None, eval_dir=None, slice_bar=None,
     ckpt_path=None, z_size=None, encoder_params=None, seq_decoder_args=None, num_steps=None,
-    learning_rate=None, lr_scheduler_factor=None, lr_scheduler_patience=None,
+    learning_rate=None, lr_scheduler_factor=None, lr_scheduler_patience=None, lr_decay=None,
+    min_learning_rate=None,
     sampling_settings=None, beta_settings=None, free_bits=None, evaluate_interval=None,
     advanced_interval=None, print_interval=None, device=None, precision=None, grad_clip=None,
     transpose=None, eval_max_windows=None, num_advanced_samples=None, programs=None,

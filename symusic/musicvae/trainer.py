@@ -22,7 +22,7 @@ from symusic.musicvae.distributed import DistContext, broadcast_float
 from symusic.musicvae.model import MusicVAE
 from symusic.musicvae.model.vae import read_checkpoint
 from symusic.musicvae.runlog import RunLog
-from symusic.musicvae.schedules import beta, sampling_probability
+from symusic.musicvae.schedules import beta, learning_rate_factor, sampling_probability
 
 TRAINING_KIND = "symusic.musicvae.training"
 
@@ -81,10 +81,7 @@ class Trainer:
         self.train_data, self.eval_data = self._scan_folders()
         self.model = MusicVAE(config.model).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
-        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            self.optimizer, mode="min", factor=cfg.lr_scheduler_factor,
-            patience=cfg.lr_scheduler_patience,
-        )
+        self.scheduler = self._make_scheduler()
         self.train_loader = make_train_loader(
             self.train_data, slice_bar=cfg.slice_bar, batch_size=cfg.batch_size,
             num_workers=cfg.num_workers, seed=cfg.seed, transpose=cfg.transpose,
@@ -100,6 +97,25 @@ class Trainer:
             self.trained_model = DistributedDataParallel(self.model, device_ids=ids)
         if cfg.ckpt_path:
             self._load(Path(cfg.ckpt_path))
+
+    def _make_scheduler(self):
+        """Magenta's per-step exponential decay when ``lr_decay`` < 1, else the plateau scheduler
+        stepped on the evaluation loss."""
+        cfg = self.train_cfg
+        if cfg.lr_decay < 1.0:
+            return torch.optim.lr_scheduler.LambdaLR(
+                self.optimizer,
+                lambda step: learning_rate_factor(cfg.learning_rate, cfg.lr_decay,
+                                                  cfg.min_learning_rate, step),
+            )
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self.optimizer, mode="min", factor=cfg.lr_scheduler_factor,
+            patience=cfg.lr_scheduler_patience,
+        )
+
+    @property
+    def _per_step_decay(self) -> bool:
+        return isinstance(self.scheduler, torch.optim.lr_scheduler.LambdaLR)
 
     def _scan_folders(self) -> tuple[MelodyCollection, MelodyCollection]:
         """Rank 0 scans (and caches) first; the other ranks then open its cache."""
@@ -187,7 +203,10 @@ class Trainer:
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
         self.optimizer.step()
-        return out, self.optimizer.param_groups[0]["lr"]
+        lr = self.optimizer.param_groups[0]["lr"]
+        if self._per_step_decay:
+            self.scheduler.step()
+        return out, lr
 
     def _autocast(self):
         if self.train_cfg.precision == "bf16":
@@ -211,7 +230,8 @@ class Trainer:
                 f" | recon {values['reconstruction']:8.3f}"
                 f" | kl {values['kl_bits']:7.2f} bits | beta {values['beta']:.4f}"
                 f" | p_sample {values['sampling_probability']:.3f} | lr {lr:.2e}"
-                f" | acc {values['accuracy']:.3f} | {seqs_per_s:7.1f} seq/s",
+                f" | acc {values['accuracy']:.3f} | note acc {values['note_accuracy']:.3f}"
+                f" | {seqs_per_s:7.1f} seq/s",
                 flush=True,
             )
 
@@ -248,13 +268,15 @@ class Trainer:
         step = self.state.step
         metrics = self.evaluate() if self.ctx.is_main else {}
         eval_loss = broadcast_float(metrics.get("loss", 0.0), self.ctx)
-        self.scheduler.step(eval_loss)
+        if not self._per_step_decay:
+            self.scheduler.step(eval_loss)
         if self.ctx.is_main:
             self.log.scalars(metrics, step, prefix="eval.")
             print(
                 f"eval {step:>7} | loss {metrics['loss']:8.3f} | elbo {metrics['elbo']:9.3f}"
                 f" | kl {metrics['kl_bits']:7.2f} bits | teacher-forced acc "
-                f"{metrics['accuracy']:.3f} | sampled acc {metrics['sampled_accuracy']:.3f}",
+                f"{metrics['accuracy']:.3f} (notes {metrics['note_accuracy']:.3f})"
+                f" | sampled acc {metrics['sampled_accuracy']:.3f}",
                 flush=True,
             )
             self.state.last_eval = metrics
