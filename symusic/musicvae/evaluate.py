@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
+from symusic import progress
 from symusic.data.melody import DEFAULT_PROGRAMS, describe_programs, parse_programs
 from symusic.data.tokens import STEPS_PER_BAR
 from symusic.musicvae import metrics
@@ -52,15 +52,15 @@ def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | Non
     """
     from symusic.data.dataset import MelodyCollection, WindowDataset
 
-    collection = MelodyCollection.from_folder(data_dir, programs=programs, progress=False)
+    collection = MelodyCollection.from_folder(data_dir, programs=programs,
+                                              progress=progress.interactive())
     dataset = WindowDataset(collection, seq_len // STEPS_PER_BAR, max_windows=max_windows)
     windows = np.stack([dataset.window(i) for i in range(len(dataset))]).astype(np.int64)
     return windows, {"files": collection.report.summary_line()}
 
 
 def _batches(windows: np.ndarray, batch_size: int, desc: str):
-    for i in tqdm(range(0, len(windows), batch_size), desc=desc, unit="batch", leave=False,
-                    disable=None):
+    for i in progress.bar(range(0, len(windows), batch_size), desc=desc, unit="batch"):
         yield torch.as_tensor(windows[i : i + batch_size], dtype=torch.long)
 
 

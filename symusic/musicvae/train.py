@@ -20,6 +20,7 @@ from sacred import Experiment
 from sacred.observers import FileStorageObserver
 from sacred.utils import apply_backspaces_and_linefeeds
 
+import symusic.progress  # noqa: F401  (notes if stdout is a terminal before Sacred pipes it)
 from symusic.musicvae.config import ExperimentConfig
 from symusic.musicvae.distributed import (
     launched_by_torchrun,

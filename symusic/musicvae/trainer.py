@@ -15,6 +15,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from symusic import progress
 from symusic.data.dataset import MelodyCollection, make_eval_loader, make_train_loader
 from symusic.musicvae import checkpoint as ckpt
 from symusic.musicvae.config import ExperimentConfig
@@ -153,11 +154,13 @@ class Trainer:
         restore = self._install_signal_handlers()
         batches = self._batches()
         window_start, seqs_in_window = time.perf_counter(), 0
+        bar = progress.TrainingBar(cfg.num_steps, self.state.step, self.ctx.is_main)
         try:
             while self.state.step < cfg.num_steps and self._stop_signal is None:
                 tokens = next(batches).to(self.device, non_blocking=True)
                 out, lr = self._train_step(tokens)
                 self.state.step += 1
+                bar.step(out)
                 step = self.state.step
                 seqs_in_window += tokens.shape[0] * self.ctx.world_size
                 if step % cfg.print_interval == 0 or step == cfg.num_steps:
@@ -169,6 +172,7 @@ class Trainer:
                 if step % cfg.advanced_interval == 0:
                     self.write_samples()
         finally:
+            bar.close()
             restore()
         if self._stop_signal is not None:
             self._save(self.run_dir / "checkpoints" / "last.pt")
@@ -243,7 +247,7 @@ class Trainer:
         self.model.eval()
         totals: dict[str, float] = {}
         count = 0
-        for tokens in self.eval_loader:
+        for tokens in progress.bar(self.eval_loader, desc="evaluating", unit="batch"):
             tokens = tokens.to(self.device)
             with self._autocast():
                 out = self.model(
