@@ -2,26 +2,59 @@
 
 Loads the model, reads the data folder, and serves the studio until Ctrl+C. ``--port 0``
 (the default) takes a free port; the address is printed once the server listens. The server
-listens on loopback only unless ``--host`` says otherwise.
+listens on loopback only unless ``--host`` says otherwise, and answers only requests addressed
+to that host (see ``guard.py``). A wrong argument is one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import socket
 import sys
 import threading
 from collections.abc import Sequence
+from typing import NoReturn
+
+from symusic.studio.guard import is_loopback
 
 PROG = "symusic-studio"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line (``prog: error: ...``), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` on one line and exit 2."""
+        self.exit(2, f"{PROG}: error: {' '.join(message.split())} (see --help)\n")
+
+
+def port_number(text: str) -> int:
+    """``--port``: an integer 0..65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0..65535 (0: a free one), got {port}")
+    return port
+
+
+def positive_int(text: str) -> int:
+    """An integer of 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line's parser."""
     from symusic.musicvae.cli import add_device_argument
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m symusic.studio",
         description="A local web app to hear, see and steer a trained MusicVAE.")
     parser.add_argument("checkpoint", help="model checkpoint (.pt) saved by training")
@@ -30,9 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "vectors and the mixer's dimensions")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default %(default)s: this machine only)")
-    parser.add_argument("--port", type=int, default=0, help="port (default 0: a free one)")
+    parser.add_argument("--port", type=port_number, default=0,
+                        help="port (default 0: a free one)")
     add_device_argument(parser)
-    parser.add_argument("--max-windows", type=int, default=2000,
+    parser.add_argument("--max-windows", type=positive_int, default=2000,
                         help="data windows on the map and for the statistics "
                              "(default %(default)s, evenly spaced)")
     return parser
@@ -47,16 +81,6 @@ def bind_socket(host: str, port: int) -> socket.socket:
     sock.listen(128)
     sock.set_inheritable(True)
     return sock
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is only reachable from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def url_of(sock: socket.socket) -> str:
@@ -75,9 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:  # the port first: no point loading a big model to find it taken
         sock = bind_socket(args.host, args.port)
-    except OSError as err:
-        print(f"{PROG}: error: cannot listen on {args.host}:{args.port}: {err.strerror}",
-              file=sys.stderr)
+    except OSError as err:  # gaierror too: an unknown --host name
+        print(f"{PROG}: error: cannot listen on {args.host}:{args.port}: "
+              f"{err.strerror or err}", file=sys.stderr)
         return 1
     try:
         print(f"{PROG}: loading {args.checkpoint}" +
@@ -100,7 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # The latent statistics take a while on a big model: start them before the first request.
     threading.Thread(target=studio.latent.reference, daemon=True).start()
-    server = uvicorn.Server(uvicorn.Config(create_app(studio), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(create_app(studio, args.host),
+                                          log_level="warning"))
     print(f"{PROG}: serving at {url_of(sock)} (Ctrl+C to stop)", flush=True)
     try:
         server.run(sockets=[sock])

@@ -4,7 +4,9 @@ Every error the API returns is ``{"error": "<message for the user>"}`` with a 4x
 422 for input the model or the MIDI reader cannot use (an upload that is not MIDI or has no
 melody, a melody of the wrong length), 404 for an unknown file or point, 409 for a page that
 needs ``--data``. Everything is served from this package: no script or style from elsewhere,
-and FastAPI's own docs pages (which load theirs from a CDN) are switched off.
+and FastAPI's own docs pages (which load theirs from a CDN) are switched off. ``guard.py``
+stands in front of it all: requests for another host or from another site are refused,
+bodies are bounded, and every answer carries the security headers.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from symusic.musicvae.cli import error_message, user_errors
+from symusic.studio.guard import Guard, HostPolicy
+from symusic.studio.library import MAX_UPLOAD_BYTES
 from symusic.studio.projection import ProjectionUnavailableError
 from symusic.studio.routes import router
 from symusic.studio.state import Studio
@@ -38,8 +42,12 @@ def _validation_message(err: RequestValidationError) -> str:
     return "invalid request: " + "; ".join(parts)
 
 
-def create_app(studio: Studio) -> FastAPI:
-    """The app serving ``studio``: ``/api/...`` (``routes.py``) and the pages at ``/``."""
+def create_app(studio: Studio, host: str = "127.0.0.1") -> FastAPI:
+    """The app serving ``studio``: ``/api/...`` (``routes.py``) and the pages at ``/``.
+
+    ``host`` is the address the server listens on (``--host``): requests must name it (or
+    ``localhost`` for a loopback address) in their ``Host`` header.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -49,6 +57,8 @@ def create_app(studio: Studio) -> FastAPI:
     app = FastAPI(title="symusic studio", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.studio = studio
     app.include_router(router)
+    app.add_middleware(Guard, hosts=HostPolicy.for_address(host),
+                       max_upload_bytes=MAX_UPLOAD_BYTES)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, err: StarletteHTTPException) -> JSONResponse:

@@ -1,13 +1,22 @@
 """The melodies a user can pick: the MIDI files of ``--data`` and the files they upload.
 
 Each file is read once into its melody tracks (``midi_windows.read_tracks``, the data
-pipeline's reader and extractor); a window is then picked by track and start bar with
-``midi_windows.pick_window``, exactly as the command line's ``interpolate`` does.
+pipeline's reader and extractor); a window is then picked from those tracks by track and
+start bar, as ``midi_windows.pick_window`` does for the command line's ``interpolate``.
+
+An upload is bounded before it is read: at most ``MAX_UPLOAD_BYTES`` (``guard.py`` refuses a
+larger body while it streams in), at most ``MAX_MIDI_TRACKS`` tracks in its header, at most
+``MAX_MELODY_TRACKS`` melody tracks offered, each at most the data pipeline's one hour
+(``melody.MAX_STEPS``), and only ``MAX_PARALLEL_READS`` read at once (parsing a dense file
+takes ~100 MB per MB of notes). Uploads live in ``<tmp>/symusic-studio-<pid>-*``; a folder whose
+process is gone (killed before it could clean up) is removed when the next studio starts.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import re
 import shutil
 import tempfile
 import threading
@@ -21,14 +30,19 @@ from symusic.data.tokens import STEPS_PER_BAR
 from symusic.musicvae.midi_windows import (
     InputError,
     Track,
+    choose_track,
     has_notes,
     midi_files,
-    pick_window,
     read_tracks,
 )
 
-MAX_UPLOAD_BYTES = 4 * 1024 * 1024
+MAX_UPLOAD_BYTES = 2**20
 MAX_UPLOADS = 32  # the oldest upload is forgotten beyond this
+MAX_MIDI_TRACKS = 256  # MTrk chunks in the file's header, checked before parsing
+MAX_MELODY_TRACKS = 64
+MAX_PARALLEL_READS = 2
+READ_WAIT_S = 60.0  # an upload waits this long for its turn to be read
+UPLOAD_DIR_PREFIX = "symusic-studio-"
 
 
 @dataclass
@@ -59,14 +73,24 @@ def describe_file(entry: MelodyFile, seq_len: int) -> dict:
 def pick(entry: MelodyFile, seq_len: int, track: int | None, bar: int) -> tuple[np.ndarray, str]:
     """The window ``[seq_len]`` of ``entry`` at ``track`` and start ``bar``, and its label.
 
-    Raises ``InputError`` when there is no such window; its message names the file as the
-    user knows it (an upload's own name, not where it was saved).
+    The tracks read when the file was first read are used (a big file is not parsed again
+    for every window). Raises ``InputError`` when there is no such window; its message names
+    the file as the user knows it (an upload's own name, not where it was saved).
     """
-    try:
-        window, source = pick_window(entry.path, seq_len, track, bar)
-    except InputError as err:
-        raise InputError(str(err).replace(str(entry.path), entry.name)) from err
-    return np.asarray(window, dtype=np.int64), f"{entry.name}, track {source.track}, bar {bar}"
+    chosen = choose_track(entry.tracks, track, entry.name, seq_len)
+    starts = []
+    for window, _, start_bar in chosen.windows(seq_len, STEPS_PER_BAR):
+        if start_bar == bar:
+            label = f"{entry.name}, track {chosen.index}, bar {bar}"
+            return np.asarray(window, dtype=np.int64), label
+        starts.append(str(start_bar))
+    bars = seq_len // STEPS_PER_BAR
+    if not starts:
+        raise InputError(f"{entry.name}: track {chosen.index} has no melody of {bars} bars "
+                         f"or more")
+    shown = ", ".join(starts[:20]) + (", ..." if len(starts) > 20 else "")
+    raise InputError(f"{entry.name}: no {bars}-bar window starts at bar {bar} of track "
+                     f"{chosen.index}; possible bars: {shown}")
 
 
 class DataLibrary:
@@ -110,7 +134,8 @@ class DataLibrary:
         except (MidiReadError, InputError) as err:
             with self._lock:
                 self.skipped[str(path)] = str(err)
-            raise InputError(f"{self._name(path)} cannot be read as MIDI ({err})") from err
+            reason = str(err.__cause__ or err).replace(str(path), self._name(path))
+            raise InputError(f"{self._name(path)} cannot be read as MIDI ({reason})") from err
         entry = MelodyFile(file_id, self._name(path), path, tracks)
         with self._lock:
             self._read[index] = entry
@@ -142,46 +167,108 @@ class DataLibrary:
         return np.stack([w for w, _ in items]), [label for _, label in items]
 
 
-class Uploads:
-    """Files the user uploaded, kept in a temporary folder until the app stops."""
+def header_tracks(data: bytes) -> int | None:
+    """The number of tracks a MIDI file's header declares (what a parser reads), or None
+    when ``data`` does not start with a MIDI header."""
+    if len(data) < 14 or data[:4] != b"MThd":
+        return None
+    return int.from_bytes(data[10:12], "big")
 
-    def __init__(self, seq_len: int) -> None:
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # another user's process, alive
+        return False
+    return False
+
+
+def remove_stale_upload_dirs(parent: Path) -> list[Path]:
+    """Delete this user's upload folders under ``parent`` whose studio process is gone.
+
+    Returns the folders removed.
+    """
+    pattern = re.compile(re.escape(UPLOAD_DIR_PREFIX) + r"(\d+)-")
+    removed = []
+    for folder in parent.glob(f"{UPLOAD_DIR_PREFIX}*"):
+        match = pattern.match(folder.name)
+        if not match or int(match.group(1)) == os.getpid():
+            continue
+        try:
+            ours = folder.is_dir() and folder.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if ours and _process_gone(int(match.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+class Uploads:
+    """Files the user uploaded, kept in a temporary folder until the app stops.
+
+    ``parent`` is where that folder is made (default: the system's temporary folder).
+    """
+
+    def __init__(self, seq_len: int, parent: Path | None = None) -> None:
         self.seq_len = seq_len
-        self._dir = Path(tempfile.mkdtemp(prefix="symusic-studio-"))
+        parent = Path(parent or tempfile.gettempdir())
+        remove_stale_upload_dirs(parent)
+        self._dir = Path(tempfile.mkdtemp(prefix=f"{UPLOAD_DIR_PREFIX}{os.getpid()}-",
+                                          dir=parent))
         self._entries: OrderedDict[str, MelodyFile] = OrderedDict()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        self._reading = threading.BoundedSemaphore(MAX_PARALLEL_READS)
 
     def add(self, name: str, data: bytes) -> MelodyFile:
-        """Read an uploaded file. Raises ``InputError`` when it is too large, not MIDI, or has
-        no melody long enough for the model; the file is then not kept."""
-        from symusic.data.midi_io import MidiReadError, read_midi
+        """Read an uploaded file. Raises ``InputError`` when it is too large or too wide, not
+        MIDI, or has no melody long enough for the model; the file is then not kept."""
+        from symusic.musicvae.midi_windows import UnreadableMidiError
 
+        name = Path(name or "upload.mid").name
         if not data:
             raise InputError("the upload is empty")
         if len(data) > MAX_UPLOAD_BYTES:
-            raise InputError(f"the upload is {len(data) / 1e6:.1f} MB; the limit is "
-                             f"{MAX_UPLOAD_BYTES / 1e6:.0f} MB")
-        name = Path(name or "upload.mid").name
+            raise InputError(f"the upload is {len(data) / 2**20:.1f} MB; the limit is "
+                             f"{MAX_UPLOAD_BYTES / 2**20:g} MB")
+        declared = header_tracks(data) or 0
+        if declared > MAX_MIDI_TRACKS:
+            raise InputError(f"{name} has {declared:,} tracks; the studio reads files of at "
+                             f"most {MAX_MIDI_TRACKS}")
         with self._lock:
             upload_id = f"u{next(self._ids)}"
         path = self._dir / f"{upload_id}.mid"
+        self._dir.mkdir(mode=0o700, exist_ok=True)  # a cleaner of old temporary files may strike
         path.write_bytes(data)
-        try:
-            read_midi(path)  # the data pipeline's checks, for a message in its own words
-            tracks = read_tracks(path)
-        except MidiReadError as err:
+        if not self._reading.acquire(timeout=READ_WAIT_S):
             path.unlink(missing_ok=True)
-            raise InputError(f"{name} is not a readable MIDI file ({err})") from err
+            raise InputError("the studio is busy reading other uploads: try again in a moment")
+        try:
+            tracks = read_tracks(path)
+        except UnreadableMidiError as err:
+            path.unlink(missing_ok=True)
+            reason = str(err.__cause__ or err).replace(str(path), name)
+            raise InputError(f"{name} is not a readable MIDI file ({reason})") from err
         except InputError as err:
             path.unlink(missing_ok=True)
             raise InputError(str(err).replace(str(path), name)) from err
+        finally:
+            self._reading.release()
         entry = MelodyFile(upload_id, name, path, tracks)
-        if not describe_file(entry, self.seq_len)["tracks"]:
+        offered = len(describe_file(entry, self.seq_len)["tracks"])
+        if not offered:
             path.unlink(missing_ok=True)
             bars = self.seq_len // STEPS_PER_BAR
             raise InputError(f"{name} has no usable melody: no monophonic line of {bars} bars "
                              f"or more")
+        if offered > MAX_MELODY_TRACKS:
+            path.unlink(missing_ok=True)
+            raise InputError(f"{name} has {offered} tracks with melodies; the studio offers "
+                             f"at most {MAX_MELODY_TRACKS}: keep the ones you want in a MIDI "
+                             f"editor")
         with self._lock:
             self._entries[upload_id] = entry
             while len(self._entries) > MAX_UPLOADS:

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from symusic.data import tokens
 from symusic.studio import schemas
 from symusic.studio.attributes import ATTRIBUTES, measure_all
-from symusic.studio.library import MAX_UPLOAD_BYTES, MelodyFile, describe_file, pick
+from symusic.studio.library import MelodyFile, describe_file, pick
 from symusic.studio.projection import METHODS, tsne_available
 from symusic.studio.state import Studio
 
@@ -54,7 +54,7 @@ def info(studio: StudioDep) -> dict:
         "seq_len": service.seq_len, "bars": service.bars, "z_size": service.z_size,
         "checkpoint": studio.checkpoint_name,
         "data": None if library.folder is None else {
-            "folder": str(library.folder), "files": len(library.paths)},
+            "folder": library.folder.name, "files": len(library.paths)},
         "map_methods": [m for m in METHODS if m != "tsne" or tsne_available()],
         "attributes": [{"name": a.name, "label": a.label, "unit": a.unit}
                        for a in ATTRIBUTES.values()],
@@ -133,10 +133,9 @@ def file_tracks(file_id: str, studio: StudioDep) -> dict:
 @router.post("/upload")
 async def upload(request: Request, studio: StudioDep,
                  name: Annotated[str, Query(max_length=200)] = "upload.mid") -> dict:
-    """A MIDI file sent as the raw request body; answers as ``/api/files/{id}`` does."""
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_UPLOAD_BYTES:
-        raise HTTPException(413, f"the upload is larger than {MAX_UPLOAD_BYTES // 2**20} MB")
+    """A MIDI file sent as the raw request body; answers as ``/api/files/{id}`` does.
+
+    The body arrives here whole and at most ``MAX_UPLOAD_BYTES`` long (``guard.py``)."""
     data = await request.body()
     entry = await run_in_threadpool(studio.uploads.add, name, data)
     return describe_file(entry, studio.service.seq_len)

@@ -1,18 +1,31 @@
 """The JSON bodies the API accepts, as pydantic models (checked before any route runs).
 
-Shapes that depend on the model (melody length, ``z_size``) are checked by ``ModelService``.
+Every number has a range, so a huge one (a seed of 2**64, a token of 2**63) is a 422 naming
+the field, never a crash further in. Shapes that depend on the model (melody length,
+``z_size``) are checked by ``ModelService``.
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
+from symusic.data.tokens import NUM_CLASSES
 from symusic.studio.service import MAX_BATCH, MAX_STEPS
+
+MAX_SEED = 2**63 - 1  # what torch.Generator.manual_seed takes, and JavaScript can write
+MAX_LENGTH = 4096  # steps of a melody or numbers of a code: far above any model's
+MAX_INDEX = 10**6  # track and bar numbers
+MAX_AMOUNT = 100.0  # attribute-vector steps (the page offers -3..3)
 
 Temperature = Field(default=0.0, ge=0.0, le=5.0,
                     description="0: argmax; > 0: sampling; null: the model's configured strategy")
-Tokens = list[int]
-Code = list[float]
+Seed = Field(default=None, ge=0, le=MAX_SEED, description="for a repeatable draw")
+Tokens = Annotated[list[Annotated[int, Field(ge=0, le=NUM_CLASSES - 1)]],
+                   Field(max_length=MAX_LENGTH)]
+Code = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],
+                 Field(max_length=MAX_LENGTH)]
 
 
 class _Body(BaseModel):
@@ -24,7 +37,7 @@ class SampleRequest(_Body):
 
     count: int = Field(default=4, ge=1, le=MAX_BATCH)
     temperature: float | None = Field(default=0.5, ge=0.0, le=5.0)
-    seed: int | None = Field(default=None, ge=0)
+    seed: int | None = Seed
 
 
 class DecodeRequest(_Body):
@@ -32,7 +45,7 @@ class DecodeRequest(_Body):
 
     z: list[Code] = Field(min_length=1, max_length=MAX_BATCH)
     temperature: float | None = Temperature
-    seed: int | None = Field(default=None, ge=0)
+    seed: int | None = Seed
 
 
 class MelodiesRequest(_Body):
@@ -54,17 +67,18 @@ class InterpolateRequest(_Body):
 class WindowRequest(_Body):
     """A window of a data file or upload, by track and start bar."""
 
-    file: str = Field(description="a file id from /api/files or /api/upload")
-    track: int | None = Field(default=None, ge=0)
-    bar: int = Field(default=0, ge=0)
+    file: str = Field(max_length=32, description="a file id from /api/files or /api/upload")
+    track: int | None = Field(default=None, ge=0, le=MAX_INDEX)
+    bar: int = Field(default=0, ge=0, le=MAX_INDEX)
 
 
 class ApplyAttributeRequest(_Body):
     """Move codes along an attribute vector."""
 
     z: Code
-    attribute: str
-    amounts: list[float] = Field(min_length=1, max_length=MAX_BATCH)
+    attribute: str = Field(max_length=64)
+    amounts: list[Annotated[float, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]] = Field(
+        min_length=1, max_length=MAX_BATCH)
     temperature: float | None = Temperature
 
 

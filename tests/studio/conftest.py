@@ -11,6 +11,17 @@ import torch
 from midi_files import SCALE, instrument, tiny_model_config, write_midi
 
 TINY_CONFIG = tiny_model_config()
+BASE_URL = "http://127.0.0.1:8000"  # the Host a browser on this machine sends
+
+
+def studio_client(studio, host: str = "127.0.0.1"):
+    """A ``TestClient`` on the app of ``studio`` listening on ``host``, addressed as a page of
+    the studio would address it (``Host: 127.0.0.1:8000``)."""
+    from fastapi.testclient import TestClient
+
+    from symusic.studio.app import create_app
+
+    return TestClient(create_app(studio, host), base_url=BASE_URL)
 
 
 def scale_walk(seed: int, bars: int, step_choices=(2, 4, 4, 8), lowest: int = 0):

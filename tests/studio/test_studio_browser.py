@@ -16,6 +16,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pretty_midi
@@ -73,6 +74,8 @@ def page(server):
         page.set_default_timeout(30_000)
         errors: list[str] = []
         page.on("pageerror", lambda err: errors.append(str(err)))
+        page.on("console", lambda msg: errors.append(msg.text)
+                if "Content Security Policy" in msg.text else None)  # the app under its CSP
         page.goto(server)
         page.wait_for_selector("body[data-ready='1']")
         yield page
@@ -87,6 +90,16 @@ def screenshot(page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
+def wait_until(page, expression: str, timeout_s: float = 30.0) -> None:
+    """Poll a JavaScript expression until it is true. (``page.wait_for_function`` would eval
+    the string inside the page, which the studio's Content-Security-Policy forbids.)"""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {expression}")
+        time.sleep(0.05)
+
+
 def set_range(page, selector: str, value: float) -> None:
     page.eval_on_selector(selector, "(el, v) => { el.value = v; "
                           "el.dispatchEvent(new Event('input', {bubbles: true})); }", value)
@@ -99,7 +112,7 @@ def test_the_server_listens_on_loopback_only(server):
 def test_sample_and_play(page):
     page.fill("#sample-count", "3")
     page.click("#sample-go")
-    page.wait_for_function("document.querySelectorAll('#sample-results .card').length === 3")
+    wait_until(page, "document.querySelectorAll('#sample-results .card').length === 3")
     page.click("#sample-results .card button.play")
     page.wait_for_selector("body[data-playing='1']")  # the Web Audio synth runs
     page.click("#stop")
@@ -127,7 +140,7 @@ def test_walk_from_a_data_file_to_an_upload_and_download_it(page, tmp_path):
     page.fill("#walk-steps", "5")
     set_range(page, "#walk-temperature", 1.0)  # sampling: an untrained model's argmax is silence
     page.click("#walk-go")
-    page.wait_for_function("document.querySelectorAll('#walk-results .card').length === 5")
+    wait_until(page, "document.querySelectorAll('#walk-results .card').length === 5")
     titles = page.locator("#walk-results .card h3").all_inner_texts()
     assert titles == [f"step {i} of 5" for i in range(1, 6)]
     screenshot(page, "walk")
@@ -168,20 +181,20 @@ def test_map_point_shows_original_and_reconstruction(page):
     }""")
     box = page.locator("#map-canvas").bounding_box()
     page.mouse.click(box["x"] + x, box["y"] + y)
-    page.wait_for_function("document.querySelectorAll('#map-detail .card').length === 2")
+    wait_until(page, "document.querySelectorAll('#map-detail .card').length === 2")
     assert page.locator("#map-detail .card h3").first.inner_text().startswith("original:")
     screenshot(page, "map")
 
 
 def test_mix_and_attribute_pages_decode_on_change(page):
     page.click("nav button[data-page=mix]")
-    page.wait_for_function("document.querySelectorAll('#mix-sliders input').length === 12")
+    wait_until(page, "document.querySelectorAll('#mix-sliders input').length === 12")
     page.wait_for_selector("#mix-result .card")
     before = page.evaluate("document.querySelector('#mix-result .card').melody.z")
     first = "#mix-sliders input"
     set_range(page, first, 3.5)
     dim = int(re.search(r"z\[(\d+)\]", page.locator("#mix-sliders .name").first.inner_text())[1])
-    page.wait_for_function(
+    wait_until(page,
         f"document.querySelector('#mix-result .card').melody.z[{dim}] === 3.5")
     after = page.evaluate("document.querySelector('#mix-result .card').melody.z")
     assert before[dim] != 3.5 and [a for i, a in enumerate(after) if i != dim] == \
@@ -189,8 +202,8 @@ def test_mix_and_attribute_pages_decode_on_change(page):
     screenshot(page, "mix")
 
     page.click("nav button[data-page=steer]")
-    page.wait_for_function("document.querySelectorAll('#steer-table tr').length === 5")
+    wait_until(page, "document.querySelectorAll('#steer-table tr').length === 5")
     page.wait_for_selector("#steer-result .card")
     page.click("#steer-sweep")
-    page.wait_for_function("document.querySelectorAll('#steer-sweep-result .card').length === 5")
+    wait_until(page, "document.querySelectorAll('#steer-sweep-result .card').length === 5")
     screenshot(page, "attributes")
