@@ -14,6 +14,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --upgrade "pip>=23" -c constraints.txt
 	$(PY) -m pip install -c constraints.txt torch==2.13.0
 	$(PY) -m pip install -c constraints.txt -e ".[dev]"
+	# Magenta's own melody code for the parity tests, without its audio/notebook dependencies
+	$(PY) -m pip install -c constraints.txt --no-deps note-seq==0.0.5
 	touch $(STAMP)
 
 corpus: $(STAMP)

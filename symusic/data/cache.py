@@ -5,7 +5,10 @@ key that says whether the file must be read again), its outcome (used, no melody
 unreadable, and why) and its melodies. All melodies are concatenated into one ``uint8``
 token array with offsets, so opening the cache of a 10,000-file folder reads a handful of
 arrays. It lives in ``<folder>/.symusic-cache/`` or, when the folder is not writable, in
-``~/.cache/symusic/``; it is written to a temporary file and renamed into place.
+``~/.cache/symusic/``; it is written to a temporary file and renamed into place, and
+temporaries a killed writer left behind are removed the next time the cache is opened.
+Outcomes that may change without the file changing (it could not be opened: permissions, I/O
+errors) are stored but never reused: such a file is read again on the next scan.
 """
 
 from __future__ import annotations
@@ -14,16 +17,19 @@ import dataclasses
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from symusic.atomic import atomic_write
-from symusic.data.scan import ExtractionSettings, FileMelodies
+from symusic.data.midi_io import TRANSIENT_REASONS
+from symusic.data.scan import UNREADABLE, ExtractionSettings, FileMelodies
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: extraction settings (magenta / any_meter), leading note-offs
 CACHE_FOLDER = ".symusic-cache"
+STALE_SECONDS = 60.0  # a temporary file untouched this long belongs to no running writer
 
 
 def settings_key(settings: ExtractionSettings) -> str:
@@ -108,9 +114,17 @@ class MelodyTable:
                             bool(self.cut[f]))
 
     def matches(self, paths: list[str], sizes: list[int], mtimes: list[int]) -> bool:
-        """Whether the table holds exactly these files with these sizes and mtimes."""
+        """Whether the table holds exactly these files with these sizes and mtimes, and no
+        outcome that must be tried again (see :meth:`reusable`)."""
         return (len(paths) == len(self.paths) and bool(np.all(self.paths == np.array(paths)))
-                and np.array_equal(self.sizes, sizes) and np.array_equal(self.mtimes, mtimes))
+                and np.array_equal(self.sizes, sizes) and np.array_equal(self.mtimes, mtimes)
+                and bool(self.reusable().all()))
+
+    def reusable(self) -> np.ndarray:
+        """``bool [F]``: whether file ``f``'s outcome may be reused while its size and mtime
+        stay the same (not when it could not be opened: permissions, I/O errors)."""
+        transient = (self.statuses == UNREADABLE) & np.isin(self.reasons, TRANSIENT_REASONS)
+        return ~transient
 
 
 def load_table(path: Path) -> MelodyTable | None:
@@ -124,6 +138,29 @@ def load_table(path: Path) -> MelodyTable | None:
         return None
     except Exception:  # noqa: BLE001 - a damaged cache is rebuilt, never fatal
         return None
+
+
+def remove_stale_temporaries(folder: Path, older_than: float = STALE_SECONDS) -> int:
+    """Remove the temporary files a killed writer left in the cache ``folder`` (the atomic
+    writer's ``.<name>.<random>.tmp`` files untouched for ``older_than`` seconds, so a
+    concurrent scan's write in progress is kept). Returns how many were removed."""
+    removed = 0
+    now = time.time()
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith((".melodies-", ".skipped-")) and name.endswith(".tmp")):
+            continue
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime >= older_than:
+                os.unlink(entry.path)
+                removed += 1
+        except OSError:
+            continue
+    return removed
 
 
 def save_table(table: MelodyTable, path: Path) -> None:

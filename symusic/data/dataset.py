@@ -20,28 +20,34 @@ from symusic.data.cache import (
     MelodyTable,
     cache_folder,
     load_table,
+    remove_stale_temporaries,
     save_table,
     settings_key,
 )
+from symusic.data.extraction import MAX_BARS
 from symusic.data.melody import (
     DEFAULT_PROGRAMS,
     MAX_STEPS,
     NoMelodiesError,
+    clear_leading_note_offs,
     describe_programs,
     unique_window_index,
 )
 from symusic.data.midi_io import MAX_FILE_BYTES
 from symusic.data.sampler import ResumableSampler
 from symusic.data.scan import (
+    NO_16_STEP_BARS,
     NO_MELODIC_PROGRAM,
     UNREADABLE,
     ExtractionSettings,
     FileMelodies,
     ScanReport,
+    UnreadableFolderError,
     extract_files,
     find_midi_files,
     write_skipped,
 )
+from symusic.data.settings import DEFAULT_EXTRACTION, check_extraction
 from symusic.data.tokens import FIRST_PITCH_TOKEN, MAX_PITCH, MIN_PITCH, STEPS_PER_BAR
 
 __all__ = ["MelodyCollection", "NoMelodiesError", "ResumableSampler", "ScanReport",
@@ -53,11 +59,14 @@ class MelodyCollection:
 
     ``tokens``: all melodies concatenated (``uint8``); melody ``m`` is
     ``tokens[melody_offsets[m]:melody_offsets[m + 1]]`` and comes from
-    ``paths[melody_files[m]]``. ``report`` (a :class:`ScanReport`) says what was used/skipped.
+    ``paths[melody_files[m]]``. ``report`` (a :class:`ScanReport`) says what was used/skipped;
+    ``settings`` how the melodies were extracted.
     """
 
-    def __init__(self, folder: Path, table: MelodyTable, report: ScanReport):
+    def __init__(self, folder: Path, table: MelodyTable, report: ScanReport,
+                 settings: ExtractionSettings | None = None):
         self.folder = folder
+        self.settings = settings or ExtractionSettings()
         self.paths = table.paths.tolist()
         self.tokens = table.tokens
         self.melody_offsets = table.melody_offsets
@@ -70,23 +79,41 @@ class MelodyCollection:
     def from_folder(cls, midi_dir: str | os.PathLike,
                     programs=DEFAULT_PROGRAMS, num_processes: int | None = None,
                     cache_dir: str | os.PathLike | None = None, max_steps: int = MAX_STEPS,
-                    max_bytes: int = MAX_FILE_BYTES, progress: bool = True) -> MelodyCollection:
+                    max_bytes: int = MAX_FILE_BYTES, progress: bool = True,
+                    extraction: str = DEFAULT_EXTRACTION,
+                    max_bars: int = MAX_BARS) -> MelodyCollection:
         """Scan ``midi_dir`` recursively for ``.mid``/``.midi`` files and extract their melodies.
 
-        Files unchanged since the last scan (same relative path, size and mtime) come from
-        the cache; the others are read by ``num_processes`` processes (default all cores).
+        ``extraction``: ``"magenta"`` (Magenta's converter; ``max_bars`` per melody) or
+        ``"any_meter"`` (a tick grid for music in any meter; ``max_steps`` per file). Files
+        unchanged since the last scan (same relative path, size and mtime) come from the
+        cache; the others are read by ``num_processes`` processes (default all cores).
         Prints one summary line when ``progress``. Raises :class:`NoMelodiesError` (naming
-        the folder) when it does not exist or gives no usable melody.
+        the folder) when it does not exist, cannot be read or gives no usable melody.
         """
         folder = Path(midi_dir)
         if not folder.is_dir():
             raise NoMelodiesError(f"{folder}: no such folder")
-        found = find_midi_files(folder)
+        unreadable: list[str] = []
+        try:
+            found = find_midi_files(folder, unreadable)
+        except UnreadableFolderError as error:
+            raise NoMelodiesError(f"{folder}: cannot read the folder ({error.strerror})") from None
         if not found:
+            if unreadable:
+                raise NoMelodiesError(
+                    f"{folder}: no .mid or .midi files it can read; cannot read "
+                    f"{len(unreadable)} folder{'s' if len(unreadable) != 1 else ''} in it "
+                    f"({', '.join(unreadable[:3])}{', ...' if len(unreadable) > 3 else ''})")
             raise NoMelodiesError(f"{folder}: no .mid or .midi files in it")
-        settings = ExtractionSettings(tuple(sorted(set(programs))), max_steps, max_bytes)
+        if unreadable and progress:
+            print(f"warning: {folder}: cannot read {len(unreadable)} folder(s) in it: "
+                  f"{', '.join(unreadable[:3])}", file=sys.stderr)
+        settings = ExtractionSettings(tuple(sorted(set(programs))), max_steps, max_bytes,
+                                      check_extraction(extraction), max_bars)
         key = settings_key(settings)
         where = cache_folder(folder, cache_dir)
+        remove_stale_temporaries(where)
         cache_path, skipped_path = where / f"melodies-{key}.npz", where / f"skipped-{key}.txt"
         paths, sizes, mtimes = (list(column) for column in zip(*found, strict=True))
         table = load_table(cache_path)
@@ -105,13 +132,18 @@ class MelodyCollection:
         if report.used == 0:
             hint = ""
             outside = report.reasons.get(NO_MELODIC_PROGRAM, 0)
+            other_meter = report.reasons.get(NO_16_STEP_BARS, 0)
             if outside:
                 hint = (f"; {outside} file{'s' if outside != 1 else ''} only hold instruments "
                         f"outside the melodic programs {describe_programs(settings.programs)}"
                         " (set `programs` in the config to read other instruments)")
+            elif other_meter:
+                hint = (f"; {other_meter} file{'s' if other_meter != 1 else ''} hold no 4/4 "
+                        "section, which the magenta extraction needs (set `extraction` to "
+                        "any_meter in the config to read music in any meter)")
             raise NoMelodiesError(
                 f"{folder}: no usable melody ({report.summary_line()}){hint}")
-        return cls(folder, table, report)
+        return cls(folder, table, report, settings)
 
     def __len__(self) -> int:
         """Number of melodies."""
@@ -121,12 +153,19 @@ class MelodyCollection:
         """Melody ``m`` as ``uint8 [16 * bars]`` (a view)."""
         return self.tokens[self.melody_offsets[m]:self.melody_offsets[m + 1]]
 
+    @property
+    def keeps_empty_windows(self) -> bool:
+        """Whether windows without a note count (Magenta's converter keeps them)."""
+        return self.settings.extraction == "magenta"
+
     def window_index(self, n_bars: int) -> np.ndarray:
-        """Every distinct window of ``n_bars`` bars with an onset, per file, in file order.
+        """Every distinct window of ``n_bars`` bars, per file, in file order (under
+        ``any_meter`` only those with an onset).
 
         Returns ``int64 [N, 2]`` rows ``(melody id, start step)``.
         """
-        return unique_window_index(self.tokens, self.melody_offsets, self.melody_files, n_bars)
+        return unique_window_index(self.tokens, self.melody_offsets, self.melody_files, n_bars,
+                                   self.keeps_empty_windows)
 
 
 def _update_table(folder: Path, old: MelodyTable | None, paths: list[str], sizes: list[int],
@@ -136,11 +175,13 @@ def _update_table(folder: Path, old: MelodyTable | None, paths: list[str], sizes
     known = {}
     if old is not None:
         known = {p: i for i, p in enumerate(old.paths.tolist())}
+    reusable = old.reusable() if old is not None else None
     outcomes: dict[str, FileMelodies] = {}
     todo = []
     for p, size, mtime in zip(paths, sizes, mtimes, strict=True):
         i = known.get(p)
-        if i is not None and size >= 0 and old.sizes[i] == size and old.mtimes[i] == mtime:
+        if (i is not None and size >= 0 and old.sizes[i] == size and old.mtimes[i] == mtime
+                and reusable[i]):
             outcomes[p] = old.outcome(i)
         elif size < 0:
             outcomes[p] = FileMelodies([], UNREADABLE, "cannot stat")
@@ -205,9 +246,10 @@ class WindowDataset(Dataset):
         return len(self.index)
 
     def window(self, i: int, shift: int = 0) -> np.ndarray:
-        """Window ``i`` as ``uint8 [T]``, its pitches moved ``shift`` semitones (kept in range)."""
+        """Window ``i`` as ``uint8 [T]`` (note-offs before its first onset cleared), its
+        pitches moved ``shift`` semitones (kept in range)."""
         start = self.offsets[i]
-        window = self.tokens[start:start + self.length]
+        window = clear_leading_note_offs(self.tokens[start:start + self.length])
         if shift:
             onsets = window >= FIRST_PITCH_TOKEN
             low, high = self.pitch_bounds_of(window)

@@ -1,8 +1,7 @@
-"""Monophonic melodies from MIDI, as Magenta's melody extractor, and their N-bar windows.
+"""Monophonic melodies from quantised notes, as Magenta's melody extractor, and their windows.
 
-Each non-drum instrument whose program is melodic gives one monophonic line, quantised on
-MIDI ticks to 16th-note steps (``ticks_per_beat / 4`` ticks a step, rounded to the nearest),
-so tempo changes never bend the grid. The rules follow Magenta's
+Given one instrument's notes on a 16th-note grid (``quantize_instrument`` counts steps on MIDI
+ticks; ``symusic.data.magenta_grid`` counts them as note-seq does), the rules are Magenta's
 ``Melody.from_quantized_sequence`` / ``extract_melodies`` with ``ignore_polyphonic_notes``:
 
 * notes are taken in onset order; of notes starting on the same step the highest pitch wins;
@@ -14,9 +13,10 @@ so tempo changes never bend the grid. The rules follow Magenta's
 * a melody array starts on a bar boundary (leading rest = ``NO_EVENT``) and is padded with
   ``NO_EVENT`` to whole bars; the last note gets a ``NOTE_OFF`` unless it ends on a bar line.
 
-Notes outside the piano range (21..108) are dropped before extraction; melodies shorter than
-one bar (from their first bar line to the end of their last note) are dropped; music past
-``max_steps`` is cut.
+Windows of N bars start every bar of a melody. As in MusicVAE's converter, which builds a new
+``Melody`` for each slice, ``NOTE_OFF`` tokens before a window's first onset become
+``NO_EVENT``. Which file-level rules apply (the grid, the meters kept, the length limits) is
+``symusic.data.extraction``'s business.
 """
 
 from __future__ import annotations
@@ -105,11 +105,16 @@ def melodies_from_notes(notes: np.ndarray, gap_steps: int = GAP_STEPS) -> list[n
     return [melody for _, melody in locate_melodies(notes, gap_steps)]
 
 
-def locate_melodies(notes: np.ndarray,
-                    gap_steps: int = GAP_STEPS) -> list[tuple[int, np.ndarray]]:
-    """:func:`melodies_from_notes`, each melody with the step (from time 0) of its first bar."""
+def locate_melodies(notes: np.ndarray, gap_steps: int = GAP_STEPS, phase: int = 0,
+                    min_music: int = STEPS_PER_BAR) -> list[tuple[int, np.ndarray]]:
+    """:func:`melodies_from_notes`, each melody with the step of its first bar.
+
+    ``notes``: rows ``(start_step, end_step, pitch)`` sorted by start, then pitch descending.
+    Bars start at the steps ``phase + 16 k``; a melody whose music (from its first bar line to
+    its last note's end) is shorter than ``min_music`` steps is dropped (Magenta keeps all: 0).
+    """
     melodies = []
-    search_start = 0
+    search_start = phase % STEPS_PER_BAR
     i, n = 0, len(notes)
     while i < n:
         while i < n and notes[i, 0] < search_start:
@@ -117,7 +122,7 @@ def locate_melodies(notes: np.ndarray,
         if i == n:
             break
         first = int(notes[i, 0])
-        origin = first - first % STEPS_PER_BAR
+        origin = first - (first - search_start) % STEPS_PER_BAR
         buffer = np.zeros(int(notes[i:, 1].max()) - origin + 1, dtype=np.uint8)
         length = 0  # the melody is buffer[:length]; the last note's NOTE_OFF sits at length - 1
         last_on = -1
@@ -143,7 +148,7 @@ def locate_melodies(notes: np.ndarray,
         if padded > end_of_music:
             melody[end_of_music] = NOTE_OFF
         search_start = origin + padded
-        if end_of_music >= STEPS_PER_BAR:
+        if end_of_music >= max(min_music, 1):
             melodies.append((origin, melody))
     return melodies
 
@@ -153,46 +158,41 @@ def is_melodic(instrument: pretty_midi.Instrument, programs: Iterable[int]) -> b
     return not instrument.is_drum and instrument.program in programs
 
 
-def extract_melodies(midi: pretty_midi.PrettyMIDI, programs: Iterable[int] = DEFAULT_PROGRAMS,
-                     max_steps: int = MAX_STEPS) -> list[np.ndarray]:
-    """Every melody of every melodic instrument of ``midi``, in instrument order.
-
-    Each melody is a 1-D ``uint8`` token array of a whole number of bars (``[16 * bars]``)
-    starting on a bar boundary. ``programs``: the General MIDI programs that count as melodic
-    (default 0..31, as Magenta). Music after ``max_steps`` steps is cut.
-    """
-    programs = set(programs)
-    melodies = []
-    for instrument in midi.instruments:
-        if is_melodic(instrument, programs):
-            notes = quantize_instrument(midi, instrument, max_steps)
-            melodies.extend(melodies_from_notes(notes))
-    return melodies
+def clear_leading_note_offs(windows: np.ndarray) -> np.ndarray:
+    """``windows`` (``[..., T]``) with every ``NOTE_OFF`` before the first onset made
+    ``NO_EVENT``, as a new ``Melody`` in note-seq does; a copy, same dtype."""
+    windows = np.array(windows, copy=True)
+    onset = windows >= FIRST_PITCH_TOKEN
+    before_first = np.cumsum(onset, axis=-1) == 0
+    windows[before_first & (windows == NOTE_OFF)] = NO_EVENT
+    return windows
 
 
-def window_starts(melody: np.ndarray, n_bars: int) -> np.ndarray:
-    """Start steps of the ``n_bars``-bar windows of ``melody`` (stride one bar) with an onset.
+def window_starts(melody: np.ndarray, n_bars: int, keep_empty: bool = False) -> np.ndarray:
+    """Start steps of the ``n_bars``-bar windows of ``melody`` (stride one bar); without
+    ``keep_empty``, only those with an onset.
 
-    Returns ``int64 [n]``; duplicates are kept (see :func:`unique_windows`).
+    Returns ``int64 [n]``; duplicates are kept (see :func:`unique_window_index`).
     """
     length = n_bars * STEPS_PER_BAR
     if len(melody) < length:
         return np.zeros(0, dtype=np.int64)
     views = np.lib.stride_tricks.sliding_window_view(melody, length)[::STEPS_PER_BAR]
-    has_onset = (views >= FIRST_PITCH_TOKEN).any(axis=1)
-    return np.flatnonzero(has_onset).astype(np.int64) * STEPS_PER_BAR
+    keep = np.ones(len(views), dtype=bool) if keep_empty else (views >= FIRST_PITCH_TOKEN).any(1)
+    return np.flatnonzero(keep).astype(np.int64) * STEPS_PER_BAR
 
 
 def unique_window_index(tokens: np.ndarray, melody_offsets: np.ndarray,
-                        melody_groups: np.ndarray, n_bars: int,
+                        melody_groups: np.ndarray, n_bars: int, keep_empty: bool = False,
                         chunk_rows: int = 1 << 16) -> np.ndarray:
-    """Every distinct ``n_bars``-bar window with an onset of concatenated melodies.
+    """Every distinct ``n_bars``-bar window of concatenated melodies.
 
     ``tokens``: melodies one after another; melody ``m`` is
     ``tokens[melody_offsets[m]:melody_offsets[m + 1]]`` (``[M + 1]`` offsets);
     ``melody_groups`` (``[M]``, non-decreasing, e.g. the file of each melody): windows are
-    deduplicated within a group. Windows start every bar. Returns ``int64 [N, 2]`` rows
-    ``(melody, start step)`` in melody order, first occurrences only.
+    deduplicated within a group, compared after :func:`clear_leading_note_offs`. Windows
+    start every bar; without ``keep_empty`` only those with an onset count. Returns
+    ``int64 [N, 2]`` rows ``(melody, start step)`` in melody order, first occurrences only.
     """
     length = n_bars * STEPS_PER_BAR
     lengths = np.diff(np.asarray(melody_offsets, dtype=np.int64))
@@ -210,8 +210,9 @@ def unique_window_index(tokens: np.ndarray, melody_offsets: np.ndarray,
         if high <= low:
             high = edges[np.searchsorted(edges, low, side="right")]
         offsets = np.asarray(melody_offsets)[melody[low:high]] + starts[low:high]
-        rows = tokens[offsets[:, None] + np.arange(length)]
-        candidates = np.flatnonzero((rows >= FIRST_PITCH_TOKEN).any(axis=1))
+        rows = clear_leading_note_offs(tokens[offsets[:, None] + np.arange(length)])
+        candidates = np.arange(len(rows)) if keep_empty else \
+            np.flatnonzero((rows >= FIRST_PITCH_TOKEN).any(axis=1))
         group_bytes = groups[low:high, None].astype(">i8").view(np.uint8)
         keys = np.ascontiguousarray(np.hstack([group_bytes, rows])[candidates])
         keys = keys.view(np.dtype((np.void, keys.shape[1]))).ravel()
@@ -222,14 +223,16 @@ def unique_window_index(tokens: np.ndarray, melody_offsets: np.ndarray,
     return np.column_stack([melody[keep], starts[keep]]).astype(np.int64)
 
 
-def slice_windows(melody: np.ndarray, n_bars: int) -> np.ndarray:
-    """The distinct ``n_bars``-bar windows of ``melody`` that hold an onset, stride one bar.
+def slice_windows(melody: np.ndarray, n_bars: int, keep_empty: bool = False) -> np.ndarray:
+    """The distinct ``n_bars``-bar windows of ``melody``, stride one bar, leading note-offs
+    cleared; without ``keep_empty`` only those with an onset.
 
     Returns ``uint8 [n, n_bars * 16]`` (``n`` may be 0), in order of first occurrence.
     """
     length = n_bars * STEPS_PER_BAR
     melody = np.asarray(melody, dtype=np.uint8)
-    index = unique_window_index(melody, np.array([0, len(melody)]), np.zeros(1), n_bars)
+    index = unique_window_index(melody, np.array([0, len(melody)]), np.zeros(1), n_bars,
+                                keep_empty)
     if not len(index):
         return np.zeros((0, length), dtype=np.uint8)
-    return np.stack([melody[s:s + length] for s in index[:, 1]])
+    return clear_leading_note_offs(np.stack([melody[s:s + length] for s in index[:, 1]]))

@@ -2,7 +2,8 @@
 
 One file's outcome is a :class:`FileMelodies`: its melodies, or why it was skipped. Every
 error inside a worker is caught per file; a worker process that dies (``BrokenProcessPool``)
-costs only the file it was reading. :class:`ScanReport` counts the outcomes for a folder.
+costs only the file it was reading; workers die with the process that started them (see
+``symusic.data.workers``). :class:`ScanReport` counts the outcomes for a folder.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import os
 import warnings
 from collections import Counter
-from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -20,24 +20,42 @@ import numpy as np
 from tqdm import tqdm
 
 from symusic.atomic import atomic_write
-from symusic.data.melody import MAX_STEPS, extract_melodies, is_melodic
-from symusic.data.midi_io import MAX_FILE_BYTES, MidiReadError, read_midi
-from symusic.data.tokens import STEPS_PER_QUARTER
+from symusic.data.extraction import (
+    MAX_BARS,
+    NO_16_STEP_BARS,
+    NO_MELODIC_PROGRAM,
+    locate_file_melodies,
+    why_no_melody,
+)
+from symusic.data.melody import MAX_STEPS
+from symusic.data.midi_io import MAX_FILE_BYTES, MidiReadError, read_midi_with_cut
+from symusic.data.settings import DEFAULT_EXTRACTION
+from symusic.data.workers import die_with_parent
 
+__all__ = ["NO_16_STEP_BARS", "NO_MELODIC_PROGRAM"]  # skip reasons, re-exported
 MIDI_SUFFIXES = (".mid", ".midi")
 USED, NO_MELODY, UNREADABLE = "used", "no melody", "unreadable"
-NO_MELODIC_PROGRAM = "no melodic program"  # a skip reason: only instruments outside ``programs``
 WORKER_CRASHED = "worker process crashed"
 CHUNK_FILES = 16  # files per task sent to a worker
 
 
 @dataclass(frozen=True)
 class ExtractionSettings:
-    """What decides the melodies of a file; part of the cache key."""
+    """What decides the melodies of a file; part of the cache key.
+
+    ``extraction``: ``"magenta"`` or ``"any_meter"`` (see ``symusic.data.extraction``);
+    ``max_bars`` applies to the first, ``max_steps`` to the second.
+    """
 
     programs: tuple[int, ...] = tuple(range(32))
     max_steps: int = MAX_STEPS
     max_bytes: int = MAX_FILE_BYTES
+    extraction: str = DEFAULT_EXTRACTION
+    max_bars: int = MAX_BARS
+
+
+class UnreadableFolderError(OSError):
+    """The folder to scan (or every folder under it that could hold files) cannot be read."""
 
 
 @dataclass
@@ -54,12 +72,14 @@ class FileMelodies:
     cut: bool = False
 
 
-def find_midi_files(folder: str | os.PathLike) -> list[tuple[str, int, int]]:
+def find_midi_files(folder: str | os.PathLike,
+                    unreadable: list[str] | None = None) -> list[tuple[str, int, int]]:
     """``(relative path, size, mtime in ns)`` of each ``.mid`` / ``.midi`` file (any case)
     under ``folder``, sorted by path; size and mtime are -1 if the file cannot be stat'ed.
 
     Hidden files and folders (such as ``.symusic-cache``) are skipped; symbolic links to
-    folders are not followed.
+    folders are not followed. Raises :class:`UnreadableFolderError` when ``folder`` itself
+    cannot be listed; subfolders that cannot be are skipped (and appended to ``unreadable``).
     """
     found = []
     pending = [("", os.fspath(folder))]
@@ -67,7 +87,11 @@ def find_midi_files(folder: str | os.PathLike) -> list[tuple[str, int, int]]:
         prefix, directory = pending.pop()
         try:
             entries = list(os.scandir(directory))
-        except OSError:
+        except OSError as error:
+            if not prefix:
+                raise UnreadableFolderError(error.errno, error.strerror, directory) from error
+            if unreadable is not None:
+                unreadable.append(prefix.rstrip("/"))
             continue
         for entry in entries:
             if entry.name.startswith("."):
@@ -93,30 +117,20 @@ def extract_file(path: str, settings: ExtractionSettings) -> FileMelodies:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            midi = read_midi(path, settings.max_bytes)
-            melodies = extract_melodies(midi, settings.programs, settings.max_steps)
-            if melodies:
-                last_end = max((n.end for i in midi.instruments for n in i.notes), default=0.0)
-                steps = midi.time_to_tick(last_end) * STEPS_PER_QUARTER / midi.resolution
-                return FileMelodies(melodies, cut=steps > settings.max_steps)
-            return FileMelodies([], NO_MELODY, why_no_melody(midi, settings.programs))
+            midi, cut_at_read = read_midi_with_cut(path, settings.max_bytes)
+            found = locate_file_melodies(midi, settings.extraction, settings.programs,
+                                         settings.max_steps, settings.max_bars)
+            if found.melodies:
+                return FileMelodies([m.melody for m in found.melodies],
+                                    cut=found.cut or cut_at_read)
+            return FileMelodies([], NO_MELODY,
+                                why_no_melody(midi, settings.programs, settings.extraction))
     except MidiReadError as error:
         return FileMelodies([], UNREADABLE, error.reason)
+    except OSError:  # an I/O error: never cached (see TRANSIENT_REASONS)
+        return FileMelodies([], UNREADABLE, "cannot open")
     except Exception as error:  # noqa: BLE001 - any library error on a bad file is a skip
         return FileMelodies([], UNREADABLE, f"{type(error).__name__}")
-
-
-def why_no_melody(midi, programs: Iterable[int]) -> str:
-    """A short reason a readable file gave no melody."""
-    with_notes = [i for i in midi.instruments if i.notes]
-    if not with_notes:
-        return "no notes"
-    if all(i.is_drum for i in with_notes):
-        return "drums only"
-    programs = set(programs)
-    if not any(is_melodic(i, programs) for i in with_notes):
-        return NO_MELODIC_PROGRAM
-    return "no melody of a bar or more in 21..108"
 
 
 def _extract_chunk(folder: str, paths: list[str], settings: ExtractionSettings):
@@ -157,7 +171,8 @@ def _run_pool(folder: str, chunks: list[list[str]], settings: ExtractionSettings
               workers: int, results: dict[str, FileMelodies], bar: tqdm) -> list[str]:
     """Run ``chunks`` in a pool; fill ``results``; return the files a dead worker left undone."""
     undone: list[str] = []
-    with ProcessPoolExecutor(min(workers, len(chunks))) as pool:
+    with ProcessPoolExecutor(min(workers, len(chunks)), initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_extract_chunk, folder, chunk, settings): chunk
                    for chunk in chunks}
         for future in as_completed(futures):

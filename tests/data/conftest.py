@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import mido
+import pretty_midi
 import pytest
 
 # what the scan must make of the messy folder (with MAX_BYTES and MAX_STEPS below)
@@ -15,13 +16,19 @@ EXPECTED_USED = {"good.mid", "upper.MIDI", "sub/deeper.midi", "long.mid"}
 EXPECTED_REASONS = {
     "drums.mid": "drums only",
     "violin.mid": "no melodic program",
-    "short.mid": "no melody of a bar or more in 21..108",
+    "short.mid": "no 4/4 section",  # under magenta; see REASONS_BY_EXTRACTION
     "empty.mid": "empty file",
     "text.mid": "not a MIDI file",
     "truncated.mid": "truncated",
     "zero_tempo.mid": "bad tempo",
     "zero_ticks.mid": "bad ticks per beat",
     "huge.mid": "too large",
+}
+
+# short.mid (a short note in 3/4) under each extraction
+REASONS_BY_EXTRACTION = {
+    "magenta": {"short.mid": "no 4/4 section"},
+    "any_meter": {"short.mid": "no melody of a bar or more in 21..108"},
 }
 
 TUNE = [(60, 0, 4), (62, 4, 8), (64, 8, 12), (65, 12, 16), (67, 16, 24), (65, 24, 32)]
@@ -44,6 +51,10 @@ class MessyFolder(NamedTuple):
     max_steps: int = MAX_STEPS
     tune: tuple = tuple(TUNE)
 
+    def reasons_for(self, extraction: str) -> dict:
+        """The skip reasons a scan with ``extraction`` must give."""
+        return {**self.reasons, **REASONS_BY_EXTRACTION[extraction]}
+
 
 @pytest.fixture
 def messy(tmp_path, write_melody_midi) -> MessyFolder:
@@ -55,7 +66,10 @@ def messy(tmp_path, write_melody_midi) -> MessyFolder:
     write_melody_midi(root / "long.mid", [(60 + i, 16 * i, 16 * i + 8) for i in range(8)])
     write_melody_midi(root / "drums.mid", TUNE, is_drum=True)
     write_melody_midi(root / "violin.mid", TUNE, program=40)
-    write_melody_midi(root / "short.mid", [(60, 0, 4)])
+    short = write_melody_midi(root / "short.mid", [(60, 0, 4)])
+    midi = pretty_midi.PrettyMIDI(str(short))
+    midi.time_signature_changes = [pretty_midi.TimeSignature(3, 4, 0.0)]
+    midi.write(str(short))
     (root / "empty.mid").write_bytes(b"")
     (root / "text.mid").write_text("a text file renamed .mid\n")
     good = (root / "good.mid").read_bytes()

@@ -21,9 +21,10 @@ from symusic.data.tokens import FIRST_PITCH_TOKEN, MAX_PITCH, MIN_PITCH
 TUNE = [(60, 0, 4), (62, 4, 8), (64, 8, 12), (65, 12, 16), (67, 16, 24), (65, 24, 32)]
 
 
-def open_messy(messy, tmp_path, processes=1, cache="cache"):
+def open_messy(messy, tmp_path, processes=1, cache="cache", extraction="magenta"):
     return MelodyCollection.from_folder(messy.root, num_processes=processes,
                                         max_bytes=messy.max_bytes, max_steps=messy.max_steps,
+                                        max_bars=messy.max_steps // 16, extraction=extraction,
                                         cache_dir=tmp_path / cache, progress=False)
 
 
@@ -32,13 +33,14 @@ def skipped_reasons(report):
     return {line.split("\t")[0]: line.split("\t")[1].split(": ", 1)[1] for line in lines}
 
 
-def test_scan_counts_every_bad_file_by_reason(messy, tmp_path):
-    collection = open_messy(messy, tmp_path)
+@pytest.mark.parametrize("extraction", ["magenta", "any_meter"])
+def test_scan_counts_every_bad_file_by_reason(messy, tmp_path, extraction):
+    collection = open_messy(messy, tmp_path, extraction=extraction)
     report = collection.report
     assert (report.files, report.used, report.without_melody, report.unreadable) == (13, 4, 3, 6)
     assert report.cut == 1 and report.extracted == 13
     assert set(collection.paths) == messy.used | set(messy.reasons)
-    assert skipped_reasons(report) == messy.reasons
+    assert skipped_reasons(report) == messy.reasons_for(extraction)
     assert sum(report.reasons.values()) == 9 and report.reasons["drums only"] == 1
     assert report.summary_line() == (
         f"13 files: 4 used, 3 without melody, 6 unreadable, 1 cut at the length limit "

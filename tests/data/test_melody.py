@@ -6,7 +6,8 @@ import pretty_midi
 import pytest
 
 from symusic.data import tokens
-from symusic.data.melody import extract_melodies, slice_windows, unique_window_index
+from symusic.data.extraction import extract_melodies
+from symusic.data.melody import slice_windows, unique_window_index
 from symusic.data.midi_io import read_midi
 from symusic.data.tokens import NO_EVENT, NOTE_OFF, pitch_to_token
 
@@ -24,9 +25,9 @@ def T(pitch):  # noqa: N802 - reads like a token
     return pitch_to_token(pitch)
 
 
-def extract(write_melody_midi, tmp_path, notes, **options):
+def extract(write_melody_midi, tmp_path, notes, extraction="magenta", **options):
     path = write_melody_midi(tmp_path / "m.mid", notes, **options)
-    return extract_melodies(read_midi(path))
+    return extract_melodies(read_midi(path), extraction=extraction)
 
 
 def assert_melodies(actual, expected):
@@ -89,8 +90,12 @@ def test_melody_starts_on_the_bar_of_its_first_note(write_melody_midi, tmp_path)
     assert_melodies(got, [melody((4, T(60)), (20, NOTE_OFF), length=32)])
 
 
-def test_melody_shorter_than_a_bar_is_dropped(write_melody_midi, tmp_path):
-    assert extract(write_melody_midi, tmp_path, [(60, 0, 4), (62, 4, 8)]) == []
+def test_melody_shorter_than_a_bar_is_dropped_under_any_meter(write_melody_midi, tmp_path):
+    notes = [(60, 0, 4), (62, 4, 8)]
+    assert extract(write_melody_midi, tmp_path, notes, extraction="any_meter") == []
+    # Magenta keeps every melody, padded to a bar
+    assert_melodies(extract(write_melody_midi, tmp_path, notes),
+                    [melody((0, T(60)), (4, T(62)), (8, NOTE_OFF), length=16)])
 
 
 def test_out_of_range_pitches_are_dropped(write_melody_midi, tmp_path):
@@ -140,7 +145,10 @@ def test_tempo_change_does_not_bend_the_grid(tmp_path):
     midi = read_midi(write_ticks(tmp_path / "tempo.mid", 480, events))
     assert midi.get_tempo_changes()[1].tolist() == [120.0, 60.0]
     expected = melody((0, T(60)), (8, T(62)), (16, T(64)), (24, NOTE_OFF), length=32)
-    assert_melodies(extract_melodies(midi), [expected])
+    assert_melodies(extract_melodies(midi, extraction="any_meter"), [expected])
+    # magenta splits at the tempo change and counts steps in seconds on each piece's tempo
+    assert_melodies(extract_melodies(midi), [melody((0, T(60)), (8, NOTE_OFF), length=16),
+                                             melody((0, T(62)), (8, T(64)), length=16)])
 
 
 def test_ticks_round_to_the_nearest_step(tmp_path):
@@ -149,12 +157,18 @@ def test_ticks_round_to_the_nearest_step(tmp_path):
     midi = read_midi(write_ticks(tmp_path / "ticks.mid", 96, events))
     # the second note rounds to zero steps and lasts one, ending where the third starts
     expected = melody((1, T(60)), (2, NOTE_OFF), (3, T(62)), (4, T(64)), length=16)
-    assert_melodies(extract_melodies(midi), [expected])
+    assert_melodies(extract_melodies(midi, extraction="any_meter"), [expected])
 
 
 def test_music_past_max_steps_is_cut(write_melody_midi, tmp_path):
     path = write_melody_midi(tmp_path / "long.mid", [(60, 0, 16), (62, 16, 40), (64, 40, 64)])
-    got = extract_melodies(read_midi(path), max_steps=32)
+    got = extract_melodies(read_midi(path), max_steps=32, extraction="any_meter")
+    assert_melodies(got, [melody((0, T(60)), (16, T(62)), length=32)])
+
+
+def test_magenta_cuts_each_melody_at_max_bars(write_melody_midi, tmp_path):
+    path = write_melody_midi(tmp_path / "long.mid", [(60, 0, 16), (62, 16, 40), (64, 40, 64)])
+    got = extract_melodies(read_midi(path), max_bars=2)
     assert_melodies(got, [melody((0, T(60)), (16, T(62)), length=32)])
 
 

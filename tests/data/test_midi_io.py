@@ -5,12 +5,13 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from symusic.data.melody import extract_melodies
+from symusic.data.extraction import extract_melodies
 from symusic.data.midi_io import (
     MidiReadError,
     melodies_to_midi,
     melody_notes,
     read_midi,
+    read_midi_with_cut,
     write_melodies,
 )
 from symusic.data.tokens import NO_EVENT, NOTE_OFF, pitch_to_token
@@ -87,7 +88,6 @@ GOOD = [mido.Message("note_on", note=60, velocity=80, time=0),
     ("zero_ticks", "bad ticks per beat"),
     ("negative_ticks", "bad ticks per beat"),
     ("zero_tempo", "bad tempo"),
-    ("absurd_ticks", "absurd tick values"),
     ("too_large", "too large"),
 ])
 def test_read_midi_refuses_bad_files_with_a_reason(tmp_path, name, reason):
@@ -108,8 +108,6 @@ def test_read_midi_refuses_bad_files_with_a_reason(tmp_path, name, reason):
         save(path, raw=good[:12] + b"\xff\xff" + good[14:])
     elif name == "zero_tempo":
         save(path, messages=[mido.MetaMessage("set_tempo", tempo=0)] + GOOD)
-    elif name == "absurd_ticks":
-        save(path, messages=[GOOD[0], GOOD[1].copy(time=2**27)])
     elif name == "too_large":
         save(path, messages=GOOD)
         max_bytes = 10
@@ -130,3 +128,18 @@ def test_read_midi_clips_out_of_range_data_bytes(tmp_path):
     path = save(tmp_path / "loud.mid", raw=good.replace(b"\x90\x3c\x50", b"\x90\x3c\xc8"))
     midi = read_midi(path)
     assert [(n.pitch, n.velocity) for n in midi.instruments[0].notes] == [(60, 127)]
+
+
+def test_music_is_bound_by_time_not_ticks(tmp_path):
+    # a real 90-minute file at 960 ticks per beat (10.4 million ticks) was refused as "absurd
+    # tick values"; its first hour is read now
+    beat = [mido.Message("note_on", note=60, velocity=80, time=0),
+            mido.Message("note_off", note=60, velocity=0, time=960)]
+    path = save(tmp_path / "long.mid", ticks_per_beat=960, messages=beat * (90 * 120))
+    midi, cut = read_midi_with_cut(path)
+    notes = midi.instruments[0].notes
+    assert cut and len(notes) == 60 * 120 and notes[-1].end == pytest.approx(3600.0)
+    # an absurd last delta (a corrupt file) cuts the note it ends at the one-hour mark
+    late = save(tmp_path / "late.mid", messages=[GOOD[0], GOOD[1].copy(time=2**27)])
+    midi, cut = read_midi_with_cut(late)
+    assert not cut and midi.instruments[0].notes[0].end == pytest.approx(3600.0)
