@@ -1,0 +1,121 @@
+"""The corpus command line: ``python -m symusic.data.corpus --out DIR [--rebuild] [--workers N]
+[--limit N] [--pack ARCHIVE]`` (``symusic.data.corpus`` runs :func:`main`).
+
+Unpacks the shipped folk corpus (seconds), or builds it from music21 with ``--rebuild``
+(minutes); maintainers re-make the shipped archive with ``--rebuild --pack``. A wrong argument
+or an output folder that cannot be written is one line on stderr, before any work.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from symusic.data.corpus import LICENCE_NOTE, build_corpus, list_tunes, select_tunes
+from symusic.data.corpus_archive import ArchiveError, pack
+
+PROG = "python -m symusic.data.corpus"
+
+
+def pack_corpus(corpus_dir: str | os.PathLike, archive: str | os.PathLike,
+                limit: int | None = None) -> Path:
+    """Pack the corpus built under ``corpus_dir`` (with the same ``limit``) into ``archive``.
+
+    Raises ``ValueError`` when a tune's file is missing and not listed as failed."""
+    corpus = Path(corpus_dir)
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    files: dict[str, str] = {}
+    failed: dict[str, tuple[str, str]] = {}
+    for tune in select_tunes(list_tunes(), limit):
+        name = tune.relative_path().as_posix()
+        if name in manifest["failed"]:
+            failed[name] = (tune.music_key, manifest["failed"][name])
+        elif (corpus / name).is_file():
+            files[name] = tune.music_key
+        else:
+            raise ValueError(f"{corpus} is not a complete build: {name} is missing")
+    return pack(corpus, archive, files, failed, manifest, LICENCE_NOTE)
+
+
+def folder_problem(folder: Path, option: str = "--out") -> str | None:
+    """Why nothing can be written in ``folder`` (one line), or None. Creates the folder."""
+    if folder.exists() and not folder.is_dir():
+        return f"{option} {folder} is a file, not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        return f"{option} {folder} is not a writable folder: {err.strerror or err}"
+    return None
+
+
+def argument_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the arguments (one line), or None; checked before any work."""
+    for name in ("workers", "limit"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            return f"--{name} must be 1 or more, got {value}"
+    if args.pack is not None:
+        if Path(args.pack).is_dir():
+            return f"--pack {args.pack} is a folder, not a file name"
+        if problem := folder_problem(Path(args.pack).absolute().parent, "--pack's folder"):
+            return problem
+    return folder_problem(Path(args.out))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: unpack (or build) the corpus and print one line per collection.
+
+    A wrong argument or an output folder that cannot be written is one line on stderr and
+    exit code 2, before any work."""
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default="data/folk", help="output folder (default data/folk)")
+    parser.add_argument("--rebuild", action="store_true",
+                        help="build from music21's ABC files instead of unpacking the shipped "
+                             "archive (minutes instead of seconds)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes that build (default: all cores)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="only this many tunes (a mixed sample)")
+    parser.add_argument("--pack", metavar="ARCHIVE", default=None,
+                        help="then pack the corpus into ARCHIVE (for maintainers, with "
+                             "--rebuild: symusic/data/folk_corpus.tar.xz)")
+    args = parser.parse_args(argv)
+    problem = argument_problem(args)
+    if problem:
+        print(f"{PROG}: error: {problem}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        manifest = build_corpus(args.out, limit=args.limit, workers=args.workers,
+                                rebuild=args.rebuild)
+        if args.pack:
+            print(f"packed into {pack_corpus(args.out, args.pack, args.limit)}")
+    except ArchiveError as err:
+        print(f"{PROG}: error: the shipped corpus archive is damaged ({err}); "
+              "--rebuild builds the corpus from music21 instead", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as err:
+        print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; the files written are kept, run again to finish",
+              file=sys.stderr)
+        return 130
+    for name, info in manifest["collections"].items():
+        print(f"{name}: {info['tunes_found']:,} tunes, train {info['files']['train']:,}, "
+              f"eval {info['files']['eval']:,}")
+    print(f"{args.out}: {manifest['files']['train']:,} train and {manifest['files']['eval']:,} "
+          f"eval files, {len(manifest['failed'])} tune(s) failed (see manifest.json) "
+          f"[{time.perf_counter() - started:.1f} s]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
