@@ -88,6 +88,9 @@ class TrainingConfig(_Strict):
     # chromatic percussion, organ, guitar); e.g. add 40..79 for strings, brass and winds.
     programs: list[MidiProgram] = Field(default_factory=lambda: list(DEFAULT_PROGRAMS),
                                         min_length=1)
+    # How melodies are read: "magenta" (Magenta's MusicVAE converter: tempo-split pieces in
+    # 4/4 only) or "any_meter" (a tick grid for music in any meter, e.g. the folk corpus).
+    extraction: Literal["magenta", "any_meter"] = "magenta"
 
     @property
     def seq_len(self) -> int:

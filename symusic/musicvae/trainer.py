@@ -125,6 +125,7 @@ class Trainer:
         def scan() -> tuple[MelodyCollection, MelodyCollection]:
             progress = self.ctx.is_main
             return tuple(MelodyCollection.from_folder(folder, programs=cfg.programs,
+                                                      extraction=cfg.extraction,
                                                       progress=progress)
                          for folder in (cfg.train_dir, cfg.eval_dir))
 
