@@ -10,6 +10,8 @@ CORPUS := data/folk
 install: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
+	@echo "== install: .venv with torch (CPU) and the other dependencies, first run only =="
+	@echo "   (about 1-2 min when pip's cache holds the wheels; torch is a ~200 MB download otherwise)"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade "pip>=23" -c constraints.txt
 	$(PY) -m pip install -c constraints.txt torch==2.13.0
@@ -18,10 +20,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -c constraints.txt --no-deps note-seq==0.0.5
 	touch $(STAMP)
 
+# Unpacks the folk corpus that ships with the package (seconds); --rebuild builds it from music21.
 corpus: $(STAMP)
 	$(PY) -m symusic.data.corpus --out $(CORPUS)
 
-demo: corpus
+# Phases after the install: corpus, training, samples (see symusic/demo.py); each says how long.
+demo: $(STAMP)
 	$(PY) -m symusic.demo
 
 test: $(STAMP) system-packages

@@ -1,87 +1,263 @@
-"""``make demo``: train the small flat 2-bar model on the built-in folk corpus, then play with it.
+"""``make demo``: from a fresh clone to a trained model and its melodies, with progress all along.
 
-Runs the real Sacred experiment (the same as ``python -m symusic.musicvae.train with
-config_flat_2bar_small.json -F runs/demo``), then writes 8 samples from the prior and one
-interpolation between two evaluation melodies as MIDI and piano-roll PNG, and prints where they
-are and the final evaluation accuracies.
+The phases (after ``make install``, which the Makefile runs first), each announced with what
+it does and about how long it takes on 2 idle cores:
+
+1. **corpus**: unpack the built-in folk corpus shipped with the package into ``data/folk``;
+2. **training**: the real Sacred experiment on it (the same as ``python -m
+   symusic.musicvae.train with config_flat_2bar_small.json -F runs/demo``), with a live bar;
+3. **samples**: 8 samples from the prior and an interpolation between two evaluation melodies,
+   as MIDI and piano-roll PNG, and as WAV when FluidSynth and a soundfont are installed.
+
+Then a summary: where everything is, the final evaluation, and what to try next. Each phase is
+one function of a :class:`Demo` in :data:`PHASES`, so a phase is added by writing one more.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from symusic import progress
+
 CONFIG = Path(__file__).resolve().parent / "musicvae" / "config_flat_2bar_small.json"
+PROG = "demo"
+# On 2 idle cores of the AVX-512 Xeon (benchmarks/README.md): the flat small model trains
+# about 8 steps/s at first and slower as scheduled sampling grows; the first read of the
+# corpus (then cached) takes about 45 s. The training bar shows the real rate and time left.
+TRAIN_STEPS_PER_S = 6.0
+FIRST_READ_S = 45.0
 
 
-def _latest_run(runs: Path) -> Path:
-    numbered = [p for p in runs.iterdir() if p.is_dir() and p.name.isdigit()]
-    if not numbered:
-        raise SystemExit(f"no run folder was written under {runs}")
-    return max(numbered, key=lambda p: int(p.name))
+class DemoError(RuntimeError):
+    """A phase could not finish; the message says why (one line)."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Train, then sample and interpolate; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m symusic.demo", description=__doc__)
-    parser.add_argument("--runs", default="runs/demo", help="Sacred run folder root")
-    parser.add_argument("--config", default=str(CONFIG))
-    parser.add_argument("overrides", nargs="*", help="Sacred config overrides, e.g. num_steps=500")
-    args = parser.parse_args(argv)
+@dataclass
+class Demo:
+    """What the phases share: the command line, and what each phase made."""
 
-    runs = Path(args.runs)
-    command = [sys.executable, "-m", "symusic.musicvae.train", "with", args.config,
-               *args.overrides, "-F", str(runs)]
+    args: argparse.Namespace
+    run_dir: Path | None = None
+    checkpoint: Path | None = None
+    written: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def num_steps(self) -> int:
+        """The training steps the config (or a ``num_steps=N`` override) asks for."""
+        steps = json.loads(Path(self.args.config).read_text()).get("num_steps", 0)
+        for override in self.args.overrides:
+            key, _, value = override.partition("=")
+            if key == "num_steps" and value.isdigit():
+                steps = int(value)
+        return int(steps)
+
+
+def corpus_phase(demo: Demo) -> None:
+    """Unpack the shipped folk corpus (builds only what the archive lacks)."""
+    from symusic.data.corpus import build_corpus
+    from symusic.data.corpus_archive import ArchiveError
+    from symusic.data.corpus_cli import folder_problem
+
+    if problem := folder_problem(Path(demo.args.corpus), "--corpus"):
+        raise DemoError(problem)
+    try:
+        manifest = build_corpus(demo.args.corpus, limit=demo.args.limit, progress=True)
+    except (ArchiveError, OSError) as err:
+        raise DemoError(f"the corpus could not be written: {err}") from None
+    print(f"{demo.args.corpus}: {manifest['files']['train']:,} train and "
+          f"{manifest['files']['eval']:,} eval tunes")
+
+
+def training_phase(demo: Demo) -> None:
+    """Run the Sacred experiment in a child process; a Ctrl-C stops it with a checkpoint."""
+    runs = Path(demo.args.runs)
+    command = [sys.executable, "-m", "symusic.musicvae.train", "with", demo.args.config,
+               *demo.args.overrides, "-F", str(runs)]
     print("$", " ".join(command), flush=True)
-    subprocess.run(command, check=True)
+    interrupted: list[int] = []
+    # The terminal sends Ctrl-C to the child too: it saves a checkpoint and stops; this
+    # process waits for that instead of killing it half-way.
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: interrupted.append(signum))
+    try:
+        code = subprocess.call(command)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    demo.run_dir = latest_run(runs)
+    demo.checkpoint = demo.run_dir / "checkpoints" / "best.pt"
+    if interrupted:
+        raise KeyboardInterrupt
+    if code != 0:
+        raise DemoError(f"training stopped with exit code {code} (its message is above)")
+    if not demo.checkpoint.is_file():
+        raise DemoError(f"training wrote no {demo.checkpoint}")
 
+
+def samples_phase(demo: Demo) -> None:
+    """Samples from the prior and an interpolation: MIDI + PNG, and WAV when possible."""
     from symusic.data.dataset import MelodyCollection, make_eval_loader
     from symusic.musicvae.generate import interpolate_melodies, sample_melodies
     from symusic.musicvae.model import MusicVAE
-    from symusic.musicvae.render import write_melodies_with_roll
-
-    run_dir = _latest_run(runs)
-    checkpoint = run_dir / "checkpoints" / "best.pt"
-    model = MusicVAE.load(checkpoint).eval()
-    out = run_dir / "demo"
-    samples = sample_melodies(model, 8, temperature=0.5, seed=0)
-    written = list(write_melodies_with_roll(list(samples), out, "samples"))
-
-    slice_bar = model.config.seq_len // 16
-    eval_dir = model_eval_dir(run_dir)
-    windows = next(iter(make_eval_loader(MelodyCollection.from_folder(eval_dir),
-                                         slice_bar=slice_bar, batch_size=64, num_workers=0)))
-    start, end = windows[0].numpy(), windows[-1].numpy()
-    _, steps = interpolate_melodies(model, start, end, steps=7)
-    written += write_melodies_with_roll(
-        [start, *steps, end], out, "interpolation",
-        titles=["start (original)", *[f"step {i}" for i in range(7)], "end (original)"],
+    from symusic.musicvae.render import (
+        AudioUnavailableError,
+        audio_problem,
+        render_audio,
+        write_melodies_with_roll,
     )
 
-    metrics = json.loads((run_dir / "info.json").read_text()).get("final_eval", {})
-    print("\nDemo finished.")
-    print(f"  run folder:  {run_dir}")
-    print(f"  checkpoint:  {checkpoint}")
-    for path in written:
-        print(f"  wrote        {path}")
-    print(
+    model = MusicVAE.load(demo.checkpoint).eval()
+    out = demo.run_dir / "demo"
+    eval_dir = json.loads((demo.run_dir / "config.json").read_text())["eval_dir"]
+    melodies = MelodyCollection.from_folder(eval_dir, progress=False)
+    windows = next(iter(make_eval_loader(melodies, slice_bar=model.config.seq_len // 16,
+                                         batch_size=64, num_workers=0)))
+    start, end = windows[0].numpy(), windows[-1].numpy()
+    no_audio = audio_problem()
+    if no_audio:
+        demo.notes.append(f"no WAV files: {no_audio}")
+
+    def samples() -> list[Path]:
+        drawn = sample_melodies(model, demo.args.num_samples, temperature=0.5, seed=0)
+        return list(write_melodies_with_roll(list(drawn), out, "samples"))
+
+    def interpolation() -> list[Path]:
+        _, steps = interpolate_melodies(model, start, end, steps=7)
+        return list(write_melodies_with_roll(
+            [start, *steps, end], out, "interpolation",
+            titles=["start (original)", *[f"step {i}" for i in range(7)], "end (original)"]))
+
+    def audio(stem: str) -> Callable[[], list[Path]]:
+        def render() -> list[Path]:
+            try:
+                return [render_audio(out / f"{stem}.mid")]
+            except AudioUnavailableError as err:
+                demo.notes.append(f"no {stem}.wav: {err}")
+                return []
+        return render
+
+    tasks = [samples, interpolation] + ([] if no_audio else [audio("samples"),
+                                                             audio("interpolation")])
+    for task in progress.bar(tasks, desc="writing", unit="part"):
+        demo.written += task()
+    for path in demo.written:
+        print(f"  wrote {path}")
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One step of the demo: its name, what it does, about how long, and the function."""
+
+    name: str
+    does: str
+    takes: Callable[[Demo], str]
+    run: Callable[[Demo], None]
+
+
+def _training_time(demo: Demo) -> str:
+    steps = demo.num_steps()
+    minutes = (steps / TRAIN_STEPS_PER_S + FIRST_READ_S) / 60
+    return (f"about {max(round(minutes), 1)} min on 2 idle cores for {steps:,} steps, "
+            "longer on busy ones; the bar shows the rate and the time left")
+
+
+PHASES = [
+    Phase("corpus", "unpack the built-in folk corpus that ships with the package",
+          lambda demo: "a few seconds", corpus_phase),
+    Phase("training", "train the small flat 2-bar MusicVAE on it", _training_time,
+          training_phase),
+    Phase("samples", "write 8 samples and an interpolation as MIDI, piano rolls and WAV",
+          lambda demo: "under a minute", samples_phase),
+]
+
+
+def latest_run(runs: Path) -> Path:
+    """The newest numbered Sacred run folder under ``runs``."""
+    numbered = [p for p in runs.iterdir() if p.is_dir() and p.name.isdigit()] \
+        if runs.is_dir() else []
+    if not numbered:
+        raise DemoError(f"no run folder was written under {runs}")
+    return max(numbered, key=lambda p: int(p.name))
+
+
+def summary(demo: Demo, seconds: float) -> str:
+    """What the demo made, how well the model does, and what to try next."""
+    info = json.loads((demo.run_dir / "info.json").read_text()) \
+        if (demo.run_dir / "info.json").is_file() else {}
+    metrics = info.get("final_eval", {})
+    wavs = [p for p in demo.written if p.suffix == ".wav"]
+    lines = [
+        f"Demo finished in {seconds / 60:.1f} min.",
+        f"  run folder:  {demo.run_dir}   (Sacred's config, metrics and cout.txt)",
+        f"  checkpoint:  {demo.checkpoint}",
+        f"  melodies:    {demo.run_dir / 'demo'}   (MIDI for any DAW, PNG piano rolls"
+        + (", WAV)" if wavs else ")"),
+        *[f"  listen:      {p}" for p in wavs],
+        *[f"  note:        {note}" for note in demo.notes],
         "  final evaluation: teacher-forced accuracy "
         f"{metrics.get('accuracy', np.nan):.3f}, sampled (greedy) accuracy "
         f"{metrics.get('sampled_accuracy', np.nan):.3f}, "
-        f"KL {metrics.get('kl_bits', np.nan):.1f} bits"
-    )
-    print(f"  TensorBoard: .venv/bin/tensorboard --logdir {runs}")
+        f"KL {metrics.get('kl_bits', np.nan):.1f} bits",
+        "",
+        "Next:",
+        f"  .venv/bin/python -m symusic.studio {demo.checkpoint} --data "
+        f"{demo.args.corpus}/eval   # hear, walk and mix in the browser",
+        "  .venv/bin/symusic sample --checkpoint folk-mel-2bar --num 8 --out samples --audio"
+        "   # a model trained longer",
+        "  README.md, \"Train on your own MIDI\": the same on a folder of your own files",
+        f"  .venv/bin/tensorboard --logdir {demo.args.runs}",
+    ]
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The demo's command line (``make demo`` runs it without arguments)."""
+    parser = argparse.ArgumentParser(prog="python -m symusic.demo",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", default="runs/demo", help="Sacred run folder root")
+    parser.add_argument("--config", default=str(CONFIG))
+    parser.add_argument("--corpus", default="data/folk", help="where the corpus goes")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="only this many tunes of the corpus (a quick trial)")
+    parser.add_argument("--num-samples", type=int, default=8)
+    parser.add_argument("overrides", nargs="*", help="Sacred config overrides, e.g. num_steps=500")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every phase in turn; returns the exit code."""
+    parser = build_parser()
+    demo = Demo(parser.parse_args(argv))
+    for name in ("limit", "num_samples"):
+        value = getattr(demo.args, name)
+        if value is not None and value < 1:
+            print(f"{PROG}: error: --{name.replace('_', '-')} must be 1 or more, got {value}",
+                  file=sys.stderr)
+            return 2
+    started = time.perf_counter()
+    for number, phase in enumerate(PHASES, start=1):
+        print(f"\n== [{number}/{len(PHASES)}] {phase.name}: {phase.does} "
+              f"({phase.takes(demo)}) ==", flush=True)
+        phase_started = time.perf_counter()
+        try:
+            phase.run(demo)
+        except DemoError as err:
+            print(f"{PROG}: error: {err}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted in the {phase.name} phase", file=sys.stderr)
+            return 130
+        print(f"   {phase.name} took {time.perf_counter() - phase_started:.0f} s", flush=True)
+    print("\n" + summary(demo, time.perf_counter() - started))
     return 0
-
-
-def model_eval_dir(run_dir: Path) -> str:
-    """The eval folder the run was configured with (from Sacred's ``config.json``)."""
-    return json.loads((run_dir / "config.json").read_text())["eval_dir"]
 
 
 if __name__ == "__main__":
