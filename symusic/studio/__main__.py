@@ -9,10 +9,14 @@ to that host (see ``guard.py``). A wrong argument is one line on stderr and exit
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import socket
 import sys
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from symusic.studio.guard import is_loopback
@@ -57,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="python -m symusic.studio",
         description="A local web app to hear, see and steer a trained MusicVAE.")
-    parser.add_argument("checkpoint", help="model checkpoint (.pt) saved by training")
+    parser.add_argument("checkpoint", nargs="?", default="folk-mel-2bar",
+                        help="model checkpoint (.pt) saved by training, or a shipped model's "
+                             "name (default: folk-mel-2bar; see `symusic models`)")
     parser.add_argument("--data", default=None,
                         help="folder of MIDI files: melodies to pick, the map, the attribute "
                              "vectors and the mixer's dimensions")
@@ -92,8 +98,18 @@ def url_of(sock: socket.socket) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Start the studio; returns the exit code (1 with a one-line message on bad input)."""
+    """Start the studio; returns the exit code (1 with a one-line message on bad input, 130
+    when stopped by Ctrl+C before the server took over the signals)."""
     args = build_parser().parse_args(argv)
+    try:
+        return serve(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Load the model (and data) ``args`` name and serve the studio until stopped."""
     from symusic.musicvae.cli import error_message, user_errors
     from symusic.studio.state import Studio
 
@@ -123,17 +139,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     from symusic.studio.app import create_app
 
     # The latent statistics take a while on a big model: start them before the first request.
-    threading.Thread(target=studio.latent.reference, daemon=True).start()
-    server = uvicorn.Server(uvicorn.Config(create_app(studio, args.host),
-                                          log_level="warning"))
-    print(f"{PROG}: serving at {url_of(sock)} (Ctrl+C to stop)", flush=True)
+    reference = threading.Thread(target=studio.latent.reference, daemon=True)
+    reference.start()
+    # lifespan off: the studio is closed below, also when a second Ctrl+C cuts shutdown short
+    server = quiet_server(uvicorn.Config(create_app(studio, args.host), log_level="warning",
+                                         lifespan="off"))
+    threading.Thread(target=announce, args=(server, url_of(sock)), daemon=True).start()
     try:
         server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late Ctrl+C while exiting
         studio.close()
+    if reference.is_alive():
+        # torch still busy in that thread would abort the interpreter's exit ("terminate
+        # called without an active exception"): nothing is left to save, so leave at once
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
     return 0
+
+
+def quiet_server(config):
+    """A uvicorn server that stops on SIGINT or SIGTERM (at once on the second) and returns.
+
+    uvicorn's own raises each caught signal again once stopped, which after a second Ctrl+C
+    prints tracebacks from inside asyncio.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            stops = (signal.SIGINT, signal.SIGTERM)
+            previous = {sig: signal.signal(sig, self.handle_exit) for sig in stops}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return Server(config)
+
+
+def announce(server, url: str) -> None:
+    """Print the address once ``server`` listens (it handles Ctrl+C from then on)."""
+    while not server.started and not server.should_exit:
+        time.sleep(0.02)
+    if server.started:
+        print(f"{PROG}: serving at {url} (Ctrl+C to stop)", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
+
+import pytest
 
 from symusic.studio.__main__ import bind_socket, build_parser, is_loopback, main, url_of
 
@@ -48,3 +55,29 @@ def test_a_port_in_use_is_reported(checkpoint, capsys):
         assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
     finally:
         taken.close()
+
+
+@pytest.mark.parametrize("signals", [(signal.SIGINT, signal.SIGINT), (signal.SIGTERM,)])
+def test_ctrl_c_twice_or_sigterm_to_the_group_stops_cleanly(checkpoint, data_dir, tmp_path,
+                                                             signals):
+    """What Ctrl+C in a terminal does (to the process group), twice in a row: no traceback,
+    exit 0, and the upload folder gone."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "symusic.studio", str(checkpoint), "--data", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env={**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        for line in proc.stdout:
+            if "serving at" in line:
+                break
+        assert list(tmp_path.glob("symusic-studio-*"))  # the upload folder
+        for sig in signals:
+            os.killpg(proc.pid, sig)
+            time.sleep(0.05)
+        output = proc.stdout.read()
+        assert proc.wait(timeout=30) == 0, output
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "Traceback" not in output and "Error" not in output, output
+    assert not list(tmp_path.glob("symusic-studio-*"))
