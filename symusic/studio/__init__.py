@@ -11,5 +11,7 @@
 * ``state.py``: the ``Studio`` that holds all of the above for one running app;
 * ``schemas.py`` / ``routes.py`` / ``app.py``: the request bodies, the JSON API, and the
   FastAPI app serving it and ``static/`` (plain HTML, CSS and JS modules, no build step);
+* ``guard.py``: the door: only requests for the studio's own host and from its own pages, of
+  bounded size, and the security headers on every answer;
 * ``__main__.py``: the command line.
 """
