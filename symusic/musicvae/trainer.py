@@ -17,6 +17,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from symusic import progress
 from symusic.data.dataset import MelodyCollection, make_eval_loader, make_train_loader
+from symusic.data.settings import DataSettings
 from symusic.musicvae import checkpoint as ckpt
 from symusic.musicvae.config import ExperimentConfig
 from symusic.musicvae.distributed import DistContext, broadcast_float
@@ -81,6 +82,8 @@ class Trainer:
         torch.manual_seed(cfg.seed + ctx.rank)
         self.train_data, self.eval_data = self._scan_folders()
         self.model = MusicVAE(config.model).to(self.device)
+        self.model.data_settings = DataSettings(extraction=cfg.extraction,
+                                                programs=tuple(cfg.programs))
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
         self.scheduler = self._make_scheduler()
         self.train_loader = make_train_loader(

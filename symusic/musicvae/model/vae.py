@@ -20,6 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from symusic.atomic import atomic_write
+from symusic.data.settings import DataSettings
 from symusic.musicvae.model import loss as L
 from symusic.musicvae.model.config import ConfigError, ModelConfig
 from symusic.musicvae.model.encoder import Encoder
@@ -60,6 +61,16 @@ def check_checkpoint_state(state: object, source: str) -> None:
         raise CheckpointError(f"{source}: a checkpoint of kind {kind!r}, not {CHECKPOINT_KIND!r}")
 
 
+def data_settings_of(state: dict) -> DataSettings:
+    """A checkpoint's data settings; one written before they were recorded was trained with
+    ``any_meter`` and its training config's programs (0..31 when it has none)."""
+    if "data_settings" in state:
+        return DataSettings.from_dict(state["data_settings"])
+    training = state.get("training")
+    config = training.get("config") if isinstance(training, dict) else None
+    return DataSettings.legacy(config if isinstance(config, dict) else None)
+
+
 @dataclass
 class VAEOutput:
     """What ``MusicVAE.forward`` returns. Scalars are 0-d tensors; only ``loss`` (and
@@ -85,6 +96,8 @@ class MusicVAE(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
+        # how MIDI files become windows for this model (the trainer sets its config's)
+        self.data_settings = DataSettings()
         self.encoder = Encoder.from_params(config.encoder_params, config.z_size)
         self.decoder = build_seq_decoder(config.seq_decoder_args, config.seq_len)
 
@@ -198,10 +211,12 @@ class MusicVAE(nn.Module):
     # --- checkpoints --------------------------------------------------------------------------
 
     def to_state(self) -> dict:
-        """``{"kind", "model_config", "state_dict"}``: all a checkpoint needs."""
+        """``{"kind", "model_config", "data_settings", "state_dict"}``: all a checkpoint
+        needs (plain types besides the tensors)."""
         return {
             "kind": CHECKPOINT_KIND,
             "model_config": self.config.to_dict(),
+            "data_settings": self.data_settings.to_dict(),
             "state_dict": self.state_dict(),
         }
 
@@ -212,7 +227,8 @@ class MusicVAE(nn.Module):
         try:
             model = cls(ModelConfig.from_dict(state["model_config"]))
             model.load_state_dict(state["state_dict"])
-        except (ConfigError, RuntimeError, TypeError, AttributeError) as e:
+            model.data_settings = data_settings_of(state)
+        except (ConfigError, RuntimeError, TypeError, AttributeError, ValueError) as e:
             raise CheckpointError(f"{source}: damaged MusicVAE checkpoint: {e}") from e
         return model
 
