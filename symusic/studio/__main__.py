@@ -141,9 +141,10 @@ def serve(args: argparse.Namespace) -> int:
     # The latent statistics take a while on a big model: start them before the first request.
     reference = threading.Thread(target=studio.latent.reference, daemon=True)
     reference.start()
-    # lifespan off: the studio is closed below, also when a second Ctrl+C cuts shutdown short
+    # lifespan off: the studio is closed below, also when a second Ctrl+C cuts shutdown short.
+    # h11 bounds a request's headers (16 KB); at most 100 connections at once hold a body.
     server = quiet_server(uvicorn.Config(create_app(studio, args.host), log_level="warning",
-                                         lifespan="off"))
+                                         lifespan="off", http="h11", limit_concurrency=100))
     threading.Thread(target=announce, args=(server, url_of(sock)), daemon=True).start()
     try:
         server.run(sockets=[sock])

@@ -9,8 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from symusic.studio.__main__ import bind_socket, build_parser, is_loopback, main, url_of
 
 
@@ -57,27 +55,33 @@ def test_a_port_in_use_is_reported(checkpoint, capsys):
         taken.close()
 
 
-@pytest.mark.parametrize("signals", [(signal.SIGINT, signal.SIGINT), (signal.SIGTERM,)])
-def test_ctrl_c_twice_or_sigterm_to_the_group_stops_cleanly(checkpoint, data_dir, tmp_path,
-                                                             signals):
-    """What Ctrl+C in a terminal does (to the process group), twice in a row: no traceback,
-    exit 0, and the upload folder gone."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "symusic.studio", str(checkpoint), "--data", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        env={**os.environ, "TMPDIR": str(tmp_path)})
+def test_ctrl_c_twice_or_sigterm_to_the_group_stops_cleanly(checkpoint, data_dir, tmp_path):
+    """What Ctrl+C in a terminal does (a signal to the process group), twice in a row, and
+    SIGTERM: no traceback, exit 0, and the upload folder gone. Two studios, run side by side,
+    signalled as soon as they serve (while they still compute the latent statistics)."""
+    cases = {"int-int": (signal.SIGINT, signal.SIGINT), "term": (signal.SIGTERM,)}
+    procs = {}
+    for name in cases:
+        (tmp_path / name).mkdir()
+        procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "symusic.studio", str(checkpoint), "--data", str(data_dir)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True, env={**os.environ, "TMPDIR": str(tmp_path / name)})
     try:
-        for line in proc.stdout:
-            if "serving at" in line:
-                break
-        assert list(tmp_path.glob("symusic-studio-*"))  # the upload folder
-        for sig in signals:
-            os.killpg(proc.pid, sig)
-            time.sleep(0.05)
-        output = proc.stdout.read()
-        assert proc.wait(timeout=30) == 0, output
+        for name, proc in procs.items():
+            for line in proc.stdout:
+                if "serving at" in line:
+                    break
+            assert list((tmp_path / name).glob("symusic-studio-*"))  # the upload folder
+            for sig in cases[name]:
+                os.killpg(proc.pid, sig)
+                time.sleep(0.05)
+        for name, proc in procs.items():
+            output = proc.stdout.read()
+            assert proc.wait(timeout=30) == 0, (name, output)
+            assert "Traceback" not in output and "Error" not in output, (name, output)
+            assert not list((tmp_path / name).glob("symusic-studio-*")), name
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert "Traceback" not in output and "Error" not in output, output
-    assert not list(tmp_path.glob("symusic-studio-*"))
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
