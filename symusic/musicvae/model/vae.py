@@ -13,6 +13,8 @@ that keeps the model inside its own checkpoint stores ``model.to_state()`` (a di
 from __future__ import annotations
 
 import os
+import pickle
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,11 +42,26 @@ def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     if not Path(path).is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns (more lines) about odd pickle protocols
+            warnings.simplefilter("ignore")
+            state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises many kinds for a file it cannot read
-        raise CheckpointError(f"{path}: not a readable torch checkpoint ({e})") from e
+        reason = _load_failure(e)
+        raise CheckpointError(f"{path}: not a readable torch checkpoint ({reason})") from e
     check_checkpoint_state(state, str(path))
     return state
+
+
+def _load_failure(err: Exception) -> str:
+    """Torch's reason on one line, without its advice to load unsafely (weights_only=False)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if isinstance(err, pickle.UnpicklingError):  # what the weights-only unpickler refuses
+        details = [line for line in lines if "weights_only" not in line.lower()
+                   and "weights only" not in line.lower() and "documentation" not in line]
+        return ("it holds objects that a safe (weights-only) load refuses"
+                + (f": {details[-1][:200]}" if details else ""))
+    first = lines[0].split(". ")[0] if lines else type(err).__name__
+    return "damaged, or not a torch file" if "weights_only" in first else first[:200]
 
 
 def check_checkpoint_state(state: object, source: str) -> None:
