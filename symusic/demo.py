@@ -117,7 +117,9 @@ def samples_phase(demo: Demo) -> None:
     model = MusicVAE.load(demo.checkpoint).eval()
     out = demo.run_dir / "demo"
     eval_dir = json.loads((demo.run_dir / "config.json").read_text())["eval_dir"]
-    melodies = MelodyCollection.from_folder(eval_dir, progress=False)
+    settings = model.data_settings  # read the eval tunes as training did (its cache is warm)
+    melodies = MelodyCollection.from_folder(eval_dir, programs=settings.programs,
+                                            extraction=settings.extraction, progress=False)
     windows = next(iter(make_eval_loader(melodies, slice_bar=model.config.seq_len // 16,
                                          batch_size=64, num_workers=0)))
     start, end = windows[0].numpy(), windows[-1].numpy()

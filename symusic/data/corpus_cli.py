@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
 
     A wrong argument or an output folder that cannot be written is one line on stderr and
     exit code 2, before any work."""
-    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Unpack the built-in folk corpus that ships with the package "
+        "(seconds), or build it from music21's ABC files with --rebuild (minutes).")
     parser.add_argument("--out", default="data/folk", help="output folder (default data/folk)")
     parser.add_argument("--rebuild", action="store_true",
                         help="build from music21's ABC files instead of unpacking the shipped "
