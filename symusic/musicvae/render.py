@@ -21,6 +21,7 @@ from symusic.data.midi_io import melody_notes, write_melodies
 from symusic.data.tokens import STEPS_PER_BAR
 
 MAX_ROWS = 12  # more melodies than this are drawn joined on one axis
+DPI = 100
 SOUNDFONT_ENV = "SYMUSIC_SOUNDFONT"
 SOUNDFONT_CANDIDATES = (
     "/usr/share/sounds/sf2/FluidR3_GM.sf2",  # Debian / Ubuntu: fluid-soundfont-gm
@@ -44,48 +45,76 @@ class AudioUnavailableError(RuntimeError):
 
 
 NOTE_COLOR, REFERENCE_COLOR = "tab:blue", "0.78"
+# The picture costs about the same whatever the input: the notes of an axis go into one
+# collection per colour (not a patch each), and grid lines, bar numbers, titles and the lines
+# between joined melodies are thinned to at most these many.
+MAX_BAR_LINES, MAX_BAR_TICKS, MAX_LABELS = 240, 32, 24
+MIN_EDGE_PX = 3.0  # narrower steps than this get no white edge, which would hide the notes
 
 
 def _pitch_label(value: float, _position: object) -> str:
     return pretty_midi.note_number_to_name(int(value)) if value == int(value) else ""
 
 
-def _draw_notes(ax, melody: np.ndarray, offset: int, color: str, height: float,
-                zorder: int) -> bool:
-    """Draw one melody's notes from step ``offset`` on; False when it has none."""
-    spans = melody_notes(melody)
-    for pitch, start, end in spans:
-        ax.broken_barh([(offset + start, max(end - start, 0.5))], (pitch - height / 2, height),
-                       facecolor=color, edgecolor="white", linewidth=0.6, zorder=zorder)
-    return bool(spans)
+def _nice_stride(count: float, limit: int) -> int:
+    """The first of 1, 2, 5, 10, 20, 50, ... that thins ``count`` items to ``limit`` or fewer."""
+    scale = 1
+    while True:
+        for factor in (1, 2, 5):
+            if count <= limit * factor * scale:
+                return factor * scale
+        scale *= 10
+
+
+def _note_boxes(melodies, offsets, height: float) -> np.ndarray:
+    """The notes of ``melodies`` (placed at step ``offsets``) as rectangles ``[N, 4, 2]``."""
+    rows = [(off + start, max(end - start, 0.5), pitch)
+            for m, off in zip(melodies, offsets, strict=True) if m is not None
+            for pitch, start, end in melody_notes(m)]
+    if not rows:
+        return np.zeros((0, 4, 2))
+    x, w, y = np.asarray(rows, dtype=np.float64).T
+    corners = [(x, y - height / 2), (x + w, y - height / 2), (x + w, y + height / 2),
+               (x, y + height / 2)]
+    return np.stack([np.stack(c, axis=1) for c in corners], axis=1)
 
 
 def _draw_roll(ax, melodies, offsets, titles, references, steps_per_bar: int,
-               pitch_range: tuple[float, float]) -> None:
+               pitch_range: tuple[float, float], px_per_step: float) -> None:
     """One axis: ``melodies`` placed at step ``offsets``, ``references`` (or Nones) beneath."""
+    from matplotlib.collections import PolyCollection
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     lo, hi = pitch_range
     total = max(off + len(m) for m, off in zip(melodies, offsets, strict=True))
-    for step in range(0, total + 1, max(steps_per_bar // 4, 1)):
-        ax.axvline(step, color="0.93", lw=0.5, zorder=0)
-    for step in range(0, total + 1, steps_per_bar):
-        ax.axvline(step, color="0.6", lw=0.8, zorder=1)
-    for m, off, ref in zip(melodies, offsets, references, strict=True):
-        if ref is not None:
-            _draw_notes(ax, ref, off, REFERENCE_COLOR, 0.95, zorder=2)
-        if not _draw_notes(ax, m, off, NOTE_COLOR, 0.6, zorder=3):
+    bars = -(-total // steps_per_bar)
+    if bars * 4 <= MAX_BAR_LINES:
+        ax.vlines(range(0, total + 1, max(steps_per_bar // 4, 1)), lo, hi, color="0.93",
+                  lw=0.5, zorder=0)
+    bar_stride = steps_per_bar * _nice_stride(bars, MAX_BAR_LINES)
+    ax.vlines(range(0, total + 1, bar_stride), lo, hi, color="0.6", lw=0.8, zorder=1)
+    edge = {"edgecolor": "white", "linewidth": 0.6} if px_per_step >= MIN_EDGE_PX else {}
+    for group, color, height, zorder in ((references, REFERENCE_COLOR, 0.95, 2),
+                                         (melodies, NOTE_COLOR, 0.6, 3)):
+        boxes = _note_boxes(group, offsets, height)
+        if len(boxes):
+            ax.add_collection(PolyCollection(boxes, facecolor=color, zorder=zorder, **edge))
+    few = len(melodies) <= MAX_LABELS
+    for m, off in zip(melodies, offsets, strict=True):
+        if few and not melody_notes(m):
             ax.text(off + len(m) / 2, (lo + hi) / 2, "(no notes)", ha="center", va="center",
                     color="0.5", fontsize=8)
-        if off:
-            ax.axvline(off, color="black", lw=1.5, zorder=4)
+    joins = offsets[1 :: _nice_stride(len(melodies), MAX_BAR_LINES)]
+    if joins:
+        ax.vlines(joins, lo, hi, color="black", lw=1.5 if few else 0.6, zorder=4)
     if titles is not None:
-        for title, off in zip(titles, offsets, strict=True):
+        every = _nice_stride(len(titles), MAX_LABELS)
+        for title, off in list(zip(titles, offsets, strict=True))[::every]:
             ax.text(off + 0.5, hi - 0.5, title, va="top", fontsize=7, color="0.25")
     ax.set_xlim(0, total)
     ax.set_ylim(lo, hi)
-    bar_steps = range(0, total + 1, steps_per_bar)
-    ax.set_xticks(list(bar_steps), [str(s // steps_per_bar + 1) for s in bar_steps], fontsize=7)
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
-
+    bar_ticks = range(0, total + 1, steps_per_bar * _nice_stride(bars, MAX_BAR_TICKS))
+    ax.set_xticks(list(bar_ticks), [str(s // steps_per_bar + 1) for s in bar_ticks], fontsize=7)
     ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
     ax.yaxis.set_major_formatter(FuncFormatter(_pitch_label))
     ax.tick_params(axis="y", labelsize=7)
@@ -106,7 +135,9 @@ def plot_pianoroll(
     all on one axis, one after another, separated by a thick line. Bar lines are grey,
     beat lines faint; the x axis counts bars from 1, the y axis names pitches (C4 = 60).
     ``references`` (one per melody, e.g. the originals under their reconstructions) are
-    drawn beneath in light grey, named ``reference_label`` in the legend. Returns ``path``.
+    drawn beneath in light grey, named ``reference_label`` in the legend. The cost is
+    bounded for any length (one note collection per colour, thinned grid lines and labels):
+    a long input comes out as an overview, at most 60 inches wide. Returns ``path``.
     """
     # matplotlib is imported here, not at the top: it costs a second or two at start-up,
     # which the command lines' quick paths (errors, --help) need not pay.
@@ -131,16 +162,19 @@ def plot_pianoroll(
     if joined:
         offsets = np.cumsum([0] + [len(m) for m in melodies[:-1]]).tolist()
         total_steps = sum(len(m) for m in melodies)
-        fig = Figure(figsize=(min(4 + total_steps / 24, 60), 3), layout="constrained")
+        width = min(4 + total_steps / 24, 60)
+        fig = Figure(figsize=(width, 3), layout="constrained")
         axes = [fig.add_subplot()]
-        _draw_roll(axes[0], melodies, offsets, titles, refs, steps_per_bar, pitch_range)
+        _draw_roll(axes[0], melodies, offsets, titles, refs, steps_per_bar, pitch_range,
+                   px_per_step=width * DPI / max(total_steps, 1))
     else:
         longest = max(len(m) for m in melodies)
-        fig = Figure(figsize=(min(4 + longest / 12, 30), 0.4 + 1.8 * len(melodies)),
-                     layout="constrained")
+        width = min(4 + longest / 12, 30)
+        fig = Figure(figsize=(width, 0.4 + 1.8 * len(melodies)), layout="constrained")
         axes = list(fig.subplots(len(melodies), 1, squeeze=False)[:, 0])
         for i, ax in enumerate(axes):
-            _draw_roll(ax, [melodies[i]], [0], None, [refs[i]], steps_per_bar, pitch_range)
+            _draw_roll(ax, [melodies[i]], [0], None, [refs[i]], steps_per_bar, pitch_range,
+                       px_per_step=width * DPI / max(longest, 1))
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8, loc="left")
     axes[-1].set_xlabel("bar", fontsize=8)
@@ -150,7 +184,7 @@ def plot_pianoroll(
                        loc="upper right", fontsize=7, framealpha=0.9)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=DPI)
     return path
 
 
@@ -230,8 +264,9 @@ def render_audio(
     midi_path = Path(midi_path)
     wav_path = Path(wav_path) if wav_path is not None else midi_path.with_suffix(".wav")
     if shutil.which("fluidsynth"):
+        # absolute paths: a relative one starting with "-" would be read as an option
         cmd = ["fluidsynth", "-ni", "-q", "-g", "0.8", "-r", str(sample_rate), "-F",
-               str(wav_path), str(sf2), str(midi_path)]
+               str(wav_path.absolute()), str(sf2.absolute()), str(midi_path.absolute())]
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
         except subprocess.TimeoutExpired as err:

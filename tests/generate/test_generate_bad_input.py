@@ -98,3 +98,29 @@ def test_evaluate_reads_the_programs_it_is_told(tiny_model_path, midi_dir, tmp_p
     assert evaluate.main([*args, "--programs", "0,100-110", "--json", str(out)]) == 0
     report = json.loads(out.read_text())
     assert report["programs"] == "0, 100-110" and report["num_windows"] > 0
+
+
+def test_checkpoint_load_errors_are_one_line_and_never_advise_unsafe_loading(tmp_path):
+    """A checkpoint carrying a pickled call, and a plain pickle: one line each, the payload
+    never runs, and torch's advice to set weights_only=False is not passed on."""
+    import pickle
+
+    import torch
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"model_config": {}, "state_dict": {}, "x": Payload()}, evil)
+    plain = tmp_path / "plain.pt"
+    plain.write_bytes(pickle.dumps({"a": Payload()}, protocol=4))
+    for path, needle in ((evil, "GLOBAL posix.system"), (plain, "plain.pt")):
+        done = run_module("symusic.musicvae.generate", "sample", "--checkpoint", path,
+                          "--out", tmp_path / "out")
+        assert_one_line_error(done.returncode, done.stderr, str(path), needle,
+                              "safe (weights-only) load refuses")
+        assert "weights_only" not in done.stderr
+    assert not marker.exists()

@@ -90,3 +90,59 @@ def test_cli_audio(tiny_model_path, tmp_path):
     assert main(["sample", "--checkpoint", str(tiny_model_path), "--num", "1", "--out",
                  str(out), "--audio", "--device", "cpu"]) == 0
     assert sorted(p.name for p in out.glob("*.wav")) == ["sample_1.wav", "samples.wav"]
+
+
+def test_a_long_roll_costs_a_bounded_number_of_artists(tmp_path, monkeypatch):
+    """900 joined 2-bar windows (an hour of music, thousands of notes) draw with a few
+    collections and thinned ticks and labels, not a patch per note and a line per beat."""
+    from matplotlib.figure import Figure
+
+    drawn = []
+    save = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (drawn.append(fig),
+                                                                save(fig, *a, **k))[1])
+    windows = [np.tile(one_bar(60 + i % 12, 64, 67, 72), 2) for i in range(900)]
+    render.plot_pianoroll(windows, tmp_path / "long.png", titles=[f"w{i}" for i in range(900)],
+                          references=windows)
+    (ax,) = drawn[0].axes
+    assert len(ax.get_children()) < 100, len(ax.get_children())
+    assert len(ax.get_xticks()) <= render.MAX_BAR_TICKS + 1
+    texts = [t.get_text() for t in ax.texts]
+    assert texts[:2] == ["w0", "w50"] and len(texts) <= render.MAX_LABELS
+    boxes = [c for c in ax.collections if len(c.get_paths()) == 900 * 8]
+    assert len(boxes) == 2  # every note and every reference note is there, in one artist each
+    assert png_size(tmp_path / "long.png")[0] == 60 * render.DPI  # capped width
+
+
+def test_fluidsynth_never_reads_a_path_as_an_option(tmp_path, monkeypatch):
+    """Relative paths starting with '-' reach fluidsynth as absolute paths."""
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(cmd)
+        (tmp_path / "-odd" / "x.wav").write_bytes(b"RIFF")
+        return render.subprocess.CompletedProcess(cmd, 0, "", "")
+
+    (tmp_path / "-odd").mkdir()
+    (tmp_path / "-odd" / "x.mid").write_bytes(b"MThd")
+    (tmp_path / "-font.sf2").write_bytes(b"sf2")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(render.shutil, "which", lambda name: "/usr/bin/fluidsynth")
+    monkeypatch.setattr(render.subprocess, "run", fake_run)
+    wav = render.render_audio("-odd/x.mid", soundfont="-font.sf2")
+    assert wav.resolve() == (tmp_path / "-odd" / "x.wav").resolve()
+    (cmd,) = calls
+    paths = cmd[cmd.index("-F") + 1 :]
+    assert paths == [str(tmp_path / "-odd" / "x.wav"), str(tmp_path / "-font.sf2"),
+                     str(tmp_path / "-odd" / "x.mid")]
+
+
+@NEEDS_AUDIO
+def test_cli_audio_into_a_folder_named_like_an_option(tiny_model_path, tmp_path, monkeypatch):
+    from symusic.musicvae.generate import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["sample", "--checkpoint", str(tiny_model_path), "--num", "1",
+                 "--out=-odd", "--audio", "--device", "cpu"]) == 0
+    assert sorted(p.name for p in (tmp_path / "-odd").glob("*.wav")) == ["sample_1.wav",
+                                                                        "samples.wav"]
