@@ -67,8 +67,10 @@ def check_melodies(melodies: list[dict], n: int) -> np.ndarray:
 
 
 def data_window(data_dir, name: str, track: int, bar: int) -> np.ndarray:
-    melody = next(t for t in read_tracks(data_dir / name) if t.index == track).melodies[0]
-    return np.asarray(melody[bar * 16 : bar * 16 + SEQ_LEN], dtype=np.int64)
+    """The pipeline's window of ``track`` starting at the file's ``bar``."""
+    chosen = next(t for t in read_tracks(data_dir / name) if t.index == track)
+    window = next(w for w, _, start in chosen.windows(SEQ_LEN, 16) if start == bar)
+    return np.asarray(window, dtype=np.int64)
 
 
 # --- the page ----------------------------------------------------------------------------------
