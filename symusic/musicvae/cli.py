@@ -9,6 +9,7 @@ their traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -47,7 +48,44 @@ def load_model(path: str | Path, device: torch.device):
     if not path.is_file():
         raise InputError(f"checkpoint {path} does not exist")
     model = MusicVAE.load(path, map_location="cpu")
+    tensors = [t for t in model.state_dict().values() if t.is_floating_point()]
+    broken = sum(not bool(torch.isfinite(t).all()) for t in tensors)
+    if broken:
+        raise InputError(f"checkpoint {path}: {broken} of {len(tensors)} weight tensors hold NaN "
+                         f"or infinity (its training diverged); use an earlier checkpoint")
     return model.to(device).eval()
+
+
+def _writable_folder(folder: Path, flag: str, path: Path) -> None:
+    """Raise ``InputError`` unless ``folder`` is, or can be made, a folder we may write in."""
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == Path(p.anchor))
+    if not existing.is_dir():
+        raise InputError(f"{flag} {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise InputError(f"{flag} {path}: cannot write in {existing} (no permission, or "
+                         f"a read-only file system)")
+
+
+def check_output_folder(path: str | Path, flag: str = "--out") -> Path:
+    """``path`` as an output folder (it may not exist yet), checked before any model work:
+    ``InputError`` when it is a file, lies under a file, or cannot be written."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"{flag} {path} is a file; it must be a folder")
+    _writable_folder(path, flag, path)
+    return path
+
+
+def check_output_file(path: str | Path, flag: str = "--out") -> Path:
+    """``path`` as an output file (it may exist: it is replaced), checked before any model
+    work: ``InputError`` when it is a folder or cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{flag} {path} is a folder; it must be a file name")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise InputError(f"{flag} {path}: cannot write it (no permission)")
+    _writable_folder(path.absolute().parent, flag, path)
+    return path
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
@@ -78,4 +116,7 @@ def run_cli(prog: str, command: Callable[[argparse.Namespace], None],
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except OSError as err:  # writing the output: a full disk, a folder gone meanwhile, ...
+        print(f"{prog}: error: {error_message(err)}", file=sys.stderr)
+        return EXIT_ERROR
     return 0

@@ -32,11 +32,21 @@ from symusic import progress
 from symusic.data.melody import DEFAULT_PROGRAMS, describe_programs, parse_programs
 from symusic.data.tokens import STEPS_PER_BAR
 from symusic.musicvae import metrics
-from symusic.musicvae.cli import add_device_argument, load_model, resolve_device, run_cli
+from symusic.musicvae.cli import (
+    add_device_argument,
+    check_output_file,
+    load_model,
+    resolve_device,
+    run_cli,
+)
 from symusic.musicvae.generate import encode_mu, sample_melodies
 from symusic.musicvae.midi_windows import InputError
 
 PROG = "symusic-evaluate"
+# Bounds on what one command may ask for: (flag, smallest, largest). Fewer than 2 data
+# windows leave the data halves and the interpolations empty (every measure nan).
+LIMITS = {"num_samples": (1, 100_000), "batch_size": (1, 65_536), "interp_pairs": (1, 1000),
+          "interp_steps": (2, 100), "max_windows": (2, None)}
 
 
 def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | None = None,
@@ -188,11 +198,18 @@ def _jsonable(value: Any) -> Any:
 
 def run(args: argparse.Namespace) -> None:
     """The ``evaluate`` command: load, measure, print, write JSON."""
-    for name in ("num_samples", "batch_size", "interp_pairs"):
-        if getattr(args, name) < 1:
-            raise InputError(f"--{name.replace('_', '-')} must be 1 or more")
-    if args.interp_steps < 2:
-        raise InputError("--interp-steps must be 2 or more")
+    for name, (low, high) in LIMITS.items():
+        value = getattr(args, name)
+        if value is not None and not (low <= value and (high is None or value <= high)):
+            allowed = f"{low} or more" if high is None else f"{low} to {high}"
+            raise InputError(f"--{name.replace('_', '-')} must be {allowed}, got {value}")
+    if not 0 <= args.temperature < float("inf"):
+        raise InputError(f"--temperature must be 0 (argmax) or a positive number, "
+                         f"got {args.temperature}")
+    if not 0 <= args.seed < 2**64:
+        raise InputError(f"--seed must be 0 to 2**64 - 1, got {args.seed}")
+    if args.json:
+        check_output_file(args.json, "--json")
     try:
         programs = parse_programs(args.programs)
     except ValueError as err:
@@ -200,6 +217,9 @@ def run(args: argparse.Namespace) -> None:
     model = load_model(args.checkpoint, resolve_device(args.device))
     windows, info = load_data_windows(args.data, model.config.seq_len, args.max_windows,
                                       programs)
+    if len(windows) < 2:
+        raise InputError(f"{args.data}: only one window of {model.config.seq_len // STEPS_PER_BAR}"
+                         f" bars; evaluation needs 2 or more")
     info["programs"] = describe_programs(programs)
     report = {"checkpoint": str(args.checkpoint), "data": str(args.data), **info}
     report.update(evaluate(model, windows, args.num_samples, args.temperature, args.batch_size,
@@ -219,16 +239,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True, help="model checkpoint (.pt)")
     p.add_argument("--data", required=True, help="folder of MIDI files")
     p.add_argument("--json", default=None, help="also write every metric to this JSON file")
-    p.add_argument("--num-samples", type=int, default=512, help="prior samples to compare")
-    p.add_argument("--temperature", type=float, default=1.0, help="of the prior samples")
+    p.add_argument("--num-samples", type=int, default=512,
+                   help="prior samples to compare, at most 100,000 (default %(default)s)")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="of the prior samples: 0 = argmax, or positive (default %(default)s)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--max-windows", type=int, default=None,
-                   help="evaluate on an evenly spaced subset of this many data windows")
+                   help="evaluate on an evenly spaced subset of this many data windows "
+                        "(2 or more)")
     p.add_argument("--programs", default="0-31",
                    help="General MIDI programs of the tracks to read, e.g. 0-31,40,73 "
                         "(default 0-31, as training's default)")
-    p.add_argument("--interp-pairs", type=int, default=16, help="pairs of windows to morph")
-    p.add_argument("--interp-steps", type=int, default=9, help="steps per interpolation")
+    p.add_argument("--interp-pairs", type=int, default=16,
+                   help="pairs of windows to morph, at most 1000 (default %(default)s)")
+    p.add_argument("--interp-steps", type=int, default=9,
+                   help="steps per interpolation, 2 to 100 (default %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     add_device_argument(p)
     return p

@@ -27,7 +27,14 @@ from tqdm import tqdm
 
 from symusic.data.tokens import STEPS_PER_BAR
 from symusic.musicvae import midi_windows as mw
-from symusic.musicvae.cli import add_device_argument, load_model, resolve_device, run_cli
+from symusic.musicvae.cli import (
+    add_device_argument,
+    check_output_file,
+    check_output_folder,
+    load_model,
+    resolve_device,
+    run_cli,
+)
 from symusic.musicvae.render import (
     AudioUnavailableError,
     audio_problem,
@@ -36,6 +43,8 @@ from symusic.musicvae.render import (
 )
 
 PROG = "symusic"
+MAX_NUM = MAX_STEPS = 1000  # each melody is a MIDI file and a PNG: more is a batch job
+MIN_TEMPO, MAX_TEMPO = 4.0, 1000.0  # BPM; a MIDI file's slowest tempo is about 3.6
 DESCRIPTION = "Sample, interpolate, reconstruct and encode melodies with a MusicVAE checkpoint."
 EXAMPLES = """examples:
   symusic sample --checkpoint best.pt --num 8 --temperature 0.5 --out samples --audio
@@ -119,8 +128,12 @@ class Writer:
     """Writes melodies as MIDI + PNG (+ WAV with ``--audio``) and lists what it wrote."""
 
     def __init__(self, out_dir: Path, args: argparse.Namespace) -> None:
-        if not args.tempo > 0:
-            raise mw.InputError(f"--tempo must be positive, got {args.tempo}")
+        if not MIN_TEMPO <= args.tempo <= MAX_TEMPO:
+            raise mw.InputError(f"--tempo must be {MIN_TEMPO:g} to {MAX_TEMPO:g} BPM, "
+                                f"got {args.tempo}")
+        if args.seed is not None and not 0 <= args.seed < 2**64:
+            raise mw.InputError(f"--seed must be 0 to 2**64 - 1, got {args.seed}")
+        out_dir = check_output_folder(out_dir)
         if not 0 <= args.program <= 127:
             raise mw.InputError(f"--program must be a General MIDI program 0..127, "
                                 f"got {args.program}")
@@ -160,8 +173,9 @@ def _bars(tokens: np.ndarray) -> int:
 
 
 def _check_temperature(temperature: float) -> None:
-    if not temperature >= 0:
-        raise mw.InputError(f"--temperature must be 0 (argmax) or more, got {temperature}")
+    if not 0 <= temperature < float("inf"):
+        raise mw.InputError(f"--temperature must be 0 (argmax) or a positive number, "
+                            f"got {temperature}")
 
 
 # --- subcommands ---------------------------------------------------------------------------
@@ -169,8 +183,8 @@ def _check_temperature(temperature: float) -> None:
 
 def cmd_sample(args: argparse.Namespace) -> None:
     """``sample``: melodies from the prior, one file each and all joined."""
-    if args.num < 1:
-        raise mw.InputError(f"--num must be 1 or more, got {args.num}")
+    if not 1 <= args.num <= MAX_NUM:
+        raise mw.InputError(f"--num must be 1 to {MAX_NUM}, got {args.num}")
     _check_temperature(args.temperature)
     writer = Writer(Path(args.out), args)
     model = load_model(args.checkpoint, resolve_device(args.device))
@@ -185,8 +199,9 @@ def cmd_sample(args: argparse.Namespace) -> None:
 
 def cmd_interpolate(args: argparse.Namespace) -> None:
     """``interpolate``: slerp between the windows of two files, each step and all joined."""
-    if args.steps < 2:
-        raise mw.InputError(f"--steps must be 2 or more (both ends are included), got {args.steps}")
+    if not 2 <= args.steps <= MAX_STEPS:
+        raise mw.InputError(f"--steps must be 2 to {MAX_STEPS} (both ends are included), "
+                            f"got {args.steps}")
     _check_temperature(args.temperature)
     writer = Writer(Path(args.out), args)
     model = load_model(args.checkpoint, resolve_device(args.device))
@@ -197,8 +212,10 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
         bar = getattr(args, f"{which}_bar")
         window, source = mw.pick_window(path, seq_len, args.track if track is None else track,
                                         args.bar if bar is None else bar)
+        chosen = (" (its first window; --bar picks another)"
+                  if args.bar is None and bar is None else "")
         print(f"{which}: {path}, track {source.track}, melody {source.melody}, "
-              f"bar {source.bar}, {_bars(window)} bars")
+              f"bar {source.bar}{chosen}, {_bars(window)} bars")
         ends.append(window)
     z, tokens = interpolate_melodies(model, ends[0], ends[1], args.steps, args.temperature,
                                      args.seed)
@@ -235,6 +252,12 @@ def cmd_encode(args: argparse.Namespace) -> None:
         if getattr(args, name) < 1:
             raise mw.InputError(f"--{name.replace('_', '-')} must be 1 or more, "
                                 f"got {getattr(args, name)}")
+    out = Path(args.out)
+    if out.suffix != ".npy":
+        out = out.with_name(out.name + ".npy")  # as np.save would name it
+    index = out.with_name(out.name.removesuffix(".npy") + ".index.csv")
+    for path in (out, index):
+        check_output_file(path)
     model = load_model(args.checkpoint, resolve_device(args.device))
     files = mw.midi_files(args.input)
     hop = args.hop_bars * STEPS_PER_BAR
@@ -248,12 +271,8 @@ def cmd_encode(args: argparse.Namespace) -> None:
                             f"bars or more in any of its {len(files)} MIDI files")
     windows = np.stack([w for w, _ in found])
     z = encode_mu(model, windows, args.batch_size, progress=True)
-    out = Path(args.out)
-    if out.suffix != ".npy":
-        out = out.with_name(out.name + ".npy")  # as np.save would name it
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out, z)
-    index = out.with_name(out.name.removesuffix(".npy") + ".index.csv")
     with index.open("w", newline="") as handle:
         fields = ["row", *(f.name for f in dataclasses.fields(mw.WindowSource))]
         rows = csv.DictWriter(handle, fieldnames=fields)
@@ -278,7 +297,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_device_argument(common)
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--out", required=True, help="output folder")
-    output.add_argument("--tempo", type=float, default=120.0, help="BPM of the MIDI written")
+    output.add_argument("--tempo", type=float, default=120.0,
+                        help=f"BPM of the MIDI written, {MIN_TEMPO:g} to {MAX_TEMPO:g} "
+                             f"(default %(default)s)")
     output.add_argument("--program", type=int, default=0, help="GM program (0 = piano)")
     output.add_argument("--audio", action="store_true",
                         help="also render WAV with FluidSynth and a GM soundfont")
@@ -286,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument("--seed", type=int, default=None, help="random seed")
 
     p = sub.add_parser("sample", parents=[common, output], help="melodies from the prior")
-    p.add_argument("--num", type=int, default=8, help="how many (default %(default)s)")
+    p.add_argument("--num", type=int, default=8,
+                   help=f"how many, at most {MAX_NUM} (default %(default)s)")
     p.add_argument("--temperature", type=float, default=0.5,
                    help="0 = argmax, higher = more adventurous (default %(default)s)")
     p.set_defaults(func=cmd_sample)
@@ -295,12 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="morph between the melodies of two MIDI files")
     p.add_argument("--start", required=True, help="MIDI file of the first melody")
     p.add_argument("--end", required=True, help="MIDI file of the last melody")
-    p.add_argument("--steps", type=int, default=7, help="steps, both ends included")
+    p.add_argument("--steps", type=int, default=7,
+                   help=f"steps, both ends included, at most {MAX_STEPS} (default %(default)s)")
     p.add_argument("--track", type=int, default=None,
                    help="MIDI track (instrument index) to read, when a file has several")
-    p.add_argument("--bar", type=int, default=0,
+    p.add_argument("--bar", type=int, default=None,
                    help="the file's bar the window starts on, from 0 (a DAW's bar 1); "
-                        "a wrong value lists the possible ones")
+                        "default: the first window; a wrong value lists the possible ones")
     for which in ("start", "end"):
         p.add_argument(f"--{which}-track", type=int, default=None, help=f"--track for --{which}")
         p.add_argument(f"--{which}-bar", type=int, default=None, help=f"--bar for --{which}")

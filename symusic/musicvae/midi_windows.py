@@ -134,20 +134,21 @@ def choose_track(tracks: list[Track], track: int | None, path: str | Path, seq_l
 
 
 def pick_window(
-    path: str | Path, seq_len: int, track: int | None = None, bar: int = 0
+    path: str | Path, seq_len: int, track: int | None = None, bar: int | None = None
 ) -> tuple[np.ndarray, WindowSource]:
-    """The window of ``seq_len`` steps starting at bar ``bar`` of the chosen track.
+    """The window of ``seq_len`` steps starting at bar ``bar`` of the chosen track, or its
+    first window when ``bar`` is None; ``WindowSource.bar`` says which bar it starts on.
 
     Raises ``InputError`` when there is no such window (the message lists the bars that
     would do).
     """
     chosen = choose_track(read_tracks(path), track, path, seq_len)
-    if bar < 0:
+    if bar is not None and bar < 0:
         raise InputError(f"--bar must be 0 or more, got {bar}")
     starts = []
     for window, m, start_bar in chosen.windows(seq_len, STEPS_PER_BAR):
-        if start_bar == bar:
-            return window, WindowSource(str(path), chosen.index, chosen.program, m, bar)
+        if bar is None or start_bar == bar:
+            return window, WindowSource(str(path), chosen.index, chosen.program, m, start_bar)
         starts.append(str(start_bar))
     bars = seq_len // STEPS_PER_BAR
     if not starts:

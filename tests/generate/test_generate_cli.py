@@ -180,10 +180,10 @@ def test_missing_soundfont_is_a_note_not_a_crash(tiny_model_path, tmp_path, caps
 
 def test_bad_numbers_are_refused(tiny_model_path, midi_dir, tmp_path, capsys):
     assert run("sample", "--checkpoint", tiny_model_path, "--num", 0, "--out", tmp_path) == 1
-    assert "--num must be 1 or more" in capsys.readouterr().err
+    assert "--num must be 1 to 1000, got 0" in capsys.readouterr().err
     assert run("interpolate", "--checkpoint", tiny_model_path, "--start", midi_dir / "tune0.mid",
                "--end", midi_dir / "tune1.mid", "--steps", 1, "--out", tmp_path) == 1
-    assert "--steps must be 2 or more" in capsys.readouterr().err
+    assert "--steps must be 2 to 1000 (both ends are included), got 1" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a GPU is present")
