@@ -11,8 +11,9 @@
   (``metrics.interpolation_smoothness``).
 
 The data windows are those training evaluates on: every distinct window of the model's
-length (with a note) of the melodies of the tracks with programs 0..31 (``--programs``, as
-the config's ``programs``), as training reads them (``symusic.data.dataset``).
+length of the melodies of the tracks, read with the extraction and the programs the model was
+trained with (its checkpoint's data settings; ``--programs`` may widen them), as training
+reads them (``symusic.data.dataset``).
 """
 
 from __future__ import annotations
@@ -50,11 +51,11 @@ LIMITS = {"num_samples": (1, 100_000), "batch_size": (1, 65_536), "interp_pairs"
 
 
 def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | None = None,
-                      programs: Iterable[int] = DEFAULT_PROGRAMS,
+                      programs: Iterable[int] = DEFAULT_PROGRAMS, extraction: str = "magenta",
                       ) -> tuple[np.ndarray, dict[str, Any]]:
     """The windows training would evaluate on: every distinct window of ``seq_len`` steps
-    (with an onset) of the melodies of the ``programs`` tracks in the MIDI files under
-    ``data_dir``, or an evenly spaced subset of ``max_windows`` of them.
+    of the melodies of the ``programs`` tracks in the MIDI files under ``data_dir`` read by
+    ``extraction``, or an evenly spaced subset of ``max_windows`` of them.
 
     Returns ``(windows [N, seq_len] int64, info)``; ``info["files"]`` says how many files
     were used and skipped. Raises the data pipeline's ``NoMelodiesError`` when there is no
@@ -62,7 +63,7 @@ def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | Non
     """
     from symusic.data.dataset import MelodyCollection, WindowDataset
 
-    collection = MelodyCollection.from_folder(data_dir, programs=programs,
+    collection = MelodyCollection.from_folder(data_dir, programs=programs, extraction=extraction,
                                               progress=progress.interactive())
     dataset = WindowDataset(collection, seq_len // STEPS_PER_BAR, max_windows=max_windows)
     windows = np.stack([dataset.window(i) for i in range(len(dataset))]).astype(np.int64)
@@ -211,16 +212,19 @@ def run(args: argparse.Namespace) -> None:
     if args.json:
         check_output_file(args.json, "--json")
     try:
-        programs = parse_programs(args.programs)
+        programs = None if args.programs is None else parse_programs(args.programs)
     except ValueError as err:
         raise InputError(f"--programs: {err}") from None
     model = load_model(args.checkpoint, resolve_device(args.device))
+    settings = model.data_settings  # read the data as the model's training data was read
+    programs = settings.programs if programs is None else programs
     windows, info = load_data_windows(args.data, model.config.seq_len, args.max_windows,
-                                      programs)
+                                      programs, settings.extraction)
     if len(windows) < 2:
         raise InputError(f"{args.data}: only one window of {model.config.seq_len // STEPS_PER_BAR}"
                          f" bars; evaluation needs 2 or more")
     info["programs"] = describe_programs(programs)
+    info["extraction"] = settings.extraction
     report = {"checkpoint": str(args.checkpoint), "data": str(args.data), **info}
     report.update(evaluate(model, windows, args.num_samples, args.temperature, args.batch_size,
                            args.interp_pairs, args.interp_steps, args.seed))
@@ -247,9 +251,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-windows", type=int, default=None,
                    help="evaluate on an evenly spaced subset of this many data windows "
                         "(2 or more)")
-    p.add_argument("--programs", default="0-31",
+    p.add_argument("--programs", default=None,
                    help="General MIDI programs of the tracks to read, e.g. 0-31,40,73 "
-                        "(default 0-31, as training's default)")
+                        "(default: those the model was trained on)")
     p.add_argument("--interp-pairs", type=int, default=16,
                    help="pairs of windows to morph, at most 1000 (default %(default)s)")
     p.add_argument("--interp-steps", type=int, default=9,

@@ -211,7 +211,8 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
         track = getattr(args, f"{which}_track")
         bar = getattr(args, f"{which}_bar")
         window, source = mw.pick_window(path, seq_len, args.track if track is None else track,
-                                        args.bar if bar is None else bar)
+                                        args.bar if bar is None else bar,
+                                        settings=model.data_settings)
         chosen = (" (its first window; --bar picks another)"
                   if args.bar is None and bar is None else "")
         print(f"{which}: {path}, track {source.track}, melody {source.melody}, "
@@ -235,7 +236,8 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
     _check_temperature(args.temperature)
     writer = Writer(Path(args.out), args)
     model = load_model(args.checkpoint, resolve_device(args.device))
-    windows, sources = mw.consecutive_windows(args.input, model.config.seq_len, args.track)
+    windows, sources = mw.consecutive_windows(args.input, model.config.seq_len, args.track,
+                                              settings=model.data_settings)
     recon = reconstruct_windows(model, windows, args.temperature, args.seed)
     titles = [f"window at bar {s.bar} (melody {s.melody})" for s in sources]
     writer.write(list(recon), "reconstruction", titles=titles, originals=list(windows))
@@ -263,7 +265,8 @@ def cmd_encode(args: argparse.Namespace) -> None:
     hop = args.hop_bars * STEPS_PER_BAR
     skipped: dict[str, str] = {}
     found = list(mw.iter_folder_windows(tqdm(files, desc="reading", unit="file", disable=None),
-                                        model.config.seq_len, hop, skipped=skipped))
+                                        model.config.seq_len, hop, skipped=skipped,
+                                        settings=model.data_settings))
     for path, reason in skipped.items():
         print(f"{PROG}: note: skipped {path}: {reason}", file=sys.stderr)
     if not found:
@@ -279,8 +282,9 @@ def cmd_encode(args: argparse.Namespace) -> None:
         rows.writeheader()
         for row, (_, source) in enumerate(found):
             rows.writerow({"row": row, **dataclasses.asdict(source)})
-    print(f"encoded {len(z)} windows from {len(files) - len(skipped)} files: {out} "
-          f"{tuple(z.shape)}, index {index}")
+    used = len({source.file for _, source in found})
+    print(f"encoded {len(z)} window{'s' if len(z) != 1 else ''} from {used} "
+          f"file{'s' if used != 1 else ''}: {out} {tuple(z.shape)}, index {index}")
 
 
 # --- argument parsing ----------------------------------------------------------------------

@@ -1,15 +1,16 @@
 """Model-length windows of the melodies in users' MIDI files, by file, track and bar.
 
 The generation and evaluation commands read MIDI files the model has never seen. This
-module finds the tracks that hold melodies (the data pipeline's ``extract_melodies``, one
-track at a time) and cuts their melodies into windows of the model's length, remembering
-where each window came from.
+module finds the tracks that hold melodies (the data pipeline's extraction, with the model's
+``DataSettings``: the extraction and programs it was trained with) and cuts their melodies
+into windows of the model's length, as training cut them, remembering where each came from.
 
-Bars are the file's own: bar 0 is the first bar of the file (a DAW's bar 1), and a bar is
-16 sixteenth-note steps, counted on the file's ticks from time 0 as the data pipeline counts
-them (so in 3/4 a "bar" here is 4/3 of the file's bars; see the README). A silence of a bar
-or more splits a track into several melodies, and a window never straddles two melodies, so
-the bars of such a silence are not window starts.
+Bars are the file's own: bar 0 is the first bar of the file (a DAW's bar 1), counted through
+its time signatures. A melody starts on the file's bar holding its first step; its windows
+start every 16 steps from there (in 4/4, every bar; under ``any_meter`` in 3/4 a window
+"bar" is 4/3 of the file's bars; see the README). A silence of a bar or more splits a track
+into several melodies, and a window never straddles two melodies, so the bars of such a
+silence are not window starts.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from symusic.data.melody import is_melodic, locate_melodies, quantize_instrument
+from symusic.data.extraction import bar_of_times, locate_file_melodies, why_no_melody
+from symusic.data.melody import clear_leading_note_offs
 from symusic.data.midi_io import MidiReadError, read_midi
+from symusic.data.scan import UnreadableFolderError, find_midi_files
+from symusic.data.settings import DataSettings
 from symusic.data.tokens import FIRST_PITCH_TOKEN, STEPS_PER_BAR
 
 MIDI_SUFFIXES = (".mid", ".midi")
-ALL_PROGRAMS = range(128)  # a user's own file: any pitched instrument may carry the melody
+ALL_PROGRAMS = range(128)  # every General MIDI program (a deliberate widening)
 
 
 class InputError(ValueError):
@@ -56,7 +60,8 @@ class Track:
         apart within each melody; ``bar`` is the file's bar the window starts on."""
         for m, (melody, first_bar) in enumerate(zip(self.melodies, self.first_bars, strict=True)):
             for start in window_starts(melody, seq_len, hop):
-                yield melody[start : start + seq_len], m, first_bar + start // STEPS_PER_BAR
+                window = clear_leading_note_offs(melody[start : start + seq_len])
+                yield window, m, first_bar + start // STEPS_PER_BAR
 
     def describe(self, seq_len: int) -> str:
         """One line for a list of candidates: index, name, program, windows and bars."""
@@ -78,25 +83,38 @@ class WindowSource:
     bar: int  # the file's bar the window starts on (``--bar``; see the module docstring)
 
 
-def read_tracks(path: str | Path, programs: Iterable[int] = ALL_PROGRAMS) -> list[Track]:
-    """Every track of the MIDI file at ``path`` that holds at least one melody.
+class Tracks(list):
+    """The melody tracks of a file; ``no_melody`` says why there is none (as the scan does)."""
+
+    no_melody: str = ""
+
+
+def read_tracks(path: str | Path, programs: Iterable[int] | None = None,
+                settings: DataSettings | None = None) -> Tracks:
+    """Every track of the MIDI file at ``path`` that holds at least one melody, read as
+    ``settings`` say (a model's ``data_settings``; default magenta, programs 0..31);
+    ``programs``, when given, replaces the settings' programs.
 
     Raises ``UnreadableMidiError`` when the file cannot be read.
     """
+    settings = settings or DataSettings()
+    if programs is not None:
+        settings = settings.with_programs(programs)
     try:
         midi = read_midi(path)
     except MidiReadError as err:
         raise UnreadableMidiError(f"{path}: cannot read it as MIDI ({err})") from err
-    programs = set(programs)
-    tracks = []
+    found = locate_file_melodies(midi, settings.extraction, settings.programs).melodies
+    bars = bar_of_times(midi, [m.start for m in found])
+    tracks = Tracks()
     for index, instrument in enumerate(midi.instruments):
-        if not is_melodic(instrument, programs):
-            continue
-        located = locate_melodies(quantize_instrument(midi, instrument))
-        if located:
+        mine = [(m.melody, bar) for m, bar in zip(found, bars, strict=True)
+                if m.instrument == index]
+        if mine:
             tracks.append(Track(index, instrument.name, instrument.program,
-                                [melody for _, melody in located],
-                                [origin // STEPS_PER_BAR for origin, _ in located]))
+                                [melody for melody, _ in mine], [bar for _, bar in mine]))
+    if not tracks:
+        tracks.no_melody = why_no_melody(midi, settings.programs, settings.extraction)
     return tracks
 
 
@@ -118,7 +136,8 @@ def choose_track(tracks: list[Track], track: int | None, path: str | Path, seq_l
     lists them, one per line).
     """
     if not tracks:
-        raise InputError(f"{path}: no melody found (a monophonic line of at least one bar)")
+        reason = getattr(tracks, "no_melody", "") or "no monophonic line of a bar or more"
+        raise InputError(f"{path}: no melody found ({reason})")
     if track is None:
         if len(tracks) == 1:
             return tracks[0]
@@ -134,15 +153,17 @@ def choose_track(tracks: list[Track], track: int | None, path: str | Path, seq_l
 
 
 def pick_window(
-    path: str | Path, seq_len: int, track: int | None = None, bar: int | None = None
+    path: str | Path, seq_len: int, track: int | None = None, bar: int | None = None,
+    settings: DataSettings | None = None,
 ) -> tuple[np.ndarray, WindowSource]:
     """The window of ``seq_len`` steps starting at bar ``bar`` of the chosen track, or its
-    first window when ``bar`` is None; ``WindowSource.bar`` says which bar it starts on.
+    first window when ``bar`` is None (the file read as ``settings`` say, see
+    :func:`read_tracks`); ``WindowSource.bar`` says which bar it starts on.
 
     Raises ``InputError`` when there is no such window (the message lists the bars that
     would do).
     """
-    chosen = choose_track(read_tracks(path), track, path, seq_len)
+    chosen = choose_track(read_tracks(path, settings=settings), track, path, seq_len)
     if bar is not None and bar < 0:
         raise InputError(f"--bar must be 0 or more, got {bar}")
     starts = []
@@ -161,13 +182,15 @@ def pick_window(
 
 
 def consecutive_windows(
-    path: str | Path, seq_len: int, track: int | None = None
+    path: str | Path, seq_len: int, track: int | None = None,
+    settings: DataSettings | None = None,
 ) -> tuple[np.ndarray, list[WindowSource]]:
-    """The non-overlapping windows of the chosen track's melodies, in order: ``[N, seq_len]``.
+    """The non-overlapping windows of the chosen track's melodies, in order: ``[N, seq_len]``
+    (the file read as ``settings`` say, see :func:`read_tracks`).
 
     Raises ``InputError`` when no melody of the track is ``seq_len`` steps long.
     """
-    chosen = choose_track(read_tracks(path), track, path, seq_len)
+    chosen = choose_track(read_tracks(path, settings=settings), track, path, seq_len)
     found = [(window, WindowSource(str(path), chosen.index, chosen.program, m, bar))
              for window, m, bar in chosen.windows(seq_len, seq_len)]
     if not found:
@@ -181,9 +204,14 @@ def midi_files(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES)
+    unreadable: list[str] = []
+    try:
+        files = [folder / path for path, _, _ in find_midi_files(folder, unreadable)]
+    except UnreadableFolderError as err:
+        raise InputError(f"{folder}: cannot read the folder ({err.strerror})") from None
     if not files:
-        raise InputError(f"{folder} holds no .mid or .midi files")
+        also = f" it can read (cannot read {', '.join(unreadable[:3])})" if unreadable else ""
+        raise InputError(f"{folder} holds no .mid or .midi files{also}")
     return files
 
 
@@ -191,18 +219,20 @@ def iter_folder_windows(
     files: Iterable[Path],
     seq_len: int,
     hop: int = STEPS_PER_BAR,
-    programs: Iterable[int] = ALL_PROGRAMS,
+    programs: Iterable[int] | None = None,
     skipped: dict[str, str] | None = None,
+    settings: DataSettings | None = None,
 ) -> Iterator[tuple[np.ndarray, WindowSource]]:
-    """Every window (``hop`` steps apart, with at least one note) of every track of ``files``.
+    """Every window (``hop`` steps apart, with at least one note) of every track of ``files``,
+    read as ``settings`` say (``programs``, when given, replaces theirs).
 
     Files that cannot be read are left out; when ``skipped`` is given, it collects
     ``{path: reason}`` for them.
     """
-    programs = list(programs)
+    programs = None if programs is None else list(programs)
     for path in files:
         try:
-            tracks = read_tracks(path, programs)
+            tracks = read_tracks(path, programs, settings)
         except UnreadableMidiError as err:
             if skipped is not None:
                 skipped[str(path)] = str(err.__cause__ or err)

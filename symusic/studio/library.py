@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from symusic.data.settings import DataSettings
 from symusic.data.tokens import STEPS_PER_BAR
 from symusic.musicvae.midi_windows import (
     InputError,
@@ -100,9 +101,11 @@ class DataLibrary:
     or holds no melody records it in ``skipped``.
     """
 
-    def __init__(self, folder: Path | None, seq_len: int) -> None:
+    def __init__(self, folder: Path | None, seq_len: int,
+                 settings: DataSettings | None = None) -> None:
         self.folder = folder
         self.seq_len = seq_len
+        self.settings = settings  # how the model's training data was read (its checkpoint's)
         self.paths: list[Path] = [] if folder is None else midi_files(folder)
         self.skipped: dict[str, str] = {}
         self._read: dict[int, MelodyFile] = {}
@@ -130,7 +133,7 @@ class DataLibrary:
 
         path = self.paths[index]
         try:
-            tracks = read_tracks(path)
+            tracks = read_tracks(path, settings=self.settings)
         except (MidiReadError, InputError) as err:
             with self._lock:
                 self.skipped[str(path)] = str(err)
@@ -212,8 +215,10 @@ class Uploads:
     ``parent`` is where that folder is made (default: the system's temporary folder).
     """
 
-    def __init__(self, seq_len: int, parent: Path | None = None) -> None:
+    def __init__(self, seq_len: int, parent: Path | None = None,
+                 settings: DataSettings | None = None) -> None:
         self.seq_len = seq_len
+        self.settings = settings  # how the model's training data was read (its checkpoint's)
         parent = Path(parent or tempfile.gettempdir())
         remove_stale_upload_dirs(parent)
         self._dir = Path(tempfile.mkdtemp(prefix=f"{UPLOAD_DIR_PREFIX}{os.getpid()}-",
@@ -247,7 +252,7 @@ class Uploads:
             path.unlink(missing_ok=True)
             raise InputError("the studio is busy reading other uploads: try again in a moment")
         try:
-            tracks = read_tracks(path)
+            tracks = read_tracks(path, settings=self.settings)
         except UnreadableMidiError as err:
             path.unlink(missing_ok=True)
             reason = str(err.__cause__ or err).replace(str(path), name)

@@ -32,8 +32,9 @@ class Studio:
         Raises ``InputError`` when ``data`` is not a folder of MIDI files.
         """
         service = ModelService(model)
-        library = DataLibrary(None if data is None else Path(data), service.seq_len)
-        return cls(service, library, Uploads(service.seq_len),
+        settings = getattr(model, "data_settings", None)  # read files as training read them
+        library = DataLibrary(None if data is None else Path(data), service.seq_len, settings)
+        return cls(service, library, Uploads(service.seq_len, settings=settings),
                    LatentSpace(service, library, max_windows), checkpoint_name)
 
     @classmethod
