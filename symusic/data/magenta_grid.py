@@ -18,6 +18,7 @@ copies), what ``note_seq.sequences_lib`` does for ``OneHotMelodyConverter``:
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,29 +85,31 @@ def split_times(midi: pretty_midi.PrettyMIDI, end: float) -> list[float]:
     return cuts if len(cuts) > 1 else []
 
 
-def _state_at(events: list[tuple[float, object]], time: float, default: object) -> object:
-    """The value of the last event (in time order, ties in list order) at or before ``time``."""
-    value = default
-    for event_time, event_value in sorted(events, key=lambda e: e[0]):
-        if event_time > time:
-            break
-        value = event_value
-    return value
+def _state_at(times: list[float], values: list, time: float, default: object) -> object:
+    """The value of the last event (``times`` sorted, ties in list order) at or before ``time``."""
+    i = bisect.bisect_right(times, time)
+    return values[i - 1] if i else default
 
 
 def pieces(midi: pretty_midi.PrettyMIDI) -> list[Piece]:
     """Every piece of ``midi`` in time order (including those the converter drops)."""
     cuts = split_times(midi, total_time(midi))
-    signatures = [(ts.time, (ts.numerator, ts.denominator)) for ts in midi.time_signature_changes]
+    signatures = sorted(((ts.time, (ts.numerator, ts.denominator))
+                         for ts in midi.time_signature_changes), key=lambda e: e[0])
     tempo_times, tempi = midi.get_tempo_changes()
-    tempos = [(float(t), float(q)) for t, q in zip(tempo_times, tempi, strict=True)]
+    tempos = sorted(((float(t), float(q)) for t, q in zip(tempo_times, tempi, strict=True)),
+                    key=lambda e: e[0])
+    signature_times, meters = [t for t, _ in signatures], [v for _, v in signatures]
+    times, qpms = [t for t, _ in tempos], [q for _, q in tempos]
     found = []
     for start, end in zip(cuts[:-1], cuts[1:], strict=True):
-        numerator, denominator = _state_at(signatures, start, (4, 4))
+        numerator, denominator = _state_at(signature_times, meters, start, (4, 4))
         # with no tempo at or before the start, note-seq keeps the first one inside the piece
-        inside = [q for t, q in tempos if start < t < end]
-        qpm = _state_at(tempos, start, inside[0] if inside else DEFAULT_QPM)
-        found.append(Piece(start, end, numerator, denominator, qpm))
+        first_inside = bisect.bisect_right(times, start)
+        inside = qpms[first_inside] if first_inside < len(times) and times[first_inside] < end \
+            else DEFAULT_QPM
+        found.append(Piece(start, end, numerator, denominator,
+                           _state_at(times, qpms, start, inside)))
     return found
 
 
@@ -123,14 +126,15 @@ def instrument_times(instrument: pretty_midi.Instrument) -> tuple[np.ndarray, np
 
 def quantize_piece(piece: Piece, starts: np.ndarray, ends: np.ndarray,
                    pitches: np.ndarray) -> np.ndarray:
-    """The notes (see :func:`instrument_times`) starting in ``piece``, quantised on its grid.
+    """The notes (see :func:`instrument_times`: sorted by start) starting in ``piece``,
+    quantised on its grid.
 
     Returns ``int64 [n, 3]`` rows ``(start_step, end_step, pitch)`` from the piece's start,
     in the order of note-seq's ``Melody.from_quantized_sequence``: by start step, then pitch
     descending, ties in start-time order.
     """
-    inside = (starts >= piece.start) & (starts < piece.end)
-    if not inside.any():
+    inside = slice(*np.searchsorted(starts, [piece.start, piece.end], side="left"))
+    if inside.start == inside.stop:
         return np.zeros((0, 3), dtype=np.int64)
     sps = piece.steps_per_second
     start_s = starts[inside] - piece.start
