@@ -234,3 +234,20 @@ def test_cache_falls_back_to_the_home_folder_when_the_midi_folder_is_read_only(
     assert collection.report.cache_path.is_file()
     assert (tmp_path / "home" / ".cache" / "symusic") in collection.report.cache_path.parents
     assert not (tmp_path / "ro" / ".symusic-cache").exists()
+
+
+def test_a_folder_without_4_4_under_magenta_names_the_setting(tmp_path, write_melody_midi):
+    import pretty_midi
+
+    folder = tmp_path / "waltzes"
+    for name in ("a.mid", "b.mid"):
+        path = write_melody_midi(folder / name, TUNE)
+        midi = pretty_midi.PrettyMIDI(str(path))
+        midi.time_signature_changes = [pretty_midi.TimeSignature(3, 4, 0.0)]
+        midi.write(str(path))
+    with pytest.raises(NoMelodiesError, match="2 files hold no 4/4 section.*any_meter"):
+        MelodyCollection.from_folder(folder, num_processes=1, cache_dir=tmp_path / "c",
+                                     progress=False)
+    waltzes = MelodyCollection.from_folder(folder, num_processes=1, cache_dir=tmp_path / "c",
+                                           progress=False, extraction="any_meter")
+    assert waltzes.report.used == 2 and waltzes.settings.extraction == "any_meter"

@@ -50,3 +50,15 @@ def test_the_trainer_records_its_config_data_settings(folk_dirs, tmp_path):
     assert saved["data_settings"]["extraction"] == "any_meter"
     model = MusicVAE.load(tmp_path / "checkpoints" / "last.pt")
     assert model.data_settings == DataSettings("melody", "any_meter", tuple(range(8)))
+
+
+def test_extraction_is_a_checked_config_key(folk_dirs):
+    from symusic.musicvae.config import ExperimentConfig
+    from symusic.musicvae.model.config import ConfigError
+
+    from .test_train_cli import tiny_config
+
+    config = tiny_config(folk_dirs.train, folk_dirs.eval)
+    assert ExperimentConfig.from_dict(config).training.extraction == "magenta"
+    with pytest.raises(ConfigError, match="extraction: input should be 'magenta' or 'any_meter'"):
+        ExperimentConfig.from_dict({**config, "extraction": "4/4"})
