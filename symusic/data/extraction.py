@@ -17,7 +17,7 @@ Both drop drum tracks, tracks whose program is not in ``programs`` and notes out
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,18 +59,16 @@ class FileExtraction:
 
 def locate_file_melodies(midi: pretty_midi.PrettyMIDI, extraction: str = DEFAULT_EXTRACTION,
                          programs: Iterable[int] = DEFAULT_PROGRAMS, max_steps: int = MAX_STEPS,
-                         max_bars: int = MAX_BARS,
-                         instruments: Collection[int] | None = None) -> FileExtraction:
+                         max_bars: int = MAX_BARS) -> FileExtraction:
     """Every melody of ``midi`` by ``extraction`` (``"magenta"`` or ``"any_meter"``).
 
-    ``programs``: the General MIDI programs that count as melodic; ``instruments``: only these
-    instrument indices (default all); ``max_bars`` applies to ``magenta``, ``max_steps`` to
-    ``any_meter``.
+    ``programs``: the General MIDI programs that count as melodic; ``max_bars`` applies to
+    ``magenta``, ``max_steps`` to ``any_meter``.
     """
     check_extraction(extraction)
     programs = set(programs)
     chosen = [(i, inst) for i, inst in enumerate(midi.instruments)
-              if is_melodic(inst, programs) and (instruments is None or i in instruments)]
+              if is_melodic(inst, programs)]
     if extraction == "magenta":
         return _magenta_melodies(midi, chosen, max_bars)
     return _any_meter_melodies(midi, chosen, max_steps)
