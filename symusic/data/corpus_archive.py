@@ -126,6 +126,7 @@ def unpack(archive: str | os.PathLike, out_dir: str | os.PathLike, wanted: Mappi
     out = Path(out_dir)
     result = Unpacked()
     index: dict | None = None
+    pending: set[str] = set()  # wanted files the archive holds, not yet written
     bar = progress.bar(total=len(wanted), desc="unpacking", unit="tune", enabled=show_progress)
     try:
         with lzma.open(archive, "rb") as xz, tarfile.open(
@@ -146,6 +147,10 @@ def unpack(archive: str | os.PathLike, out_dir: str | os.PathLike, wanted: Mappi
                             if short_key(wanted.get(name, "")) == key:
                                 result.failed[name] = reason
                                 bar.update()
+                        pending = {name for name, key in wanted.items()
+                                   if index["files"].get(name) == short_key(key)}
+                        if not pending:
+                            break
                     continue
                 if not MIDI_NAME.fullmatch(member.name):
                     raise ArchiveError(f"unexpected member {member.name!r}")
@@ -155,6 +160,9 @@ def unpack(archive: str | os.PathLike, out_dir: str | os.PathLike, wanted: Mappi
                 _write_file(out / member.name, data)
                 result.written.add(member.name)
                 bar.update()
+                pending.discard(member.name)
+                if not pending:
+                    break  # the rest of the stream holds nothing wanted
     except (tarfile.TarError, lzma.LZMAError, EOFError, json.JSONDecodeError,
             UnicodeDecodeError) as err:
         raise ArchiveError(f"{type(err).__name__}: {err}") from None
