@@ -152,9 +152,14 @@ def current_umask() -> int:
     return mask
 
 
+KEY = "k" * 40  # the music key the crafted archives' index gives every member
+
+
 def write_archive(path, members, meta: bool = True):
-    """An xz tar of ``members`` (``(TarInfo, bytes)``), after valid metadata when ``meta``."""
-    index = {"format": 1, "files": {}, "failed": {}}
+    """An xz tar of ``members`` (``(TarInfo, bytes)``), after valid metadata (an index that
+    lists every member, so an unpack wants them all) when ``meta``."""
+    index = {"format": 1, "failed": {},
+             "files": {info.name: corpus_archive.short_key(KEY) for info, _ in members}}
     head = [("LICENCE.txt", b"note"), ("manifest.json", b"{}"),
             ("index.json", json.dumps(index).encode())] if meta else []
     with lzma.open(path, "wb") as xz, tarfile.open(fileobj=xz, mode="w|") as tar:
@@ -190,7 +195,7 @@ def test_unpack_refuses_what_a_corpus_archive_cannot_hold(tmp_path, bad, message
     archive = write_archive(tmp_path / "bad.tar.xz", [bad])
     out = tmp_path / "deep" / "out"
     with pytest.raises(corpus_archive.ArchiveError, match=re.escape(message)):
-        corpus_archive.unpack(archive, out, {"train/essen/a-0001.mid": "k"}, False)
+        corpus_archive.unpack(archive, out, {bad[0].name: KEY}, False)
     written = [p for p in tmp_path.rglob("*") if p.is_file() and p != archive]
     assert written == [] and not Path("/tmp/evil.mid").exists()
 
@@ -200,11 +205,11 @@ def test_unpack_is_bounded_and_needs_its_metadata_first(tmp_path, monkeypatch):
                             meta=False)
     with pytest.raises(corpus_archive.ArchiveError, match="member 1 is 'train/essen/a-0001"):
         corpus_archive.unpack(archive, tmp_path / "out", {}, False)
-    archive = write_archive(tmp_path / "b.tar.xz", [member(f"train/essen/t-{i:04d}.mid",
-                                                           b"\0" * 4000) for i in range(40)])
+    many = [member(f"train/essen/t-{i:04d}.mid", b"\0" * 4000) for i in range(40)]
+    archive = write_archive(tmp_path / "b.tar.xz", many)
     monkeypatch.setattr(corpus_archive, "MAX_TAR_BYTES", 100_000)
     with pytest.raises(corpus_archive.ArchiveError, match="more than"):
-        corpus_archive.unpack(archive, tmp_path / "out", {}, False)
+        corpus_archive.unpack(archive, tmp_path / "out", {m.name: KEY for m, _ in many}, False)
     (tmp_path / "c.tar.xz").write_bytes(b"\xfd7zXZ\0 not really")
     with pytest.raises(corpus_archive.ArchiveError):
         corpus_archive.unpack(tmp_path / "c.tar.xz", tmp_path / "out", {}, False)
@@ -252,7 +257,8 @@ def test_cli_refuses_an_output_folder_it_cannot_write(tmp_path, capsys, no_work)
 
 
 def test_cli_says_when_the_archive_is_damaged(tmp_path, capsys, monkeypatch):
-    damaged = write_archive(tmp_path / "bad.tar.xz", [member("../x.mid")])
+    damaged = tmp_path / "bad.tar.xz"
+    damaged.write_bytes(b"\xfd7zXZ\0 cut short")
     monkeypatch.setattr(corpus, "ARCHIVE", damaged)
     monkeypatch.setattr(corpus, "select_tunes", lambda tunes, limit: tunes[:2])
     assert corpus_cli.main(["--out", str(tmp_path / "folk"), "--limit", "2"]) == 1
