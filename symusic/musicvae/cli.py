@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from symusic.devices import device_from_setting
-from symusic.musicvae.midi_windows import InputError
+from symusic.errors import InputError
 
 EXIT_ERROR = 1
 

@@ -25,8 +25,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from symusic.data import midi_windows as mw
 from symusic.data.tokens import STEPS_PER_BAR
-from symusic.musicvae import midi_windows as mw
+from symusic.errors import InputError
 from symusic.musicvae.cli import (
     add_device_argument,
     check_output_file,
@@ -102,7 +103,7 @@ def interpolate_melodies(model, start: np.ndarray, end: np.ndarray, steps: int,
     decoding is argmax, so the ends are the reconstructions of the two inputs.
     """
     if steps < 2:
-        raise mw.InputError(f"--steps must be 2 or more (both ends are included), got {steps}")
+        raise InputError(f"--steps must be 2 or more (both ends are included), got {steps}")
     mu = torch.as_tensor(encode_mu(model, np.stack([start, end]))).to(_device(model))
     z = model.interpolate(mu[0], mu[1], steps)
     tokens = model.decode(z, temperature=temperature, generator=_generator(z.device, seed))
@@ -129,14 +130,14 @@ class Writer:
 
     def __init__(self, out_dir: Path, args: argparse.Namespace) -> None:
         if not MIN_TEMPO <= args.tempo <= MAX_TEMPO:
-            raise mw.InputError(f"--tempo must be {MIN_TEMPO:g} to {MAX_TEMPO:g} BPM, "
-                                f"got {args.tempo}")
+            raise InputError(f"--tempo must be {MIN_TEMPO:g} to {MAX_TEMPO:g} BPM, "
+                             f"got {args.tempo}")
         if args.seed is not None and not 0 <= args.seed < 2**64:
-            raise mw.InputError(f"--seed must be 0 to 2**64 - 1, got {args.seed}")
+            raise InputError(f"--seed must be 0 to 2**64 - 1, got {args.seed}")
         out_dir = check_output_folder(out_dir)
         if not 0 <= args.program <= 127:
-            raise mw.InputError(f"--program must be a General MIDI program 0..127, "
-                                f"got {args.program}")
+            raise InputError(f"--program must be a General MIDI program 0..127, "
+                             f"got {args.program}")
         self.out_dir, self.tempo, self.program = out_dir, args.tempo, args.program
         self.audio = args.audio
         self.soundfont = args.soundfont
@@ -174,8 +175,8 @@ def _bars(tokens: np.ndarray) -> int:
 
 def _check_temperature(temperature: float) -> None:
     if not 0 <= temperature < float("inf"):
-        raise mw.InputError(f"--temperature must be 0 (argmax) or a positive number, "
-                            f"got {temperature}")
+        raise InputError(f"--temperature must be 0 (argmax) or a positive number, "
+                         f"got {temperature}")
 
 
 # --- subcommands ---------------------------------------------------------------------------
@@ -184,7 +185,7 @@ def _check_temperature(temperature: float) -> None:
 def cmd_sample(args: argparse.Namespace) -> None:
     """``sample``: melodies from the prior, one file each and all joined."""
     if not 1 <= args.num <= MAX_NUM:
-        raise mw.InputError(f"--num must be 1 to {MAX_NUM}, got {args.num}")
+        raise InputError(f"--num must be 1 to {MAX_NUM}, got {args.num}")
     _check_temperature(args.temperature)
     writer = Writer(Path(args.out), args)
     model = load_model(args.checkpoint, resolve_device(args.device))
@@ -200,8 +201,8 @@ def cmd_sample(args: argparse.Namespace) -> None:
 def cmd_interpolate(args: argparse.Namespace) -> None:
     """``interpolate``: slerp between the windows of two files, each step and all joined."""
     if not 2 <= args.steps <= MAX_STEPS:
-        raise mw.InputError(f"--steps must be 2 to {MAX_STEPS} (both ends are included), "
-                            f"got {args.steps}")
+        raise InputError(f"--steps must be 2 to {MAX_STEPS} (both ends are included), "
+                         f"got {args.steps}")
     _check_temperature(args.temperature)
     writer = Writer(Path(args.out), args)
     model = load_model(args.checkpoint, resolve_device(args.device))
@@ -252,8 +253,8 @@ def cmd_encode(args: argparse.Namespace) -> None:
     """``encode``: mu of every window of every file in a folder, with an index CSV."""
     for name in ("hop_bars", "batch_size"):
         if getattr(args, name) < 1:
-            raise mw.InputError(f"--{name.replace('_', '-')} must be 1 or more, "
-                                f"got {getattr(args, name)}")
+            raise InputError(f"--{name.replace('_', '-')} must be 1 or more, "
+                             f"got {getattr(args, name)}")
     out = Path(args.out)
     if out.suffix != ".npy":
         out = out.with_name(out.name + ".npy")  # as np.save would name it
@@ -270,8 +271,8 @@ def cmd_encode(args: argparse.Namespace) -> None:
     for path, reason in skipped.items():
         print(f"{PROG}: note: skipped {path}: {reason}", file=sys.stderr)
     if not found:
-        raise mw.InputError(f"{args.input}: no melody of {model.config.seq_len // STEPS_PER_BAR} "
-                            f"bars or more in any of its {len(files)} MIDI files")
+        raise InputError(f"{args.input}: no melody of {model.config.seq_len // STEPS_PER_BAR} "
+                         f"bars or more in any of its {len(files)} MIDI files")
     windows = np.stack([w for w, _ in found])
     z = encode_mu(model, windows, args.batch_size, progress=True)
     out.parent.mkdir(parents=True, exist_ok=True)
