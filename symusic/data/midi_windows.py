@@ -27,13 +27,10 @@ from symusic.data.midi_io import MidiReadError, read_midi
 from symusic.data.scan import UnreadableFolderError, find_midi_files
 from symusic.data.settings import DataSettings
 from symusic.data.tokens import FIRST_PITCH_TOKEN, STEPS_PER_BAR
+from symusic.errors import InputError
 
 MIDI_SUFFIXES = (".mid", ".midi")
 ALL_PROGRAMS = range(128)  # every General MIDI program (a deliberate widening)
-
-
-class InputError(ValueError):
-    """A problem with the user's input files that the user can fix; the message says what."""
 
 
 class UnreadableMidiError(InputError):

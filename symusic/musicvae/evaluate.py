@@ -32,6 +32,7 @@ import torch
 from symusic import progress
 from symusic.data.melody import DEFAULT_PROGRAMS, describe_programs, parse_programs
 from symusic.data.tokens import STEPS_PER_BAR
+from symusic.errors import InputError
 from symusic.musicvae import metrics
 from symusic.musicvae.cli import (
     add_device_argument,
@@ -41,7 +42,6 @@ from symusic.musicvae.cli import (
     run_cli,
 )
 from symusic.musicvae.generate import encode_mu, sample_melodies
-from symusic.musicvae.midi_windows import InputError
 
 PROG = "symusic-evaluate"
 # Bounds on what one command may ask for: (flag, smallest, largest). Fewer than 2 data

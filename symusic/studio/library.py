@@ -26,16 +26,16 @@ from pathlib import Path
 
 import numpy as np
 
-from symusic.data.settings import DataSettings
-from symusic.data.tokens import STEPS_PER_BAR
-from symusic.musicvae.midi_windows import (
-    InputError,
+from symusic.data.midi_windows import (
     Track,
     choose_track,
     has_notes,
     midi_files,
     read_tracks,
 )
+from symusic.data.settings import DataSettings
+from symusic.data.tokens import STEPS_PER_BAR
+from symusic.errors import InputError
 
 MAX_UPLOAD_BYTES = 2**20
 MAX_UPLOADS = 32  # the oldest upload is forgotten beyond this
@@ -231,7 +231,7 @@ class Uploads:
     def add(self, name: str, data: bytes) -> MelodyFile:
         """Read an uploaded file. Raises ``InputError`` when it is too large or too wide, not
         MIDI, or has no melody long enough for the model; the file is then not kept."""
-        from symusic.musicvae.midi_windows import UnreadableMidiError
+        from symusic.data.midi_windows import UnreadableMidiError
 
         name = Path(name or "upload.mid").name
         if not data:

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from symusic.data.tokens import NUM_CLASSES, STEPS_PER_BAR
+from symusic.errors import InputError
 from symusic.musicvae.generate import encode_mu, interpolate_melodies
-from symusic.musicvae.midi_windows import InputError
 
 MAX_BATCH = 64  # melodies one request may ask for
 MAX_STEPS = 33  # interpolation steps, both ends included

@@ -82,7 +82,7 @@ def bad_inputs(tmp_path_factory) -> dict[str, Path]:
 
 def training_windows(folder: Path) -> np.ndarray:
     """Every 2-bar window (1-bar hop) of the melodies under ``folder``."""
-    from symusic.musicvae import midi_windows as mw
+    from symusic.data import midi_windows as mw
 
     found = mw.iter_folder_windows(mw.midi_files(folder), SEQ_LEN)
     return np.stack([window for window, _ in found]).astype(np.int64)

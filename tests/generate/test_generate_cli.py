@@ -9,7 +9,8 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from symusic.musicvae import midi_windows as mw
+from symusic.data import midi_windows as mw
+from symusic.errors import InputError
 from symusic.musicvae.generate import (
     encode_mu,
     interpolate_melodies,
@@ -122,7 +123,7 @@ def test_bars_are_the_files_bars(gap_midi):
     np.testing.assert_array_equal(found[2][0], tracks[0].melodies[1][:SEQ_LEN])
     windows, sources = mw.consecutive_windows(gap_midi, SEQ_LEN)
     assert [(s.melody, s.bar) for s in sources] == [(0, 0), (1, 5)]
-    with pytest.raises(mw.InputError, match="possible --bar values: 0, 1, 5, 6"):
+    with pytest.raises(InputError, match="possible --bar values: 0, 1, 5, 6"):
         mw.pick_window(gap_midi, SEQ_LEN, bar=3)
 
 

@@ -10,9 +10,10 @@ import pretty_midi
 import pytest
 from midi_files import SCALE, instrument, tiny_model_config, write_midi
 
+from symusic.data import midi_windows as mw
 from symusic.data.settings import DataSettings
+from symusic.errors import InputError
 from symusic.musicvae import evaluate, generate
-from symusic.musicvae import midi_windows as mw
 from symusic.musicvae.model import MusicVAE
 from symusic.musicvae.model.config import ModelConfig
 from symusic.studio.state import Studio
@@ -129,7 +130,7 @@ def test_the_studio_reads_uploads_and_data_with_the_models_settings(tmp_path):
                 assert studio.uploads.add("waltz.mid", data).tracks
                 assert studio.library.get("d0").tracks
             else:
-                with pytest.raises(mw.InputError, match="no usable melody"):
+                with pytest.raises(InputError, match="no usable melody"):
                     studio.uploads.add("waltz.mid", data)
         finally:
             studio.close()

@@ -14,7 +14,7 @@ from midi_files import instrument, write_midi
 
 from symusic.data import tokens as vocab
 from symusic.data.midi_io import melody_notes
-from symusic.musicvae.midi_windows import read_tracks
+from symusic.data.midi_windows import read_tracks
 from symusic.studio.app import STATIC_DIR
 from symusic.studio.state import Studio
 
