@@ -8,6 +8,7 @@ is allowed, before any data is read or any model is built.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -22,7 +23,7 @@ MidiProgram = Annotated[int, Field(ge=0, le=127)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class SamplingSettings(_Strict):
@@ -53,7 +54,7 @@ class TrainingConfig(_Strict):
 
     # Data loader and dataset.
     batch_size: int = Field(gt=0)
-    num_workers: int = Field(ge=0)
+    num_workers: int = Field(ge=0, le=256)
     train_dir: str
     eval_dir: str
     slice_bar: int = Field(gt=0)
@@ -77,13 +78,13 @@ class TrainingConfig(_Strict):
     advanced_interval: int = Field(gt=0)
     print_interval: int = Field(gt=0)
     # Extras beyond the seed's keys; all optional.
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, lt=2**63)
     device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$")
     precision: Literal["fp32", "bf16"] = "fp32"
     grad_clip: float = Field(default=1.0, gt=0.0)
     transpose: int = Field(default=0, ge=0, le=12)
     eval_max_windows: int = Field(default=1024, gt=0)
-    num_advanced_samples: int = Field(default=4, gt=0)
+    num_advanced_samples: int = Field(default=4, gt=0, le=1024)
     # General MIDI programs whose tracks may carry a melody (Magenta's 0..31: piano,
     # chromatic percussion, organ, guitar); e.g. add 40..79 for strings, brass and winds.
     programs: list[MidiProgram] = Field(default_factory=lambda: list(DEFAULT_PROGRAMS),
@@ -118,6 +119,10 @@ class ExperimentConfig:
                 f"{unknown[0]}: unknown key; allowed keys are "
                 + ", ".join(sorted(allowed))
             )
+        non_finite = _first_non_finite(config)
+        if non_finite is not None:
+            path, value = non_finite
+            raise ConfigError(f"{path}: must be a finite number, got {value}")
         missing = [key for key in MODEL_KEYS if key not in config]
         if missing:
             raise ConfigError(f"{missing[0]}: missing (required)")
@@ -129,6 +134,23 @@ class ExperimentConfig:
         # Plain JSON types only: Sacred hands in read-only dict subclasses that a
         # weights_only checkpoint load would refuse.
         return cls(training=training, model=model, raw=json.loads(json.dumps(config)))
+
+
+def _first_non_finite(value: Any, path: str = "") -> tuple[str, float] | None:
+    """The key path and value of the first infinite or NaN number in ``value``, if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path, value
+    if isinstance(value, dict):
+        items = ((f"{path}.{key}" if path else str(key), item) for key, item in value.items())
+    elif isinstance(value, list | tuple):
+        items = ((f"{path}.{index}", item) for index, item in enumerate(value))
+    else:
+        return None
+    for item_path, item in items:
+        found = _first_non_finite(item, item_path)
+        if found is not None:
+            return found
+    return None
 
 
 def _validate(model_cls: type[BaseModel], data: dict[str, Any]) -> Any:

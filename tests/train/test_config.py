@@ -92,3 +92,32 @@ def test_sacred_is_told_every_key_the_config_allows():
     declared = set(inspect.signature(_declared_keys).parameters)
     # ``seed`` is Sacred's own; every other key must be declared or overrides of it fail.
     assert declared | {"seed"} == set(TrainingConfig.model_fields) | set(MODEL_KEYS)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.update(learning_rate=float("inf")), "learning_rate: must be a finite number"),
+        (lambda c: c.update(learning_rate=float("nan")), "learning_rate: must be a finite number"),
+        (lambda c: c["beta_settings"].update(end_beta=float("inf")),
+         "beta_settings.end_beta: must be a finite number, got inf"),
+        (lambda c: c.update(free_bits=float("-inf")), "free_bits: must be a finite number"),
+        (lambda c: c["seq_decoder_args"]["params"].update(temperature=float("inf")),
+         "seq_decoder_args.params.temperature: must be a finite number"),
+        (lambda c: c.update(seed=2**64), "seed: input should be less than"),
+        (lambda c: c.update(num_workers=10**6), "num_workers: input should be less than"),
+    ],
+)
+def test_infinity_nan_and_huge_values_are_refused_with_their_key(change, message):
+    """JSON's Infinity and NaN (and 1e999 on the command line) are not numbers a run can use."""
+    with pytest.raises(ConfigError) as caught:
+        ExperimentConfig.from_dict(mutated(change))
+    assert message in str(caught.value)
+
+
+def test_pydantic_refuses_non_finite_floats_too():
+    from symusic.musicvae.config import BetaSettings
+
+    with pytest.raises(Exception, match="finite number"):
+        BetaSettings.model_validate({"start_beta": 0.0, "end_beta": float("inf"),
+                                     "duration": 1})
