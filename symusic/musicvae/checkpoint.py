@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,40 @@ def _as_tuples(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_as_tuples(item) for item in value)
     return value
+
+
+def all_finite(tensors: Iterable[Any]) -> bool:
+    """Whether every floating-point tensor among ``tensors`` holds only finite numbers."""
+    return all(bool(torch.isfinite(t).all()) for t in tensors
+               if isinstance(t, torch.Tensor) and t.is_floating_point())
+
+
+def architecture_mismatch(expected: Mapping[str, torch.Tensor], found: Mapping[str, Any],
+                          shown: int = 3) -> str:
+    """What differs between two state dicts' keys and shapes, in a few words ('' if nothing):
+    ``expected`` is the model's, ``found`` the checkpoint's. Names the first ``shown`` keys of
+    each kind."""
+
+    def first(keys: list[str]) -> str:
+        more = f" (+{len(keys) - shown} more)" if len(keys) > shown else ""
+        return ", ".join(keys[:shown]) + more
+
+    def shape(value: Any) -> str:
+        size = getattr(value, "shape", None)
+        return str(list(size)) if size is not None else type(value).__name__
+
+    missing = [key for key in expected if key not in found]
+    unexpected = [key for key in found if key not in expected]
+    reshaped = [
+        f"{key} {shape(found[key])} in the checkpoint, {shape(expected[key])} here"
+        for key in expected
+        if key in found and getattr(found[key], "shape", None) != expected[key].shape
+    ]
+    parts = []
+    if missing:
+        parts.append(f"missing: {first(missing)}")
+    if unexpected:
+        parts.append(f"unexpected: {first(unexpected)}")
+    if reshaped:
+        parts.append(f"other shapes: {first(reshaped)}")
+    return "; ".join(parts)

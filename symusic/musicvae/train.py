@@ -6,11 +6,18 @@ work as usual: ``with config.json batch_size=32 num_steps=1000``, ``print_config
 ``cout.txt``, plus our ``checkpoints/``, ``tensorboard/`` and sample artifacts).
 
 Several processes: ``torchrun --nproc_per_node=N -m symusic.musicvae.train with ...``.
+
+Config files are read as plain JSON (:mod:`symusic.musicvae.config_file`), never through
+Sacred's jsonpickle or pickle readers. A run stopped by SIGINT/SIGTERM saves a checkpoint, is
+marked INTERRUPTED in ``run.json`` and exits with 128 + the signal number.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import signal
 import sys
 import time
 from pathlib import Path
@@ -22,6 +29,7 @@ from sacred.utils import apply_backspaces_and_linefeeds
 
 import symusic.progress  # noqa: F401  (notes if stdout is a terminal before Sacred pipes it)
 from symusic.musicvae.config import ExperimentConfig
+from symusic.musicvae.config_file import check_command_line, use_safe_config_files
 from symusic.musicvae.distributed import (
     launched_by_torchrun,
     setup_distributed,
@@ -29,9 +37,11 @@ from symusic.musicvae.distributed import (
 )
 from symusic.musicvae.model.config import ConfigError
 from symusic.musicvae.runlog import RunLog
+from symusic.musicvae.stopping import StoppedBySignal, ignore_further_signals
 
 ex = Experiment("musicvae", save_git_info=False)
 ex.captured_out_filter = apply_backspaces_and_linefeeds
+use_safe_config_files()
 
 
 class _DropAddedEntryWarnings(logging.Filter):
@@ -76,11 +86,23 @@ def _without_sacred_keys(config: dict) -> dict:
     return {k: v for k, v in config.items() if k != "__doc__"}
 
 
-def _run_dir(run: Any) -> Path:
+def _run_dir(run: Any, create: bool = True) -> Path:
+    """The file observer's run folder; without one (no ``-F``), a new folder of this run's own
+    under ``runs/``, made exclusively so that two runs never share one."""
     for observer in run.observers:
         if isinstance(observer, FileStorageObserver) and observer.dir:
             return Path(observer.dir)
-    return Path("runs") / f"unobserved-{time.strftime('%Y%m%d-%H%M%S')}"
+    stem = f"unobserved-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    if not create:  # ranks other than 0 write nothing
+        return Path("runs") / stem
+    Path("runs").mkdir(exist_ok=True)
+    while True:
+        folder = Path("runs") / f"{stem}-{secrets.token_hex(3)}"
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
 
 
 @ex.main
@@ -100,7 +122,7 @@ def train(_run: Any, _config: dict) -> dict[str, float]:
         print(f"config error: {err}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
     try:
-        run_dir = _run_dir(_run)
+        run_dir = _run_dir(_run, create=ctx.is_main)
         log = RunLog(_run if ctx.is_main else None, run_dir, enabled=ctx.is_main)
         try:
             trainer = Trainer(config, run_dir, log, ctx)
@@ -108,14 +130,23 @@ def train(_run: Any, _config: dict) -> dict[str, float]:
                 print(trainer.describe(), flush=True)
                 print(f"run folder: {run_dir}", flush=True)
             metrics = trainer.fit()
+        except ConfigError as err:
+            print(f"config error: {err}", file=sys.stderr, flush=True)
+            raise SystemExit(2) from None
         except USER_ERRORS as err:
             print(f"error: {err}", file=sys.stderr, flush=True)
             raise SystemExit(1) from None
         finally:
             log.close()
         if ctx.is_main:
-            _run.info["final_eval"] = metrics
-            _run.info["checkpoint"] = str(run_dir / "checkpoints" / "best.pt")
+            if metrics:
+                _run.info["final_eval"] = metrics
+            for name in ("best.pt", "last.pt"):  # a resumed run may not have beaten its best
+                if (run_dir / "checkpoints" / name).is_file():
+                    _run.info["checkpoint"] = str(run_dir / "checkpoints" / name)
+                    break
+        if trainer.stopped_by is not None:  # Sacred marks the run INTERRUPTED
+            raise StoppedBySignal(trainer.stopped_by)
         return metrics
     finally:
         teardown_distributed()
@@ -123,8 +154,6 @@ def train(_run: Any, _config: dict) -> dict[str, float]:
 
 def _argv_for_this_rank(argv: list[str]) -> list[str]:
     """Ranks other than 0 drop Sacred's observers, so only rank 0 writes a run folder."""
-    import os
-
     if not launched_by_torchrun() or int(os.environ.get("RANK", "0")) == 0:
         return argv
     kept, skip = [], False
@@ -141,5 +170,33 @@ def _argv_for_this_rank(argv: list[str]) -> list[str]:
     return kept
 
 
+def _stop_at_once(signum: int, _frame: Any) -> None:
+    ignore_further_signals()
+    raise StoppedBySignal(signum, f"stopped by signal {signum} (outside the training loop: "
+                                  "nothing to save)")
+
+
+def main(argv: list[str]) -> None:
+    """Sacred's command line, with config files read safely and every stop said in one line."""
+    argv = _argv_for_this_rank(argv)
+    # Until the training loop takes them over, a stop signal ends the run at once (nothing
+    # to save yet) as a KeyboardInterrupt, which Sacred records as INTERRUPTED.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop_at_once)
+    try:
+        check_command_line(ex.get_usage()[2], argv, named_configs=ex.named_configs)
+        ex.run_commandline(argv)
+    except ConfigError as err:
+        print(f"config error: {err}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except StoppedBySignal as stop:
+        if stop.message:
+            print(stop.message, file=sys.stderr)
+        raise SystemExit(128 + stop.signum) from None
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(128 + signal.SIGINT) from None
+
+
 if __name__ == "__main__":
-    ex.run_commandline(_argv_for_this_rank(sys.argv))
+    main(sys.argv)

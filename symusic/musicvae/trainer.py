@@ -2,35 +2,38 @@
 
 from __future__ import annotations
 
+import functools
 import math
-import signal
+import os
 import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
 from symusic import progress
+from symusic.atomic import remove_stale_temporaries
 from symusic.data.dataset import MelodyCollection, make_eval_loader, make_train_loader
 from symusic.data.settings import DataSettings
 from symusic.musicvae import checkpoint as ckpt
 from symusic.musicvae.config import ExperimentConfig
 from symusic.musicvae.distributed import DistContext, broadcast_float
-from symusic.musicvae.model import MusicVAE
+from symusic.musicvae.model import CheckpointError, MusicVAE
+from symusic.musicvae.model.config import ConfigError
 from symusic.musicvae.model.vae import read_checkpoint
 from symusic.musicvae.runlog import RunLog
 from symusic.musicvae.schedules import beta, learning_rate_factor, sampling_probability
+from symusic.musicvae.stopping import StoppedBySignal, StopRequest, prepare_loader_worker
 
 TRAINING_KIND = "symusic.musicvae.training"
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss became NaN or infinite; the last good checkpoint is kept."""
+    """The loss or the weights became NaN or infinite; the last good checkpoint is kept."""
 
 
 def check_bf16_lstm(device: torch.device) -> None:
@@ -74,7 +77,8 @@ class Trainer:
         self.ctx = ctx
         self.device = ctx.device
         self.state = TrainState()
-        self._stop_signal: int | None = None
+        self.last_checkpoint: Path | None = None  # the last one written (or resumed from)
+        self.stop = StopRequest(announce=ctx.is_main)
 
         cfg = self.train_cfg
         if cfg.precision == "bf16":
@@ -95,12 +99,29 @@ class Trainer:
             self.eval_data, slice_bar=cfg.slice_bar, batch_size=cfg.batch_size,
             num_workers=0, max_windows=cfg.eval_max_windows,
         )
+        self.train_loader.worker_init_fn = functools.partial(prepare_loader_worker, os.getpid())
+        self._check_batch_fits()
         self.trained_model: torch.nn.Module = self.model
         if ctx.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.trained_model = DistributedDataParallel(self.model, device_ids=ids)
+        if ctx.is_main:  # what killed writers left (kill -9 while saving)
+            remove_stale_temporaries(self.run_dir / "checkpoints")
+            if cfg.ckpt_path:
+                remove_stale_temporaries(Path(cfg.ckpt_path).parent)
         if cfg.ckpt_path:
             self._load(Path(cfg.ckpt_path))
+
+    def _check_batch_fits(self) -> None:
+        """A batch must come from distinct windows: refuse a batch_size larger than the
+        training windows (of this process), which would only repeat them and exhaust memory."""
+        windows = len(self.train_loader.sampler)
+        if self.train_cfg.batch_size > windows:
+            each = f" for each of {self.ctx.world_size} processes" if self.ctx.distributed else ""
+            raise ConfigError(
+                f"batch_size: {self.train_cfg.batch_size:,} is more than the {windows:,} "
+                f"training windows{each} in {self.train_cfg.train_dir}; use at most {windows:,}"
+            )
 
     def _make_scheduler(self):
         """Magenta's per-step exponential decay when ``lr_decay`` < 1, else the plateau scheduler
@@ -116,6 +137,11 @@ class Trainer:
             self.optimizer, mode="min", factor=cfg.lr_scheduler_factor,
             patience=cfg.lr_scheduler_patience,
         )
+
+    @property
+    def stopped_by(self) -> int | None:
+        """The signal that stopped :meth:`fit`, if one did."""
+        return self.stop.signum
 
     @property
     def _per_step_decay(self) -> bool:
@@ -155,12 +181,12 @@ class Trainer:
     def fit(self) -> dict[str, float]:
         """Train until ``num_steps``, a stop signal, or divergence; return the last evaluation."""
         cfg = self.train_cfg
-        restore = self._install_signal_handlers()
+        restore = self.stop.install(self._stopped_at_once)
         batches = self._batches()
         window_start, seqs_in_window = time.perf_counter(), 0
         bar = progress.TrainingBar(cfg.num_steps, self.state.step, self.ctx.is_main)
         try:
-            while self.state.step < cfg.num_steps and self._stop_signal is None:
+            while self.state.step < cfg.num_steps and self.stop.signum is None:
                 tokens = next(batches).to(self.device, non_blocking=True)
                 out, lr = self._train_step(tokens)
                 self.state.step += 1
@@ -175,14 +201,16 @@ class Trainer:
                     self.evaluate_and_checkpoint()
                 if step % cfg.advanced_interval == 0:
                     self.write_samples()
+            if self.stop.signum is not None:
+                self.stop.saving = True  # another signal must not cut the save short
+                self._save(self.run_dir / "checkpoints" / "last.pt")
+                if self.ctx.is_main:
+                    print(f"stopped by signal {self.stop.signum} at step {self.state.step}; "
+                          f"checkpoint saved to {self.run_dir / 'checkpoints' / 'last.pt'}",
+                          flush=True)
         finally:
             bar.close()
             restore()
-        if self._stop_signal is not None:
-            self._save(self.run_dir / "checkpoints" / "last.pt")
-            if self.ctx.is_main:
-                print(f"stopped by signal {self._stop_signal} at step {self.state.step}; "
-                      f"checkpoint saved to {self.run_dir / 'checkpoints' / 'last.pt'}")
         return self.state.last_eval
 
     def _batches(self):
@@ -201,12 +229,7 @@ class Trainer:
                 free_bits=cfg.free_bits,
             )
         if not torch.isfinite(out.loss):
-            last = self.run_dir / "checkpoints" / "last.pt"
-            raise TrainingDiverged(
-                f"the loss became {out.loss.item()} at step {step + 1}; stopping. "
-                f"The last good checkpoint is {last if last.exists() else 'not written yet'}; "
-                "try a lower learning_rate or precision 'fp32'."
-            )
+            raise self._diverged(f"the loss became {out.loss.item()} at step {step + 1}")
         self.optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
@@ -215,6 +238,13 @@ class Trainer:
         if self._per_step_decay:
             self.scheduler.step()
         return out, lr
+
+    def _diverged(self, what: str) -> TrainingDiverged:
+        good = self.last_checkpoint if self.last_checkpoint is not None else "not written yet"
+        return TrainingDiverged(
+            f"{what}; stopping. The last good checkpoint is {good}; "
+            "try a lower learning_rate or precision 'fp32'."
+        )
 
     def _autocast(self):
         if self.train_cfg.precision == "bf16":
@@ -276,6 +306,8 @@ class Trainer:
         step = self.state.step
         metrics = self.evaluate() if self.ctx.is_main else {}
         eval_loss = broadcast_float(metrics.get("loss", 0.0), self.ctx)
+        if not math.isfinite(eval_loss):  # every rank stops: they all got the same loss
+            raise self._diverged(f"the evaluation loss became {eval_loss} at step {step}")
         if not self._per_step_decay:
             self.scheduler.step(eval_loss)
         if self.ctx.is_main:
@@ -332,6 +364,9 @@ class Trainer:
 
     # ------------------------------------------------------------ checkpoints
     def _save(self, path: Path) -> None:
+        # Checked on every rank (DDP keeps the weights equal), so that all of them stop.
+        if not ckpt.all_finite(self.model.parameters()):
+            raise self._diverged(f"the weights became NaN or infinite at step {self.state.step}")
         if not self.ctx.is_main:
             return
         # Workers prefetch, so the sampler runs ahead: the position is what the steps consumed.
@@ -349,6 +384,8 @@ class Trainer:
             "data": {"epoch": epoch, "index": index},
         }
         ckpt.atomic_torch_save(bundle, path)
+        if path.name == "last.pt":
+            self.last_checkpoint = path
 
     def _load(self, path: Path) -> None:
         if not path.is_file():
@@ -356,29 +393,34 @@ class Trainer:
         # on the CPU: load_state_dict copies onto the model's and optimiser's devices, and the
         # RNG states must stay CPU byte tensors (set_rng_state refuses CUDA ones)
         bundle = read_checkpoint(path, map_location="cpu")
+        mismatch = ckpt.architecture_mismatch(self.model.state_dict(), bundle["state_dict"])
+        if mismatch:
+            raise CheckpointError(f"ckpt_path: {path} holds a model of another architecture "
+                                  f"than this config ({mismatch})")
+        if not ckpt.all_finite(bundle["state_dict"].values()):
+            raise CheckpointError(f"ckpt_path: {path} holds NaN or infinite weights (a run "
+                                  "that diverged); continue from an earlier checkpoint")
         self.model.load_state_dict(bundle["state_dict"])
         training = bundle.get("training")
         if training is None:  # a model-only checkpoint: start training from its weights
             print(f"initialised the weights from {path} (no training state in it)")
             return
+        step = int(training["step"])
+        if step >= self.train_cfg.num_steps:
+            raise ConfigError(f"num_steps: the checkpoint {path} is already at step {step:,}, "
+                              f"and num_steps is {self.train_cfg.num_steps:,}: nothing to train "
+                              f"(set num_steps above {step:,} to go on)")
         self.optimizer.load_state_dict(training["optimizer"])
         self.scheduler.load_state_dict(training["scheduler"])
-        self.state.step = int(training["step"])
+        self.state.step = step
         self.state.best_eval_loss = float(training["best_eval_loss"])
         ckpt.restore_rng_state(training["rng"])
         self.train_loader.sampler.set_position(training["data"]["epoch"], training["data"]["index"])
+        self.last_checkpoint = path
         if self.ctx.is_main:
             print(f"resumed from {path} at step {self.state.step}")
 
-    # ----------------------------------------------------------------- signals
-    def _install_signal_handlers(self):
-        def request_stop(signum: int, _frame: Any) -> None:
-            if self._stop_signal is not None:  # a second signal: stop now
-                raise KeyboardInterrupt
-            self._stop_signal = signum
-
-        try:
-            previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
-        except ValueError:  # not the main thread: leave the handlers alone
-            return lambda: None
-        return lambda: [signal.signal(s, h) for s, h in previous.items()]
+    def _stopped_at_once(self, signum: int) -> StoppedBySignal:
+        good = self.last_checkpoint if self.last_checkpoint is not None else "none yet"
+        return StoppedBySignal(signum, f"stopped at once by signal {signum} at step "
+                                       f"{self.state.step}; the last checkpoint is {good}")

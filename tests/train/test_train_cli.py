@@ -139,26 +139,116 @@ def test_an_empty_train_folder_is_a_clear_error(folk_dirs, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def start_train(config_path: Path, runs: Path) -> subprocess.Popen:
+    """The command line in a process group of its own (as a terminal runs it), its stderr in
+    its stdout."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    return subprocess.Popen(
+        [sys.executable, "-m", "symusic.musicvae.train", "with", str(config_path), "-F",
+         str(runs)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True, start_new_session=True,
+    )
+
+
+def read_until(process: subprocess.Popen, prefix: str) -> str:
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if line.startswith(prefix):
+            return "".join(seen)
+    raise AssertionError("".join(seen)[-3000:])
+
+
 @pytest.mark.slow
-def test_sigterm_saves_a_checkpoint_and_exits_cleanly(folk_dirs, tmp_path):
+def test_sigterm_twice_saves_a_checkpoint_and_marks_the_run_interrupted(folk_dirs, tmp_path):
     config = tiny_config(folk_dirs.train, folk_dirs.eval, num_steps=100000,
                          evaluate_interval=100000, advanced_interval=100000, print_interval=1)
-    path = write_config(tmp_path, "long.json", config)
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "symusic.musicvae.train", "with", str(path), "-F",
-         str(tmp_path / "runs")], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True,
-    )
-    for line in process.stdout:  # wait until it trains
-        if line.startswith("step"):
-            break
-    time.sleep(0.5)
+    process = start_train(write_config(tmp_path, "long.json", config), tmp_path / "runs")
+    read_until(process, "step")  # it trains
     process.send_signal(signal.SIGTERM)
+    time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)  # a second one a moment later: the same request
     output = process.communicate(timeout=120)[0]
-    assert process.returncode == 0
-    assert "stopped by signal" in output
-    state = torch.load(tmp_path / "runs" / "1" / "checkpoints" / "last.pt", weights_only=True)
+    assert process.returncode == 128 + signal.SIGTERM, output[-3000:]
+    assert "stopped by signal 15 at step" in output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output
+    run_dir = tmp_path / "runs" / "1"
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "INTERRUPTED"
+    state = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)
     assert state["training"]["step"] >= 1
+    info = json.loads((run_dir / "info.json").read_text())
+    assert info["checkpoint"] == str(run_dir / "checkpoints" / "last.pt")  # no best.pt yet
+
+
+def children(pid: int) -> dict[int, str]:
+    """The processes whose parent is ``pid``: pid -> command name."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if int(text[text.rindex(")") + 2:].split()[1]) == pid:
+            found[int(stat.parent.name)] = text[text.index("(") + 1:text.rindex(")")]
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_sigterm_to_the_process_group_during_evaluation_stops_cleanly(folk_dirs, tmp_path):
+    """What Ctrl-C or ``kill -- -PGID`` does: every process of the group gets the signal, the
+    DataLoader workers included."""
+    config = tiny_config(folk_dirs.train, folk_dirs.eval, num_workers=2, num_steps=100000,
+                         evaluate_interval=4, eval_max_windows=256, advanced_interval=100000,
+                         print_interval=4)
+    process = start_train(write_config(tmp_path, "group.json", config), tmp_path / "runs")
+    read_until(process, "step       4")  # the evaluation of step 4 starts now
+    time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGTERM)
+    output = process.communicate(timeout=120)[0]
+    assert process.returncode == 128 + signal.SIGTERM, output[-3000:]
+    assert "Traceback" not in output and "killed by signal" not in output, output[-3000:]
+    assert "stopped by signal 15 at step 4" in output
+    run_dir = tmp_path / "runs" / "1"
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "INTERRUPTED"
+    assert torch.load(run_dir / "checkpoints" / "last.pt",
+                      weights_only=True)["training"]["step"] == 4
+
+
+def test_resuming_a_finished_run_says_so_in_one_line(trained_run):
+    run_dir, _, tmp = trained_run
+    last = run_dir / "checkpoints" / "last.pt"  # at step 20 = num_steps
+    result = run_train(tmp / "tiny.json", tmp / "again", f"ckpt_path={last}")
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert (f"config error: num_steps: the checkpoint {last} is already at step 20, and "
+            "num_steps is 20: nothing to train") in result.stderr
+    assert "Traceback" not in result.stderr
+    info_path = tmp / "again" / "1" / "info.json"
+    info = json.loads(info_path.read_text()) if info_path.exists() else {}
+    assert "checkpoint" not in info
+
+
+def test_runs_without_a_file_observer_never_share_a_folder(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from symusic.musicvae import train
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(train.time, "strftime", lambda _format: "20260101-120000")
+    unobserved = SimpleNamespace(observers=[])
+    folders = {train._run_dir(unobserved) for _ in range(3)}
+    assert len(folders) == 3
+    for folder in folders:
+        assert folder.is_dir() and folder.parent == Path("runs")
+        assert folder.name.startswith(f"unobserved-20260101-120000-{os.getpid()}-")
 
 
 @pytest.mark.slow

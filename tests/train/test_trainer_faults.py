@@ -86,3 +86,103 @@ def test_programs_choose_which_instruments_train(folk_dirs, tmp_path):
     trainer = Trainer(config, tmp_path / "b", RunLog(None, tmp_path / "b", enabled=False),
                       setup_distributed("cpu"))
     assert 0.0 <= trainer.fit()["accuracy"] <= 1.0
+
+
+@pytest.fixture(scope="module")
+def two_steps(folk_dirs, tmp_path_factory) -> Path:
+    """The last.pt of a 2-step run (evaluated and saved at step 2)."""
+    run = tmp_path_factory.mktemp("two-steps")
+    make_trainer(folk_dirs, run, num_steps=2, evaluate_interval=2, advanced_interval=1000).fit()
+    return run / "checkpoints" / "last.pt"
+
+
+def test_a_nan_evaluation_loss_stops_without_writing_a_checkpoint(folk_dirs, tmp_path):
+    trainer = make_trainer(folk_dirs, tmp_path, num_steps=2, evaluate_interval=2,
+                           advanced_interval=1000)
+    trainer.fit()
+    last = tmp_path / "checkpoints" / "last.pt"
+    saved = last.read_bytes()
+    with torch.no_grad():
+        next(trainer.model.decoder.parameters()).fill_(float("nan"))
+    with pytest.raises(TrainingDiverged) as caught:
+        trainer.evaluate_and_checkpoint()
+    assert "the evaluation loss became nan at step 2" in str(caught.value)
+    assert f"The last good checkpoint is {last};" in str(caught.value)
+    assert last.read_bytes() == saved
+    state = torch.load(last, weights_only=True)["state_dict"]
+    assert all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point())
+
+
+def test_a_stop_signal_never_saves_nan_weights(folk_dirs, tmp_path):
+    import signal
+
+    trainer = make_trainer(folk_dirs, tmp_path, num_steps=5, evaluate_interval=1000,
+                           advanced_interval=1000)
+    with torch.no_grad():
+        next(trainer.model.encoder.parameters()).fill_(float("inf"))
+    trainer.stop.signum = signal.SIGTERM  # as if stopped before the first step
+    with pytest.raises(TrainingDiverged, match="the weights became NaN or infinite at step 0; "
+                                               "stopping. The last good checkpoint is not"):
+        trainer.fit()
+    assert not (tmp_path / "checkpoints" / "last.pt").exists()
+
+
+def test_resuming_a_checkpoint_already_at_num_steps_is_refused(folk_dirs, two_steps, tmp_path):
+    from symusic.musicvae.model.config import ConfigError
+
+    for num_steps in (2, 1):
+        with pytest.raises(ConfigError) as caught:
+            make_trainer(folk_dirs, tmp_path, num_steps=num_steps, ckpt_path=str(two_steps))
+        assert (f"num_steps: the checkpoint {two_steps} is already at step 2, and num_steps is "
+                f"{num_steps}: nothing to train") in str(caught.value)
+
+
+def test_a_checkpoint_of_another_architecture_names_the_mismatch(folk_dirs, two_steps, tmp_path):
+    from symusic.musicvae.model import CheckpointError
+
+    wider = {"embed_size": 8, "hidden_size": 48, "n_layers": 2}
+    with pytest.raises(CheckpointError) as caught:
+        make_trainer(folk_dirs, tmp_path, num_steps=4, ckpt_path=str(two_steps),
+                     encoder_params=wider)
+    message = str(caught.value)
+    assert message.startswith(f"ckpt_path: {two_steps} holds a model of another architecture")
+    assert "missing: encoder.lstm.weight_ih_l1" in message
+    assert "other shapes: encoder.lstm.weight_ih_l0 [128, 8] in the checkpoint, [192, 8] here" \
+        in message
+    assert "\n" not in message
+
+
+def test_a_checkpoint_with_nan_weights_is_refused(folk_dirs, two_steps, tmp_path):
+    from symusic.musicvae.model import CheckpointError
+
+    bundle = torch.load(two_steps, weights_only=True)
+    next(iter(bundle["state_dict"].values())).fill_(float("nan"))
+    broken = tmp_path / "diverged.pt"
+    torch.save(bundle, broken)
+    with pytest.raises(CheckpointError, match="holds NaN or infinite weights"):
+        make_trainer(folk_dirs, tmp_path / "run", num_steps=4, ckpt_path=str(broken))
+
+
+def test_a_batch_larger_than_the_training_windows_is_refused_at_start(folk_dirs, tmp_path):
+    from symusic.musicvae.model.config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        make_trainer(folk_dirs, tmp_path, batch_size=10**9)
+    assert str(caught.value).startswith("batch_size: 1,000,000,000 is more than the ")
+    assert f"training windows in {folk_dirs.train}; use at most" in str(caught.value)
+
+
+def test_resuming_removes_what_a_killed_save_left_beside_the_checkpoint(folk_dirs, two_steps,
+                                                                        tmp_path):
+    import shutil
+
+    from .test_atomic import dead_pid
+
+    folder = tmp_path / "old" / "checkpoints"
+    shutil.copytree(two_steps.parent, folder)
+    leftover = folder / f".last.pt.{dead_pid()}-a1b2c3d4.tmp"
+    leftover.write_bytes(b"")  # kill -9 in the middle of a save
+    trainer = make_trainer(folk_dirs, tmp_path / "new", num_steps=4,
+                           ckpt_path=str(folder / "last.pt"))
+    assert not leftover.exists()
+    assert trainer.state.step == 2 and trainer.last_checkpoint == folder / "last.pt"
