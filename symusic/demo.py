@@ -105,8 +105,7 @@ def training_phase(demo: Demo) -> None:
 def samples_phase(demo: Demo) -> None:
     """Samples from the prior and an interpolation: MIDI + PNG, and WAV when possible."""
     from symusic.data.dataset import MelodyCollection, make_eval_loader
-    from symusic.musicvae.generate import interpolate_melodies, sample_melodies
-    from symusic.musicvae.model import MusicVAE
+    from symusic.musicvae.inference import TrainedModel
     from symusic.musicvae.render import (
         AudioUnavailableError,
         audio_problem,
@@ -114,13 +113,13 @@ def samples_phase(demo: Demo) -> None:
         write_melodies_with_roll,
     )
 
-    model = MusicVAE.load(demo.checkpoint).eval()
+    model = TrainedModel.load(demo.checkpoint)
     out = demo.run_dir / "demo"
     eval_dir = json.loads((demo.run_dir / "config.json").read_text())["eval_dir"]
     settings = model.data_settings  # read the eval tunes as training did (its cache is warm)
     melodies = MelodyCollection.from_folder(eval_dir, programs=settings.programs,
                                             extraction=settings.extraction, progress=False)
-    windows = next(iter(make_eval_loader(melodies, slice_bar=model.config.seq_len // 16,
+    windows = next(iter(make_eval_loader(melodies, slice_bar=model.bars,
                                          batch_size=64, num_workers=0)))
     start, end = windows[0].numpy(), windows[-1].numpy()
     no_audio = audio_problem()
@@ -128,11 +127,11 @@ def samples_phase(demo: Demo) -> None:
         demo.notes.append(f"no WAV files: {no_audio}")
 
     def samples() -> list[Path]:
-        drawn = sample_melodies(model, demo.args.num_samples, temperature=0.5, seed=0)
+        drawn = model.sample(demo.args.num_samples, temperature=0.5, seed=0)
         return list(write_melodies_with_roll(list(drawn), out, "samples"))
 
     def interpolation() -> list[Path]:
-        _, steps = interpolate_melodies(model, start, end, steps=7)
+        _, steps = model.interpolate(start, end, steps=7)
         return list(write_melodies_with_roll(
             [start, *steps, end], out, "interpolation",
             titles=["start (original)", *[f"step {i}" for i in range(7)], "end (original)"]))

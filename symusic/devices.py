@@ -31,3 +31,16 @@ def device_from_setting(setting: str) -> torch.device:
     elif device.type != "cpu":
         raise ValueError(f"unsupported device {setting!r}; use auto, cpu, cuda or cuda:N")
     return device
+
+
+def resolve_device(setting: str | torch.device, error: type[ValueError] = ValueError,
+                   key: str = "device") -> torch.device:
+    """:func:`device_from_setting` for a user's setting: a ``torch.device`` passes through,
+    and an unusable setting raises ``error(f"{key}: {reason}")`` (the config's ``ConfigError``
+    naming its key, the command lines' ``InputError`` naming ``--device``)."""
+    if isinstance(setting, torch.device):
+        return setting
+    try:
+        return device_from_setting(setting)
+    except ValueError as err:
+        raise error(f"{key}: {err}") from None

@@ -1,9 +1,10 @@
 """The edge shared by the generation and evaluation command lines.
 
-Picks the device, loads the model from a checkpoint, and turns the errors a user can cause
-(unreadable MIDI, no melody, a wrong or damaged checkpoint) into a one-line message on
-stderr and exit code 1, never a traceback. Errors not listed here are bugs and keep
-their traceback.
+The ``--device`` flag, output paths checked before any model work, and ``run_cli``, which
+turns the errors a user can cause (``symusic.errors.user_errors``: unreadable MIDI, no
+melody, a wrong or damaged checkpoint) into a one-line message on stderr and exit code 1,
+never a traceback. Other errors are bugs and keep their traceback. Loading the model is
+``symusic.musicvae.inference``'s.
 """
 
 from __future__ import annotations
@@ -14,10 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import torch
-
-from symusic.devices import device_from_setting
-from symusic.errors import InputError
+from symusic.errors import InputError, error_message, user_errors
 
 EXIT_ERROR = 1
 
@@ -26,34 +24,6 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
     """Add ``--device`` (auto, cpu or cuda[:N]; default auto: cuda when available)."""
     parser.add_argument("--device", default="auto",
                         help="auto, cpu or cuda[:N] (default: auto, cuda when available)")
-
-
-def resolve_device(name: str) -> torch.device:
-    """The torch device for ``--device name``; ``InputError`` when it is not usable here."""
-    try:
-        return device_from_setting(name)
-    except ValueError as err:
-        raise InputError(f"--device: {err}") from None
-
-
-def load_model(path: str | Path, device: torch.device):
-    """Load a ``MusicVAE`` checkpoint onto ``device``, in eval mode.
-
-    Raises ``InputError`` when the file does not exist and the model's ``CheckpointError``
-    when it is not a usable MusicVAE checkpoint.
-    """
-    from symusic.musicvae.model.vae import MusicVAE
-
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"checkpoint {path} does not exist")
-    model = MusicVAE.load(path, map_location="cpu")
-    tensors = [t for t in model.state_dict().values() if t.is_floating_point()]
-    broken = sum(not bool(torch.isfinite(t).all()) for t in tensors)
-    if broken:
-        raise InputError(f"checkpoint {path}: {broken} of {len(tensors)} weight tensors hold NaN "
-                         f"or infinity (its training diverged); use an earlier checkpoint")
-    return model.to(device).eval()
 
 
 def _writable_folder(folder: Path, flag: str, path: Path) -> None:
@@ -86,23 +56,6 @@ def check_output_file(path: str | Path, flag: str = "--out") -> Path:
         raise InputError(f"{flag} {path}: cannot write it (no permission)")
     _writable_folder(path.absolute().parent, flag, path)
     return path
-
-
-def user_errors() -> tuple[type[BaseException], ...]:
-    """The exception types that mean bad input, not a bug."""
-    from symusic.data.melody import NoMelodiesError
-    from symusic.data.midi_io import MidiReadError
-    from symusic.musicvae.model import CheckpointError, ConfigError
-
-    return (InputError, MidiReadError, NoMelodiesError, CheckpointError, ConfigError)
-
-
-def error_message(err: BaseException) -> str:
-    """The message to print: our own ``InputError`` as written (it may list choices),
-    anything else squeezed onto one line."""
-    if type(err) is InputError:
-        return str(err)
-    return " ".join(str(err).split()) or type(err).__name__
 
 
 def run_cli(prog: str, command: Callable[[argparse.Namespace], None],

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from symusic.devices import device_from_setting
+from symusic.devices import resolve_device
 from symusic.musicvae.model.config import ConfigError
 
 
@@ -30,14 +30,6 @@ class DistContext:
         return self.world_size > 1
 
 
-def resolve_device(setting: str) -> torch.device:
-    """The config's ``device``; ``ConfigError`` naming the key when it is not usable here."""
-    try:
-        return device_from_setting(setting)
-    except ValueError as err:
-        raise ConfigError(f"device: {err}") from None
-
-
 def launched_by_torchrun() -> bool:
     """Whether ``torchrun`` (or another launcher) set the process-group environment."""
     return int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -45,7 +37,7 @@ def launched_by_torchrun() -> bool:
 
 def setup_distributed(device_setting: str) -> DistContext:
     """Join the process group when launched by torchrun (NCCL on CUDA, gloo on CPU)."""
-    device = resolve_device(device_setting)
+    device = resolve_device(device_setting, ConfigError, "device")
     if not launched_by_torchrun():
         return DistContext(rank=0, world_size=1, device=device)
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))

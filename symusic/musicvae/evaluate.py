@@ -37,11 +37,9 @@ from symusic.musicvae import metrics
 from symusic.musicvae.cli import (
     add_device_argument,
     check_output_file,
-    load_model,
-    resolve_device,
     run_cli,
 )
-from symusic.musicvae.generate import encode_mu, sample_melodies
+from symusic.musicvae.inference import TrainedModel, load_model
 
 PROG = "symusic-evaluate"
 # Bounds on what one command may ask for: (flag, smallest, largest). Fewer than 2 data
@@ -122,7 +120,7 @@ def interpolation_metrics(model, windows: np.ndarray, pairs: int, steps: int,
         return {"pairs": 0}
     device = next(model.parameters()).device
     chosen = np.stack([rng.choice(len(windows), size=2, replace=False) for _ in range(pairs)])
-    mu = torch.as_tensor(encode_mu(model, windows[chosen.ravel()])).to(device)
+    mu = torch.as_tensor(TrainedModel(model).encode(windows[chosen.ravel()])).to(device)
     z = torch.cat([model.interpolate(mu[2 * i], mu[2 * i + 1], steps) for i in range(pairs)])
     paths = model.decode(z, temperature=0.0).cpu().numpy().reshape(pairs, steps, -1)
     result: dict[str, float] = {"pairs": pairs, "steps": steps}
@@ -150,8 +148,7 @@ def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: fl
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
         torch.manual_seed(seed)  # the z drawn from q(z|x) for the ELBO
         reconstruction = reconstruction_metrics(model, windows, batch_size)
-    samples = sample_melodies(model, num_samples, temperature=temperature, seed=seed,
-                              batch_size=batch_size)
+    samples = TrainedModel(model, batch_size).sample(num_samples, temperature, seed)
     half = rng.permutation(len(windows))
     split = len(windows) // 2
     return {
@@ -215,7 +212,7 @@ def run(args: argparse.Namespace) -> None:
         programs = None if args.programs is None else parse_programs(args.programs)
     except ValueError as err:
         raise InputError(f"--programs: {err}") from None
-    model = load_model(args.checkpoint, resolve_device(args.device))
+    model = load_model(args.checkpoint, args.device)
     settings = model.data_settings  # read the data as the model's training data was read
     programs = settings.programs if programs is None else programs
     windows, info = load_data_windows(args.data, model.config.seq_len, args.max_windows,

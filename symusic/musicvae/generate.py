@@ -9,7 +9,7 @@ Subcommands::
     symusic encode      --checkpoint C --input DIR --out z.npy [--batch-size B]
 
 Every MIDI file written gets a piano-roll PNG beside it, and a WAV with ``--audio``.
-The model functions below take and return numpy token arrays ``[N, T]``.
+The model work is ``symusic.musicvae.inference.TrainedModel``'s; this module is the command line.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from symusic.data import midi_windows as mw
@@ -32,10 +31,9 @@ from symusic.musicvae.cli import (
     add_device_argument,
     check_output_file,
     check_output_folder,
-    load_model,
-    resolve_device,
     run_cli,
 )
+from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.render import (
     AudioUnavailableError,
     audio_problem,
@@ -56,70 +54,6 @@ EXAMPLES = """examples:
 
 Every MIDI file written gets a piano-roll PNG beside it (and a WAV with --audio).
 """
-
-
-# --- the model side ------------------------------------------------------------------------
-
-
-def _generator(device: torch.device, seed: int | None) -> torch.Generator | None:
-    return None if seed is None else torch.Generator(device=device).manual_seed(seed)
-
-
-def _device(model: torch.nn.Module) -> torch.device:
-    return next(model.parameters()).device
-
-
-@torch.no_grad()
-def sample_melodies(model, num: int, temperature: float | None = None, seed: int | None = None,
-                    batch_size: int = 256) -> np.ndarray:
-    """``num`` melodies decoded from z drawn from the prior: ``[num, seq_len]`` tokens."""
-    generator = _generator(_device(model), seed)
-    chunks = [model.sample(min(batch_size, num - i), temperature=temperature, generator=generator)
-              for i in range(0, num, batch_size)]
-    return torch.cat(chunks).cpu().numpy()
-
-
-@torch.no_grad()
-def encode_mu(model, windows: np.ndarray, batch_size: int = 256,
-              progress: bool = False) -> np.ndarray:
-    """The posterior means of token windows ``[N, T]``: ``[N, z_size]`` float32."""
-    device = _device(model)
-    mus = []
-    for i in tqdm(range(0, len(windows), batch_size), desc="encoding", unit="batch",
-                  disable=None if progress else True):
-        batch = torch.as_tensor(np.asarray(windows[i : i + batch_size]), dtype=torch.long)
-        mu, _ = model.encode(batch.to(device))
-        mus.append(mu.float().cpu())
-    return torch.cat(mus).numpy()
-
-
-@torch.no_grad()
-def interpolate_melodies(model, start: np.ndarray, end: np.ndarray, steps: int,
-                         temperature: float | None = 0.0,
-                         seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Slerp from the mu of ``start`` to the mu of ``end`` (both ``[T]``), ends included.
-
-    Returns ``(z [steps, z_size], tokens [steps, T])``; with the default temperature 0 the
-    decoding is argmax, so the ends are the reconstructions of the two inputs.
-    """
-    if steps < 2:
-        raise InputError(f"--steps must be 2 or more (both ends are included), got {steps}")
-    mu = torch.as_tensor(encode_mu(model, np.stack([start, end]))).to(_device(model))
-    z = model.interpolate(mu[0], mu[1], steps)
-    tokens = model.decode(z, temperature=temperature, generator=_generator(z.device, seed))
-    return z.float().cpu().numpy(), tokens.cpu().numpy()
-
-
-@torch.no_grad()
-def reconstruct_windows(model, windows: np.ndarray, temperature: float | None = 0.0,
-                        seed: int | None = None, batch_size: int = 256) -> np.ndarray:
-    """Encode (z = mu) and decode token windows ``[N, T]``; returns ``[N, T]`` tokens."""
-    device = _device(model)
-    generator = _generator(device, seed)
-    z = torch.as_tensor(encode_mu(model, windows, batch_size)).to(device)
-    out = [model.decode(z[i : i + batch_size], temperature=temperature, generator=generator)
-           for i in range(0, len(z), batch_size)]
-    return torch.cat(out).cpu().numpy()
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -188,8 +122,8 @@ def cmd_sample(args: argparse.Namespace) -> None:
         raise InputError(f"--num must be 1 to {MAX_NUM}, got {args.num}")
     _check_temperature(args.temperature)
     writer = Writer(Path(args.out), args)
-    model = load_model(args.checkpoint, resolve_device(args.device))
-    melodies = sample_melodies(model, args.num, args.temperature, args.seed)
+    model = TrainedModel.load(args.checkpoint, args.device)
+    melodies = model.sample(args.num, args.temperature, args.seed)
     width = len(str(args.num))
     titles = [f"sample {i + 1:0{width}d}" for i in range(args.num)]
     for i, melody in enumerate(melodies):
@@ -205,22 +139,19 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
                          f"got {args.steps}")
     _check_temperature(args.temperature)
     writer = Writer(Path(args.out), args)
-    model = load_model(args.checkpoint, resolve_device(args.device))
-    seq_len = model.config.seq_len
+    model = TrainedModel.load(args.checkpoint, args.device)
     ends = []
     for which, path in (("start", args.start), ("end", args.end)):
         track = getattr(args, f"{which}_track")
         bar = getattr(args, f"{which}_bar")
-        window, source = mw.pick_window(path, seq_len, args.track if track is None else track,
-                                        args.bar if bar is None else bar,
-                                        settings=model.data_settings)
+        window, source = model.pick_window(path, args.track if track is None else track,
+                                           args.bar if bar is None else bar)
         chosen = (" (its first window; --bar picks another)"
                   if args.bar is None and bar is None else "")
         print(f"{which}: {path}, track {source.track}, melody {source.melody}, "
               f"bar {source.bar}{chosen}, {_bars(window)} bars")
         ends.append(window)
-    z, tokens = interpolate_melodies(model, ends[0], ends[1], args.steps, args.temperature,
-                                     args.seed)
+    z, tokens = model.interpolate(ends[0], ends[1], args.steps, args.temperature, args.seed)
     width = len(str(args.steps))
     titles = [f"step {i + 1:0{width}d} of {args.steps}" for i in range(args.steps)]
     for i, melody in enumerate(tokens):
@@ -236,10 +167,9 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
     """``reconstruct``: every non-overlapping window of a file through the model, in order."""
     _check_temperature(args.temperature)
     writer = Writer(Path(args.out), args)
-    model = load_model(args.checkpoint, resolve_device(args.device))
-    windows, sources = mw.consecutive_windows(args.input, model.config.seq_len, args.track,
-                                              settings=model.data_settings)
-    recon = reconstruct_windows(model, windows, args.temperature, args.seed)
+    model = TrainedModel.load(args.checkpoint, args.device)
+    windows, sources = model.file_windows(args.input, args.track)
+    recon = model.reconstruct(windows, args.temperature, args.seed)
     titles = [f"window at bar {s.bar} (melody {s.melody})" for s in sources]
     writer.write(list(recon), "reconstruction", titles=titles, originals=list(windows))
     writer.write(list(windows), "original", titles=titles)
@@ -261,20 +191,19 @@ def cmd_encode(args: argparse.Namespace) -> None:
     index = out.with_name(out.name.removesuffix(".npy") + ".index.csv")
     for path in (out, index):
         check_output_file(path)
-    model = load_model(args.checkpoint, resolve_device(args.device))
+    model = TrainedModel.load(args.checkpoint, args.device, args.batch_size)
     files = mw.midi_files(args.input)
     hop = args.hop_bars * STEPS_PER_BAR
     skipped: dict[str, str] = {}
-    found = list(mw.iter_folder_windows(tqdm(files, desc="reading", unit="file", disable=None),
-                                        model.config.seq_len, hop, skipped=skipped,
-                                        settings=model.data_settings))
+    found = list(model.folder_windows(tqdm(files, desc="reading", unit="file", disable=None),
+                                      hop, skipped=skipped))
     for path, reason in skipped.items():
         print(f"{PROG}: note: skipped {path}: {reason}", file=sys.stderr)
     if not found:
-        raise InputError(f"{args.input}: no melody of {model.config.seq_len // STEPS_PER_BAR} "
-                         f"bars or more in any of its {len(files)} MIDI files")
+        raise InputError(f"{args.input}: no melody of {model.bars} bars or more in any of its "
+                         f"{len(files)} MIDI files")
     windows = np.stack([w for w, _ in found])
-    z = encode_mu(model, windows, args.batch_size, progress=True)
+    z = model.encode(windows, progress=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out, z)
     with index.open("w", newline="") as handle:

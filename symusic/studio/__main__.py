@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def serve(args: argparse.Namespace) -> int:
     """Load the model (and data) ``args`` name and serve the studio until stopped."""
-    from symusic.musicvae.cli import error_message, user_errors
+    from symusic.errors import error_message, user_errors
     from symusic.studio.state import Studio
 
     try:  # the port first: no point loading a big model to find it taken

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from symusic.musicvae.cli import error_message, user_errors
+from symusic.errors import error_message, user_errors
 from symusic.studio.guard import Guard, HostPolicy
 from symusic.studio.library import MAX_UPLOAD_BYTES
 from symusic.studio.projection import ProjectionUnavailableError

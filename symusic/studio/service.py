@@ -1,9 +1,10 @@
 """The trained model as the web app uses it: token and latent arrays in numpy, one call at a time.
 
-Requests arrive on several threads; a lock serialises the model calls, so two requests never
-race on the model or on torch's global state. Every input a browser can send is checked here
-(shapes, token range, finite numbers), and a bad one raises ``InputError`` with a message
-fit to show the user.
+The model work is ``symusic.musicvae.inference.TrainedModel``'s; this module adds what a web
+request needs. Requests arrive on several threads; a lock serialises the model calls, so two
+requests never race on the model or on torch's global state. Every input a browser can send
+is checked here (shapes, token range, finite numbers), and a bad one raises ``InputError``
+with a message fit to show the user.
 """
 
 from __future__ import annotations
@@ -14,28 +15,24 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from symusic.data.tokens import NUM_CLASSES, STEPS_PER_BAR
+from symusic.data.tokens import NUM_CLASSES
 from symusic.errors import InputError
-from symusic.musicvae.generate import encode_mu, interpolate_melodies
+from symusic.musicvae.inference import TrainedModel
 
 MAX_BATCH = 64  # melodies one request may ask for
 MAX_STEPS = 33  # interpolation steps, both ends included
 
 
 class ModelService:
-    """A ``MusicVAE`` in eval mode behind a lock; every method takes and returns numpy."""
+    """A ``TrainedModel`` behind a lock, with each request's input checked; numpy in and out."""
 
-    def __init__(self, model: torch.nn.Module) -> None:
-        self.model = model.eval()
-        self.device = next(model.parameters()).device
-        self.seq_len: int = int(model.config.seq_len)
-        self.z_size: int = int(model.config.z_size)
+    def __init__(self, trained: TrainedModel) -> None:
+        self.trained = trained
+        self.model = trained.model
+        self.seq_len: int = trained.seq_len
+        self.z_size: int = trained.z_size
+        self.bars: int = trained.bars  # in one melody the model reads and writes
         self._lock = threading.Lock()
-
-    @property
-    def bars(self) -> int:
-        """Bars in one melody the model reads and writes."""
-        return self.seq_len // STEPS_PER_BAR
 
     # --- checks ---------------------------------------------------------------------------
 
@@ -88,41 +85,28 @@ class ModelService:
         z = torch.randn(n, self.z_size, generator=self._generator(seed))
         return z.numpy()
 
-    @torch.no_grad()
     def decode(self, z: np.ndarray, temperature: float | None = 0.0,
                seed: int | None = None) -> np.ndarray:
         """Melodies ``[N, seq_len]`` decoded from ``z [N, z_size]`` (temperature 0: argmax)."""
-        z = torch.as_tensor(self.check_z(z), device=self.device)
-        generator = None
-        if seed is not None:
-            generator = torch.Generator(device=self.device).manual_seed(int(seed))
+        z = self.check_z(z)
         with self._lock:
-            tokens = self.model.decode(z, temperature=temperature, generator=generator)
-        return tokens.cpu().numpy().astype(np.int64)
+            return self.trained.decode(z, temperature, None if seed is None else int(seed))
 
-    @torch.no_grad()
     def encode(self, tokens: np.ndarray) -> np.ndarray:
         """The posterior means ``[N, z_size]`` of melodies ``[N, seq_len]``."""
         tokens = self.check_tokens(tokens)
         with self._lock:
-            return encode_mu(self.model, tokens)
+            return self.trained.encode(tokens)
 
-    def encode_many(self, tokens: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    def encode_many(self, tokens: np.ndarray) -> np.ndarray:
         """``encode`` for a large set (the reference windows), without the request limit."""
-        tokens = np.asarray(tokens, dtype=np.int64)
         with self._lock:
-            return encode_mu(self.model, tokens, batch_size=batch_size)
+            return self.trained.encode(np.asarray(tokens, dtype=np.int64))
 
-    def decode_many(self, z: np.ndarray, temperature: float | None = 0.0,
-                    batch_size: int = 256) -> np.ndarray:
+    def decode_many(self, z: np.ndarray, temperature: float | None = 0.0) -> np.ndarray:
         """``decode`` for a large set (prior samples for the reference), without the limit."""
-        out = []
-        with self._lock, torch.no_grad():
-            for i in range(0, len(z), batch_size):
-                chunk = torch.as_tensor(z[i : i + batch_size], dtype=torch.float32,
-                                        device=self.device)
-                out.append(self.model.decode(chunk, temperature=temperature).cpu().numpy())
-        return np.concatenate(out).astype(np.int64)
+        with self._lock:
+            return self.trained.decode(z, temperature)
 
     def interpolate(self, start: np.ndarray, end: np.ndarray, steps: int,
                     temperature: float | None = 0.0,
@@ -132,9 +116,4 @@ class ModelService:
             raise InputError(f"steps must be 2..{MAX_STEPS} (both ends included), got {steps}")
         start, end = self.check_tokens(start)[0], self.check_tokens(end)[0]
         with self._lock:
-            z, tokens = interpolate_melodies(self.model, start, end, steps, temperature, seed)
-        return z, tokens.astype(np.int64)
-
-    def reconstruct(self, tokens: np.ndarray, temperature: float | None = 0.0) -> np.ndarray:
-        """Encode (z = mu) and decode melodies ``[N, seq_len]``."""
-        return self.decode(self.encode(tokens), temperature=temperature)
+            return self.trained.interpolate(start, end, steps, temperature, seed)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import torch
 
+from symusic.musicvae.inference import TrainedModel, load_model
 from symusic.studio.library import MAX_UPLOADS, DataLibrary, Uploads
 from symusic.studio.reference import LatentSpace
 from symusic.studio.service import ModelService
@@ -31,7 +32,7 @@ class Studio:
 
         Raises ``InputError`` when ``data`` is not a folder of MIDI files.
         """
-        service = ModelService(model)
+        service = ModelService(TrainedModel(model))
         settings = getattr(model, "data_settings", None)  # read files as training read them
         library = DataLibrary(None if data is None else Path(data), service.seq_len, settings)
         return cls(service, library, Uploads(service.seq_len, settings=settings),
@@ -42,11 +43,10 @@ class Studio:
              device: str = "cpu", max_windows: int = 2000) -> Studio:
         """Load the checkpoint onto ``device`` and build the studio on it.
 
-        Raises the command line's user errors (``InputError``, ``CheckpointError``, ...).
+        Raises the user errors of ``symusic.errors.user_errors`` (``InputError``,
+        ``CheckpointError``, ...).
         """
-        from symusic.musicvae.cli import load_model, resolve_device
-
-        model = load_model(checkpoint, resolve_device(device))
+        model = load_model(checkpoint, device)
         return cls.from_model(model, data, max_windows, Path(checkpoint).name)
 
     def close(self) -> None:

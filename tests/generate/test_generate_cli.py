@@ -11,13 +11,8 @@ import pytest
 
 from symusic.data import midi_windows as mw
 from symusic.errors import InputError
-from symusic.musicvae.generate import (
-    encode_mu,
-    interpolate_melodies,
-    main,
-    reconstruct_windows,
-    sample_melodies,
-)
+from symusic.musicvae.generate import main
+from symusic.musicvae.inference import TrainedModel
 
 SEQ_LEN = 32  # the tiny model of conftest.py is a 2-bar model
 WINDOW_S = 4.0  # two bars at 120 BPM, in seconds
@@ -52,7 +47,7 @@ def test_sample_writes_each_and_joined(tiny_model, tiny_model_path, tmp_path):
     assert run("sample", "--checkpoint", tiny_model_path, "--num", 2, "--temperature", 0.7,
                "--seed", 5, "--out", out) == 0
     assert tiny_model.config.seq_len == SEQ_LEN
-    melodies = sample_melodies(tiny_model, 2, temperature=0.7, seed=5)
+    melodies = TrainedModel(tiny_model).sample(2, temperature=0.7, seed=5)
     assert melodies.shape == (2, SEQ_LEN)
     for i, melody in enumerate(melodies, start=1):
         assert notes_of(out / f"sample_{i}.mid") == expected_notes([melody])
@@ -67,13 +62,13 @@ def test_sample_writes_each_and_joined(tiny_model, tiny_model_path, tmp_path):
 def test_interpolation_ends_are_the_encoded_inputs(tiny_model, midi_dir):
     a, _ = mw.pick_window(midi_dir / "tune0.mid", SEQ_LEN)
     b, _ = mw.pick_window(midi_dir / "tune1.mid", SEQ_LEN, bar=2)
-    z, tokens = interpolate_melodies(tiny_model, a, b, steps=5)
-    mu = encode_mu(tiny_model, np.stack([a, b]))
+    z, tokens = TrainedModel(tiny_model).interpolate(a, b, steps=5)
+    mu = TrainedModel(tiny_model).encode(np.stack([a, b]))
     assert z.shape == (5, mu.shape[1]) and tokens.shape == (5, SEQ_LEN)
     np.testing.assert_allclose(z[0], mu[0], atol=1e-6)
     np.testing.assert_allclose(z[-1], mu[1], atol=1e-6)
     assert not np.allclose(z[2], mu[0]) and not np.allclose(z[2], mu[1])
-    recon = reconstruct_windows(tiny_model, np.stack([a, b]))
+    recon = TrainedModel(tiny_model).reconstruct(np.stack([a, b]))
     np.testing.assert_array_equal(tokens[0], recon[0])
     np.testing.assert_array_equal(tokens[-1], recon[1])
 
@@ -86,14 +81,15 @@ def test_interpolate_cli(tiny_model, tiny_model_path, midi_dir, tmp_path):
     a, _ = mw.pick_window(midi_dir / "tune0.mid", SEQ_LEN)
     b, source = mw.pick_window(midi_dir / "two_tracks.mid", SEQ_LEN, track=1, bar=1)
     assert (source.track, source.bar) == (1, 1)
-    _, tokens = interpolate_melodies(tiny_model, a, b, steps=4)
+    _, tokens = TrainedModel(tiny_model).interpolate(a, b, steps=4)
     for i in range(4):
         assert notes_of(out / f"interp_{i + 1}.mid") == expected_notes([tokens[i]])
         assert_png(out / f"interp_{i + 1}.png")
     assert notes_of(out / "interpolation.mid") == expected_notes(tokens)
     assert notes_of(out / "inputs.mid") == expected_notes([a, b])
     z = np.load(out / "interpolation_z.npy")
-    np.testing.assert_allclose(z[[0, -1]], encode_mu(tiny_model, np.stack([a, b])), atol=1e-6)
+    mu = TrainedModel(tiny_model).encode(np.stack([a, b]))
+    np.testing.assert_allclose(z[[0, -1]], mu, atol=1e-6)
 
 
 def test_interpolate_lists_tracks_when_ambiguous(tiny_model_path, midi_dir, tmp_path, capsys):
@@ -139,7 +135,7 @@ def test_reconstruct_cli(tiny_model, tiny_model_path, midi_dir, tmp_path, capsys
     onsets = sorted((pitch, start) for pitch, start, _ in notes_of(source))
     assert sorted((p, s) for p, s, _ in notes_of(out / "original.mid")) == onsets
     assert notes_of(out / "original.mid") == expected_notes(windows)
-    recon = reconstruct_windows(tiny_model, windows)
+    recon = TrainedModel(tiny_model).reconstruct(windows)
     written = notes_of(out / "reconstruction.mid")
     assert written == expected_notes(recon)
     assert all(end <= 2 * WINDOW_S + 1e-6 for _, _, end in written)
@@ -161,12 +157,13 @@ def test_encode_cli(tiny_model, tiny_model_path, midi_dir, tmp_path):
     for k in (0, 7, len(rows) - 1):
         row = rows[k]
         window, _ = mw.pick_window(row["file"], SEQ_LEN, int(row["track"]), int(row["bar"]))
-        np.testing.assert_allclose(z[k], encode_mu(tiny_model, window[None])[0], atol=1e-5)
+        mu = TrainedModel(tiny_model).encode(window[None])[0]
+        np.testing.assert_allclose(z[k], mu, atol=1e-5)
 
 
 def test_same_seed_same_samples(tiny_model):
-    a = sample_melodies(tiny_model, 4, temperature=1.0, seed=3)
-    b = sample_melodies(tiny_model, 4, temperature=1.0, seed=3)
+    a = TrainedModel(tiny_model).sample(4, temperature=1.0, seed=3)
+    b = TrainedModel(tiny_model).sample(4, temperature=1.0, seed=3)
     np.testing.assert_array_equal(a, b)
 
 

@@ -8,7 +8,7 @@ import math
 
 from symusic.musicvae import metrics
 from symusic.musicvae.evaluate import format_table, load_data_windows, main
-from symusic.musicvae.generate import reconstruct_windows
+from symusic.musicvae.inference import TrainedModel
 
 EXPECTED = {
     "reconstruction": {
@@ -51,7 +51,7 @@ def test_evaluate_json_holds_every_metric(tiny_model, tiny_model_path, midi_dir,
     # the free-running accuracy is the one of the model's own argmax reconstructions
     windows, _ = load_data_windows(midi_dir, tiny_model.config.seq_len)
     assert report["num_windows"] == len(windows)
-    expected = metrics.token_accuracy(reconstruct_windows(tiny_model, windows), windows)
+    expected = metrics.token_accuracy(TrainedModel(tiny_model).reconstruct(windows), windows)
     assert math.isclose(rec["sampled_accuracy"], expected, rel_tol=1e-9)
     assert "teacher_forced_accuracy" in printed and "[prior_samples]" in printed
 

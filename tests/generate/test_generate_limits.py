@@ -11,7 +11,7 @@ import torch
 from conftest import melody_notes
 from midi_files import instrument, write_midi
 
-from symusic.musicvae import cli, evaluate, generate
+from symusic.musicvae import cli, evaluate, generate, inference
 
 
 def one_line_error(capsys, code: int, *needles: str) -> str:
@@ -30,7 +30,7 @@ def no_model_work(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the model was loaded before the arguments were checked")
 
-    monkeypatch.setattr(generate, "load_model", refuse)
+    monkeypatch.setattr(inference, "load_model", refuse)  # TrainedModel.load's
     monkeypatch.setattr(evaluate, "load_model", refuse)
 
 
