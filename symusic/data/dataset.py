@@ -283,10 +283,6 @@ class WindowDataset(Dataset):
             bounds[first:first + 65_536] = np.column_stack([low, high])
         return bounds - FIRST_PITCH_TOKEN + MIN_PITCH
 
-    def describe(self) -> str:
-        """One line: how many windows of how many bars, from which folder."""
-        return f"{len(self):,} windows of {self.slice_bar} bars from {self.folder}"
-
 
 def _as_dataset(data, slice_bar: int | None, max_windows: int | None = None) -> Dataset:
     if isinstance(data, WindowDataset):

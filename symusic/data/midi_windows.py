@@ -56,7 +56,7 @@ class Track:
         """``(window [seq_len], melody index, bar)`` of every whole window, ``hop`` steps
         apart within each melody; ``bar`` is the file's bar the window starts on."""
         for m, (melody, first_bar) in enumerate(zip(self.melodies, self.first_bars, strict=True)):
-            for start in window_starts(melody, seq_len, hop):
+            for start in range(0, len(melody) - seq_len + 1, hop):
                 window = clear_leading_note_offs(melody[start : start + seq_len])
                 yield window, m, first_bar + start // STEPS_PER_BAR
 
@@ -113,11 +113,6 @@ def read_tracks(path: str | Path, programs: Iterable[int] | None = None,
     if not tracks:
         tracks.no_melody = why_no_melody(midi, settings.programs, settings.extraction)
     return tracks
-
-
-def window_starts(melody: np.ndarray, seq_len: int, hop: int) -> range:
-    """Start steps of the whole windows of ``seq_len`` steps, ``hop`` steps apart."""
-    return range(0, len(melody) - seq_len + 1, hop)
 
 
 def has_notes(window: np.ndarray) -> bool:

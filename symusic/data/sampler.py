@@ -83,17 +83,6 @@ class ResumableSampler(Sampler):
         epoch, index = divmod(start[0] * len(self) + start[1] + int(consumed), len(self))
         return epoch, index
 
-    def state_dict(self) -> dict:
-        """The sampler's settings and position (of its next item) as plain numbers."""
-        return {"seed": self.seed, "num_windows": self.num_windows, "epoch": self.epoch,
-                "index": self.index, "world_size": self.world_size, "transpose": self.transpose}
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore a position saved by :meth:`state_dict` (the seed must match)."""
-        if state["seed"] != self.seed or state["num_windows"] != self.num_windows:
-            raise ValueError("the saved sampler state is for another seed or dataset size")
-        self.set_position(state["epoch"], state["index"])
-
     def __iter__(self) -> Iterator[tuple[int, int]]:
         while True:
             epoch, first = self.epoch, self.index
