@@ -48,7 +48,14 @@ from symusic.data.scan import (
     write_skipped,
 )
 from symusic.data.settings import DEFAULT_EXTRACTION, check_extraction
-from symusic.data.tokens import FIRST_PITCH_TOKEN, MAX_PITCH, MIN_PITCH, STEPS_PER_BAR
+from symusic.data.tokens import (
+    FIRST_PITCH_TOKEN,
+    MAX_PITCH,
+    MIN_PITCH,
+    STEPS_PER_BAR,
+    onset_tokens_to_pitches,
+    shift_bounds,
+)
 
 __all__ = ["MelodyCollection", "NoMelodiesError", "ResumableSampler", "ScanReport",
            "WindowDataset", "make_eval_loader", "make_train_loader"]
@@ -253,7 +260,7 @@ class WindowDataset(Dataset):
         if shift:
             onsets = window >= FIRST_PITCH_TOKEN
             low, high = self.pitch_bounds_of(window)
-            shift = int(np.clip(shift, MIN_PITCH - low, MAX_PITCH - high))
+            shift = int(np.clip(shift, *shift_bounds(low, high)))
             window = window.astype(np.int16)
             window[onsets] += shift
         return window.astype(np.uint8)
@@ -268,8 +275,8 @@ class WindowDataset(Dataset):
         onsets = window[window >= FIRST_PITCH_TOKEN].astype(np.int64)
         if not onsets.size:
             return MAX_PITCH, MIN_PITCH
-        return int(onsets.min()) - FIRST_PITCH_TOKEN + MIN_PITCH, \
-            int(onsets.max()) - FIRST_PITCH_TOKEN + MIN_PITCH
+        low, high = onset_tokens_to_pitches([onsets.min(), onsets.max()]).tolist()
+        return low, high
 
     def pitch_bounds(self) -> np.ndarray:
         """Lowest and highest MIDI pitch of every window: ``int64 [N, 2]``."""
@@ -281,7 +288,7 @@ class WindowDataset(Dataset):
             low = np.where(onset, rows, np.iinfo(np.int64).max).min(axis=1)
             high = np.where(onset, rows, -1).max(axis=1)
             bounds[first:first + 65_536] = np.column_stack([low, high])
-        return bounds - FIRST_PITCH_TOKEN + MIN_PITCH
+        return onset_tokens_to_pitches(bounds)
 
 
 def _as_dataset(data, slice_bar: int | None, max_windows: int | None = None) -> Dataset:

@@ -19,11 +19,11 @@ import pretty_midi
 
 from symusic.data.tokens import (
     FIRST_PITCH_TOKEN,
-    MIN_PITCH,
     NOTE_OFF,
     NUM_CLASSES,
     STEPS_PER_BAR,
     STEPS_PER_QUARTER,
+    token_to_pitch,
 )
 
 MAX_FILE_BYTES = 50 * 2**20
@@ -191,7 +191,7 @@ def melody_notes(melody: np.ndarray) -> list[tuple[int, int, int]]:
                 notes.append((pitch, start, step))
                 pitch = None
             if token >= FIRST_PITCH_TOKEN:
-                pitch, start = token - FIRST_PITCH_TOKEN + MIN_PITCH, step
+                pitch, start = token_to_pitch(token), step
     if pitch is not None:
         notes.append((pitch, start, len(tokens)))
     return notes

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import numpy as np
 from torch.utils.data import Sampler
 
-from symusic.data.tokens import MAX_PITCH, MIN_PITCH
+from symusic.data.tokens import shift_bounds
 
 
 class ResumableSampler(Sampler):
@@ -46,8 +46,9 @@ class ResumableSampler(Sampler):
         self.high_shift = np.full(num_windows, transpose, dtype=np.int64)
         if transpose and pitch_bounds is not None:
             bounds = np.asarray(pitch_bounds, dtype=np.int64).reshape(num_windows, 2)
-            self.low_shift = np.clip(MIN_PITCH - bounds[:, 0], -transpose, 0)
-            self.high_shift = np.clip(MAX_PITCH - bounds[:, 1], 0, transpose)
+            lowest, highest = shift_bounds(bounds[:, 0], bounds[:, 1])
+            self.low_shift = np.clip(lowest, -transpose, 0)
+            self.high_shift = np.clip(highest, 0, transpose)
         self.epoch = 0
         self.index = 0
 

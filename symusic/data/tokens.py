@@ -10,6 +10,8 @@ Each step holds one token:
 
 from __future__ import annotations
 
+import numpy as np
+
 NO_EVENT = 0
 NOTE_OFF = 1
 MIN_PITCH = 21
@@ -34,6 +36,18 @@ def token_to_pitch(token: int) -> int:
         allowed = f"{FIRST_PITCH_TOKEN}..{NUM_CLASSES - 1}"
         raise ValueError(f"token {token} is not a note onset (allowed {allowed})")
     return token - FIRST_PITCH_TOKEN + MIN_PITCH
+
+
+def onset_tokens_to_pitches(tokens: np.ndarray) -> np.ndarray:
+    """:func:`token_to_pitch` of an array of onset tokens (unchecked): ``int64``, same shape."""
+    return np.asarray(tokens, dtype=np.int64) - FIRST_PITCH_TOKEN + MIN_PITCH
+
+
+def shift_bounds(low_pitch: int | np.ndarray,
+                 high_pitch: int | np.ndarray) -> tuple[int | np.ndarray, int | np.ndarray]:
+    """The semitone shifts ``(lowest, highest)`` that keep notes from ``low_pitch`` to
+    ``high_pitch`` inside ``MIN_PITCH..MAX_PITCH`` (ints or arrays alike)."""
+    return MIN_PITCH - low_pitch, MAX_PITCH - high_pitch
 
 
 def is_onset(token: int) -> bool:

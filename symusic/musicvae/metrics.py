@@ -20,7 +20,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from symusic.data.tokens import FIRST_PITCH_TOKEN, MIN_PITCH, NO_EVENT, STEPS_PER_BAR
+from symusic.data.tokens import (
+    FIRST_PITCH_TOKEN,
+    NO_EVENT,
+    STEPS_PER_BAR,
+    onset_tokens_to_pitches,
+)
 
 MAX_INTERVAL = 12  # intervals beyond an octave are pooled into the outermost bins
 
@@ -51,7 +56,7 @@ def note_accuracy(predicted: np.ndarray, target: np.ndarray) -> float:
 def onset_pitches(melody: np.ndarray) -> np.ndarray:
     """MIDI pitches of the onsets of one melody ``[T]``, in order."""
     melody = np.asarray(melody)
-    return melody[melody >= FIRST_PITCH_TOKEN].astype(np.int64) - FIRST_PITCH_TOKEN + MIN_PITCH
+    return onset_tokens_to_pitches(melody[melody >= FIRST_PITCH_TOKEN])
 
 
 def pitch_class_histogram(melodies: np.ndarray) -> np.ndarray:
