@@ -17,10 +17,11 @@ def load(name: str) -> dict:
     return json.loads((CONFIG_DIR / name).read_text())
 
 
-def test_the_four_shipped_configs_exist():
+def test_the_shipped_configs_exist():
     assert [p.name for p in SHIPPED] == [
         "config_flat_2bar_small.json", "config_flat_8bar.json",
-        "config_hier_8bar.json", "config_hier_8bar_small.json",
+        "config_folk_mel_16bar_flat.json", "config_folk_mel_16bar_hier.json",
+        "config_folk_mel_2bar.json", "config_hier_8bar.json", "config_hier_8bar_small.json",
     ]
 
 
