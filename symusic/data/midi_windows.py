@@ -144,18 +144,18 @@ def choose_track(tracks: list[Track], track: int | None, path: str | Path, seq_l
     raise InputError(f"{path}: track {track} holds no melody; tracks with melodies: {indices}")
 
 
-def pick_window(
-    path: str | Path, seq_len: int, track: int | None = None, bar: int | None = None,
-    settings: DataSettings | None = None,
+def window_at_bar(
+    tracks: list[Track], path: str | Path, seq_len: int, track: int | None = None,
+    bar: int | None = None, choices: str = "possible --bar values",
 ) -> tuple[np.ndarray, WindowSource]:
-    """The window of ``seq_len`` steps starting at bar ``bar`` of the chosen track, or its
-    first window when ``bar`` is None (the file read as ``settings`` say, see
-    :func:`read_tracks`); ``WindowSource.bar`` says which bar it starts on.
+    """The window of ``seq_len`` steps starting at bar ``bar`` of the chosen one of ``tracks``
+    (a file's, already read), or its first window when ``bar`` is None; ``WindowSource.bar``
+    says which bar it starts on.
 
-    Raises ``InputError`` when there is no such window (the message lists the bars that
-    would do).
+    Raises ``InputError`` when there is no such window (the message names ``path`` and lists,
+    after ``choices``, the bars that would do).
     """
-    chosen = choose_track(read_tracks(path, settings=settings), track, path, seq_len)
+    chosen = choose_track(tracks, track, path, seq_len)
     if bar is not None and bar < 0:
         raise InputError(f"--bar must be 0 or more, got {bar}")
     starts = []
@@ -170,7 +170,16 @@ def pick_window(
                          f"(its longest is {longest} bar{'s' if longest != 1 else ''})")
     shown = ", ".join(starts[:20]) + (", ..." if len(starts) > 20 else "")
     raise InputError(f"{path}: no {bars}-bar window starts at bar {bar} of track "
-                     f"{chosen.index}; possible --bar values: {shown}")
+                     f"{chosen.index}; {choices}: {shown}")
+
+
+def pick_window(
+    path: str | Path, seq_len: int, track: int | None = None, bar: int | None = None,
+    settings: DataSettings | None = None,
+) -> tuple[np.ndarray, WindowSource]:
+    """:func:`window_at_bar` of the MIDI file at ``path``, read as ``settings`` say (see
+    :func:`read_tracks`)."""
+    return window_at_bar(read_tracks(path, settings=settings), path, seq_len, track, bar)
 
 
 def consecutive_windows(

@@ -2,7 +2,7 @@
 
 Each file is read once into its melody tracks (``midi_windows.read_tracks``, the data
 pipeline's reader and extractor); a window is then picked from those tracks by track and
-start bar, as ``midi_windows.pick_window`` does for the command line's ``interpolate``.
+start bar with ``midi_windows.window_at_bar``, as the command line's ``interpolate`` does.
 
 An upload is bounded before it is read: at most ``MAX_UPLOAD_BYTES`` (``guard.py`` refuses a
 larger body while it streams in), at most ``MAX_MIDI_TRACKS`` tracks in its header, at most
@@ -28,10 +28,10 @@ import numpy as np
 
 from symusic.data.midi_windows import (
     Track,
-    choose_track,
     has_notes,
     midi_files,
     read_tracks,
+    window_at_bar,
 )
 from symusic.data.settings import DataSettings
 from symusic.data.tokens import STEPS_PER_BAR
@@ -78,20 +78,10 @@ def pick(entry: MelodyFile, seq_len: int, track: int | None, bar: int) -> tuple[
     for every window). Raises ``InputError`` when there is no such window; its message names
     the file as the user knows it (an upload's own name, not where it was saved).
     """
-    chosen = choose_track(entry.tracks, track, entry.name, seq_len)
-    starts = []
-    for window, _, start_bar in chosen.windows(seq_len, STEPS_PER_BAR):
-        if start_bar == bar:
-            label = f"{entry.name}, track {chosen.index}, bar {bar}"
-            return np.asarray(window, dtype=np.int64), label
-        starts.append(str(start_bar))
-    bars = seq_len // STEPS_PER_BAR
-    if not starts:
-        raise InputError(f"{entry.name}: track {chosen.index} has no melody of {bars} bars "
-                         f"or more")
-    shown = ", ".join(starts[:20]) + (", ..." if len(starts) > 20 else "")
-    raise InputError(f"{entry.name}: no {bars}-bar window starts at bar {bar} of track "
-                     f"{chosen.index}; possible bars: {shown}")
+    window, source = window_at_bar(entry.tracks, entry.name, seq_len, track, bar,
+                                   choices="possible bars")
+    label = f"{entry.name}, track {source.track}, bar {bar}"
+    return np.asarray(window, dtype=np.int64), label
 
 
 class DataLibrary:

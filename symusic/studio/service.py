@@ -38,36 +38,24 @@ class ModelService:
 
     def check_tokens(self, tokens: Sequence[Sequence[int]] | np.ndarray) -> np.ndarray:
         """``tokens`` as ``int64 [N, seq_len]``; ``InputError`` unless they fit the model."""
-        try:
-            array = np.asarray(tokens, dtype=np.int64)
-        except (TypeError, ValueError) as err:
-            raise InputError("melodies must be lists of integer tokens of equal length") from err
-        if array.ndim == 1:
-            array = array[None]
+        array = _rows(tokens, np.int64, "melodies must be lists of integer tokens of equal length")
         if array.ndim != 2 or array.shape[0] == 0:
             raise InputError("expected one or more melodies, each a list of tokens")
         if array.shape[1] != self.seq_len:
             raise InputError(f"a melody must be {self.seq_len} steps ({self.bars} bars) "
                              f"for this model, got {array.shape[1]}")
-        if array.shape[0] > MAX_BATCH:
-            raise InputError(f"at most {MAX_BATCH} melodies at once, got {array.shape[0]}")
+        _check_batch(array)
         if array.min() < 0 or array.max() >= NUM_CLASSES:
             raise InputError(f"tokens must lie in 0..{NUM_CLASSES - 1}")
         return array
 
     def check_z(self, z: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         """``z`` as a ``float32 [N, z_size]`` array; ``InputError`` unless it fits the model."""
-        try:
-            array = np.asarray(z, dtype=np.float32)
-        except (TypeError, ValueError) as err:
-            raise InputError("z must be a list of numbers") from err
-        if array.ndim == 1:
-            array = array[None]
+        array = _rows(z, np.float32, "z must be a list of numbers")
         if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] != self.z_size:
             raise InputError(f"z must have {self.z_size} numbers per melody, got shape "
                              f"{list(array.shape)}")
-        if array.shape[0] > MAX_BATCH:
-            raise InputError(f"at most {MAX_BATCH} melodies at once, got {array.shape[0]}")
+        _check_batch(array)
         if not np.isfinite(array).all():
             raise InputError("z must hold finite numbers")
         return array
@@ -117,3 +105,19 @@ class ModelService:
         start, end = self.check_tokens(start)[0], self.check_tokens(end)[0]
         with self._lock:
             return self.trained.interpolate(start, end, steps, temperature, seed)
+
+
+def _rows(values: object, dtype: type, not_numbers: str) -> np.ndarray:
+    """``values`` as an array of ``dtype``, a flat list read as one row; ``InputError`` with
+    ``not_numbers`` when they are not numbers in a regular shape."""
+    try:
+        array = np.asarray(values, dtype=dtype)
+    except (TypeError, ValueError) as err:
+        raise InputError(not_numbers) from err
+    return array[None] if array.ndim == 1 else array
+
+
+def _check_batch(array: np.ndarray) -> None:
+    """``InputError`` when one request holds more than ``MAX_BATCH`` melodies."""
+    if array.shape[0] > MAX_BATCH:
+        raise InputError(f"at most {MAX_BATCH} melodies at once, got {array.shape[0]}")
