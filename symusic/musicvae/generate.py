@@ -227,7 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--checkpoint", required=True, help="model checkpoint (.pt)")
+    common.add_argument("--checkpoint", required=True,
+                        help="model checkpoint (.pt) or a shipped model's name "
+                             "(see `symusic models`)")
     add_device_argument(common)
     output = argparse.ArgumentParser(add_help=False)
     output.add_argument("--out", required=True, help="output folder")
@@ -278,7 +280,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=256)
     p.add_argument("--hop-bars", type=int, default=1, help="bars between window starts")
     p.set_defaults(func=cmd_encode)
+
+    p = sub.add_parser("models", help="list the models that ship with symusic "
+                                      "(use a name as --checkpoint)")
+    p.set_defaults(func=cmd_models)
     return parser
+
+
+def cmd_models(args: argparse.Namespace) -> None:
+    """``symusic models``: the shipped models and their headline figures."""
+    from symusic.musicvae.pretrained import format_models_table, shipped_models
+
+    print(format_models_table(shipped_models()))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,6 +27,7 @@ from symusic.musicvae.model import loss as L
 from symusic.musicvae.model.config import ConfigError, ModelConfig
 from symusic.musicvae.model.encoder import Encoder
 from symusic.musicvae.model.seq_decoders import TokenSeqDecoder, build_seq_decoder
+from symusic.musicvae.pretrained import resolve_checkpoint
 
 CHECKPOINT_KIND = "symusic.musicvae"
 
@@ -38,7 +39,9 @@ class CheckpointError(ValueError):
 def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     """The dict saved at ``path``, read with ``torch.load(weights_only=True)`` (an untrusted file
     cannot run code). Raises FileNotFoundError for a missing file and CheckpointError when the
-    file is not a readable MusicVAE checkpoint (see :func:`check_checkpoint_state`)."""
+    file is not a readable MusicVAE checkpoint (see :func:`check_checkpoint_state`). ``path``
+    may name a shipped model (:mod:`symusic.musicvae.pretrained`)."""
+    path = resolve_checkpoint(path)
     if not Path(path).is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:
