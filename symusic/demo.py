@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -64,9 +65,8 @@ class Demo:
 
 def corpus_phase(demo: Demo) -> None:
     """Unpack the shipped folk corpus (builds only what the archive lacks)."""
-    from symusic.data.corpus import build_corpus
+    from symusic.data.corpus import build_corpus, folder_problem
     from symusic.data.corpus_archive import ArchiveError
-    from symusic.data.corpus_cli import folder_problem
 
     if problem := folder_problem(Path(demo.args.corpus), "--corpus"):
         raise DemoError(problem)
@@ -84,12 +84,15 @@ def training_phase(demo: Demo) -> None:
     command = [sys.executable, "-m", "symusic.musicvae.train", "with", demo.args.config,
                *demo.args.overrides, "-F", str(runs)]
     print("$", " ".join(command), flush=True)
+    env, note = training_environment()
+    if note:
+        print(f"note: {note}", flush=True)
     interrupted: list[int] = []
     # The terminal sends Ctrl-C to the child too: it saves a checkpoint and stops; this
     # process waits for that instead of killing it half-way.
     previous = signal.signal(signal.SIGINT, lambda signum, _frame: interrupted.append(signum))
     try:
-        code = subprocess.call(command)
+        code = subprocess.call(command, env=env)
     finally:
         signal.signal(signal.SIGINT, previous)
     demo.run_dir = latest_run(runs)
@@ -99,7 +102,29 @@ def training_phase(demo: Demo) -> None:
     if code != 0:
         raise DemoError(f"training stopped with exit code {code} (its message is above)")
     if not demo.checkpoint.is_file():
-        raise DemoError(f"training wrote no {demo.checkpoint}")
+        raise DemoError(f"training wrote no {demo.checkpoint} (it stopped before its first "
+                        "evaluation)")
+
+
+def training_environment() -> tuple[dict[str, str], str | None]:
+    """The training's environment, and a note when the cores are already busy.
+
+    torch's threads of one operation must all run before it ends: on cores that other jobs
+    keep busy they mostly wait for each other. With a load of 9 on 2 cores a step of the demo
+    model took over 20 s on 2 threads and 4.7 s on one (benchmarks/README.md, "make demo"),
+    so a busy machine trains on one thread (unless ``OMP_NUM_THREADS`` says otherwise).
+    """
+    env = dict(os.environ)
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on this system
+        return env, None
+    if load < cores or "OMP_NUM_THREADS" in env:
+        return env, None
+    env["OMP_NUM_THREADS"] = "1"
+    return env, (f"the {cores} cores are busy (load {load:.1f}): training runs on one thread, "
+                 "which is faster there, and takes longer than the estimate")
 
 
 def samples_phase(demo: Demo) -> None:

@@ -4,14 +4,16 @@ A bar shows only when stdout is a terminal; in CI, a log file or a pipe there is
 the commands' own lines (one per phase, or one per ``print_interval`` steps in training) say
 how far they are. ``SYMUSIC_PROGRESS=1`` or ``=0`` forces the choice either way.
 
-Sacred's output capture (``-F runs``) makes stdout a pipe to ``tee`` while a run is going, so
-whether stdout is a terminal is also recorded when this module is first imported: the training
-entry point imports it before Sacred starts.
+Sacred's output capture (``-F runs``) makes stdout a pipe to ``tee`` while a run is going, and
+its ``cout.txt`` cannot take a line that is redrawn: the observer appends what is new since its
+last look, so a bar caught half-way stays in the file and the next line is cut. So this
+module notes at import (which the training entry point does before Sacred starts) which
+terminal stdout is, and while stdout is a pipe the bars go to that terminal directly: the
+screen shows them, ``cout.txt`` holds only the printed lines.
 
 While a :class:`TrainingBar` is open, the lines the trainer prints go above the bar (never
 through it), and :func:`bar` shows a sub-task (the evaluation) on the training bar's own line
-instead of opening a second one: a single line is all that is redrawn, so Sacred's
-``cout.txt`` (which replays carriage returns) keeps only whole lines.
+instead of opening a second one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from tqdm import tqdm
 
 ENV = "SYMUSIC_PROGRESS"
 POSTFIX_INTERVAL_S = 0.5  # reading the loss syncs a GPU: at most this often
+PIPE_WAIT_S = 1.0  # at most this long for tee to pass a printed line on before the bar returns
 
 
 def _isatty(stream: Any) -> bool:
@@ -35,7 +38,15 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-_STARTED_ON_A_TERMINAL = _isatty(sys.stdout)
+def _terminal_of(stream: Any) -> str | None:
+    try:
+        return os.ttyname(stream.fileno()) if _isatty(stream) else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+_STARTED_ON = _terminal_of(sys.stdout)  # e.g. /dev/pts/3, or None
+_terminal_stream: TextIO | None = None
 
 
 def interactive() -> bool:
@@ -46,7 +57,7 @@ def interactive() -> bool:
         return True
     if setting in ("0", "false", "no", "off"):
         return False
-    return _STARTED_ON_A_TERMINAL or _isatty(sys.stdout)
+    return _STARTED_ON is not None or _isatty(sys.stdout)
 
 
 def _real_stdout() -> TextIO:
@@ -54,26 +65,71 @@ def _real_stdout() -> TextIO:
     return stream.stream if isinstance(stream, _LinesAboveBar) else stream
 
 
+def _bar_stream() -> TextIO:
+    """Where bars are drawn: stdout, or the terminal stdout was when it is now a pipe."""
+    global _terminal_stream
+    stdout = _real_stdout()
+    if _isatty(stdout) or _STARTED_ON is None:
+        return stdout
+    if _terminal_stream is None:
+        try:
+            _terminal_stream = open(_STARTED_ON, "w", encoding="utf-8",  # noqa: SIM115
+                                    errors="replace")
+        except OSError:  # the terminal is gone: draw where the lines go
+            return stdout
+    return _terminal_stream
+
+
+def _wait_until_read(stream: TextIO) -> None:
+    """Give the reader of a pipe (Sacred's tee) the time to pass on what was written, so a
+    bar drawn on the terminal directly comes after the line, not before it."""
+    try:
+        import fcntl
+        import termios
+        from array import array
+
+        fd, waiting = stream.fileno(), array("i", [0])
+        deadline = time.monotonic() + PIPE_WAIT_S
+        while time.monotonic() < deadline:
+            fcntl.ioctl(fd, termios.FIONREAD, waiting)
+            if waiting[0] == 0:
+                break
+            time.sleep(0.002)
+    except (ImportError, AttributeError, OSError, ValueError):
+        pass
+    time.sleep(0.005)  # the reader has taken the bytes; now it writes them
+
+
+def _follows_width(stream: TextIO) -> bool:
+    """Whether a bar may follow the terminal's width (a terminal that reports 0 columns, as
+    a pseudo-terminal without a window does, would get an empty bar)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns > 0
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 _active: TrainingBar | None = None  # the open training bar, if any
 
 
 def bar(iterable: Iterable | None = None, *, desc: str, total: int | None = None,
         unit: str = "it", leave: bool = False, enabled: bool = True) -> Any:
-    """A tqdm bar over ``iterable`` on stdout, drawn only when :func:`interactive` and
-    ``enabled``. Inside an open :class:`TrainingBar` it is shown on that bar's line instead."""
+    """A tqdm bar over ``iterable``, drawn only when :func:`interactive` and ``enabled``.
+    Inside an open :class:`TrainingBar` it is shown on that bar's line instead."""
     if _active is not None and _active.shown and iterable is not None:
         return _active.subtask(iterable, desc, total)
-    return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave,
-                file=_real_stdout(), dynamic_ncols=True,
-                disable=not (enabled and interactive()))
+    show = enabled and interactive()
+    stream = _bar_stream() if show else _real_stdout()
+    return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave, file=stream,
+                dynamic_ncols=_follows_width(stream), disable=not show)
 
 
 class _LinesAboveBar:
     """Stands in for stdout under a bar: each whole line clears the bar, is written, and the
     bar is drawn again below it."""
 
-    def __init__(self, stream: TextIO, progress: tqdm) -> None:
-        self.stream, self._bar, self._pending = stream, progress, ""
+    def __init__(self, stream: TextIO, progress: tqdm, separate: bool) -> None:
+        self.stream, self._bar, self._separate, self._pending = stream, progress, separate, ""
 
     def write(self, text: str) -> int:
         self._pending += text
@@ -82,6 +138,8 @@ class _LinesAboveBar:
             self._bar.clear()
             self.stream.write(lines + "\n")
             self.stream.flush()
+            if self._separate:  # the line goes through a pipe, the bar does not
+                _wait_until_read(self.stream)
             self._bar.refresh()
         return len(text)
 
@@ -103,14 +161,17 @@ class TrainingBar:
     def __init__(self, total: int, initial: int = 0, main_process: bool = True) -> None:
         global _active
         self.shown = main_process and interactive()
+        stream = _bar_stream() if self.shown else _real_stdout()
         self._bar = tqdm(total=total, initial=initial, desc="training", unit="step",
-                         file=_real_stdout(), dynamic_ncols=True, disable=not self.shown,
-                         smoothing=0.1)
+                         file=stream, dynamic_ncols=_follows_width(stream),
+                         disable=not self.shown, smoothing=0.1)
         self._metrics = ""
         self._last_postfix = 0.0
         self._stdout: TextIO | None = None
         if self.shown:
-            self._stdout, sys.stdout = sys.stdout, _LinesAboveBar(sys.stdout, self._bar)
+            separate = stream is not _real_stdout()
+            self._stdout = sys.stdout
+            sys.stdout = _LinesAboveBar(sys.stdout, self._bar, separate)
             _active = self
 
     def step(self, out: Any) -> None:

@@ -80,3 +80,17 @@ def test_demo_stops_with_one_line_when_training_fails(tmp_path, capfd, folk_dirs
 def test_demo_refuses_counts_below_one(args, capsys):
     assert demo.main(args) == 2
     assert "must be 1 or more" in capsys.readouterr().err
+
+
+def test_busy_cores_train_on_one_thread(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    env, note = demo.training_environment()
+    assert env["OMP_NUM_THREADS"] == "1" and "busy (load 9.0)" in note
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.5, 0.4, 0.3))
+    env, note = demo.training_environment()
+    assert "OMP_NUM_THREADS" not in env and note is None
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's choice stands
+    assert demo.training_environment() == ({**os.environ}, None)

@@ -35,6 +35,7 @@ def fake_screen(monkeypatch) -> io.StringIO:
 
 def test_training_bar_shows_step_rate_eta_and_metrics_with_lines_above(monkeypatch):
     monkeypatch.setenv(progress.ENV, "1")
+    monkeypatch.setattr(progress, "_STARTED_ON", None)  # pytest -s on a terminal: stay here
     screen = fake_screen(monkeypatch)
     bar = progress.TrainingBar(total=10, initial=2)
     for step in range(3, 6):
@@ -59,7 +60,7 @@ def test_training_bar_shows_step_rate_eta_and_metrics_with_lines_above(monkeypat
 def test_no_bar_when_stdout_is_not_a_terminal(monkeypatch):
     monkeypatch.delenv(progress.ENV, raising=False)
     screen = fake_screen(monkeypatch)
-    monkeypatch.setattr(progress, "_STARTED_ON_A_TERMINAL", False)
+    monkeypatch.setattr(progress, "_STARTED_ON", None)
     assert not progress.interactive()
     bar = progress.TrainingBar(total=10)
     assert sys.stdout is screen  # nothing wrapped
@@ -73,7 +74,7 @@ def test_no_bar_when_stdout_is_not_a_terminal(monkeypatch):
 
 
 def test_env_turns_bars_off_even_on_a_terminal(monkeypatch):
-    monkeypatch.setattr(progress, "_STARTED_ON_A_TERMINAL", True)
+    monkeypatch.setattr(progress, "_STARTED_ON", "/dev/pts/0")
     monkeypatch.setenv(progress.ENV, "0")
     assert not progress.interactive()
     monkeypatch.delenv(progress.ENV)
@@ -123,9 +124,12 @@ def test_training_in_a_terminal_shows_a_live_bar_and_cout_stays_readable(folk_di
     assert re.search(r"training: +\d+%.*\d+/30 \[.*step/s, loss [\d.]+, acc [\d.]+, "
                      r"note acc [\d.]+\]", shown), shown[-2000:]
     assert "evaluating 1/" in shown
+    screen = [line.rstrip() for line in apply_backspaces_and_linefeeds(shown).splitlines()]
+    steps = ["step      10", "step      20", "step      30"]
+    assert [line.split("|")[0].strip() for line in screen if line.startswith("step ")] == steps
+    assert sum(line.startswith("training: 100%") for line in screen) == 1  # left at the end
+    # cout.txt holds the printed lines whole, and nothing of the bars
     cout = (tmp_path / "runs" / "1" / "cout.txt").read_text()
     lines = [line.rstrip() for line in cout.splitlines()]
-    assert [line.split("|")[0].strip() for line in lines if line.startswith("step ")] == [
-        "step      10", "step      20", "step      30"]
-    assert sum("step/s" in line for line in lines) == 1  # the bar's last state, no spam
-    assert not any("\x1b" in line for line in lines)
+    assert [line.split("|")[0].strip() for line in lines if line.startswith("step ")] == steps
+    assert not [line for line in lines if "step/s" in line or "file/s" in line or "\r" in line]

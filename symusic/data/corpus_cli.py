@@ -12,11 +12,16 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-from symusic.data.corpus import LICENCE_NOTE, build_corpus, list_tunes, select_tunes
+from symusic.data.corpus import (
+    LICENCE_NOTE,
+    build_corpus,
+    folder_problem,
+    list_tunes,
+    select_tunes,
+)
 from symusic.data.corpus_archive import ArchiveError, pack
 
 PROG = "python -m symusic.data.corpus"
@@ -40,19 +45,6 @@ def pack_corpus(corpus_dir: str | os.PathLike, archive: str | os.PathLike,
         else:
             raise ValueError(f"{corpus} is not a complete build: {name} is missing")
     return pack(corpus, archive, files, failed, manifest, LICENCE_NOTE)
-
-
-def folder_problem(folder: Path, option: str = "--out") -> str | None:
-    """Why nothing can be written in ``folder`` (one line), or None. Creates the folder."""
-    if folder.exists() and not folder.is_dir():
-        return f"{option} {folder} is a file, not a folder"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as err:
-        return f"{option} {folder} is not a writable folder: {err.strerror or err}"
-    return None
 
 
 def argument_problem(args: argparse.Namespace) -> str | None:

@@ -31,7 +31,7 @@ from symusic.data.melody import MAX_STEPS
 from symusic.data.midi_io import MAX_FILE_BYTES, MidiReadError, read_midi_with_cut
 from symusic.data.settings import DEFAULT_EXTRACTION
 from symusic.data.workers import die_with_parent
-from symusic.progress import interactive  # no bar in logs
+from symusic.progress import bar as progress_bar  # on a terminal, never in logs
 
 __all__ = ["NO_16_STEP_BARS", "NO_MELODIC_PROGRAM"]  # skip reasons, re-exported
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -148,8 +148,8 @@ def extract_files(folder: str, paths: list[str], settings: ExtractionSettings,
     worker, so only the file that kills it is marked ``"worker process crashed"``.
     """
     num_processes = num_processes or os.cpu_count() or 1
-    bar = tqdm(total=len(paths), desc=f"reading {Path(folder).name or folder}", unit="file",
-               disable=not progress or not paths or not interactive(), leave=False)
+    bar = progress_bar(total=len(paths), desc=f"reading {Path(folder).name or folder}",
+                       unit="file", enabled=progress and bool(paths))
     results: dict[str, FileMelodies] = {}
     if num_processes == 1 or len(paths) <= 1:
         for p in paths:

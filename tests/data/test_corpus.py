@@ -93,10 +93,14 @@ def test_score_to_midi_keeps_one_line_from_chords_grace_notes_ties_and_pickups()
 # --- the shipped archive ----------------------------------------------------------------------
 
 
-def sample_of_all_tunes(count: int = 12) -> list:
-    """``count`` tunes spread evenly over the whole corpus (all collections, both splits)."""
+def sample_of_all_tunes(per_collection: int = 3) -> list:
+    """A few tunes of each collection, spread evenly over it (both splits)."""
     tunes = corpus.select_tunes(corpus.list_tunes(), limit=None)
-    return tunes[:: len(tunes) // count][:count]
+    sample = []
+    for name in corpus.COLLECTIONS:
+        mine = [t for t in tunes if t.collection == name]
+        sample += mine[:: len(mine) // per_collection][:per_collection]
+    return sample
 
 
 def test_shipped_archive_equals_a_rebuild_byte_for_byte(tmp_path):
