@@ -34,9 +34,9 @@ CONFIG = Path(__file__).resolve().parent / "musicvae" / "config_flat_2bar_small.
 PROG = "demo"
 # On 2 idle cores of the AVX-512 Xeon (benchmarks/README.md): the flat small model trains
 # about 8 steps/s at first and slower as scheduled sampling grows; the first read of the
-# corpus (then cached) takes about 45 s. The training bar shows the real rate and time left.
+# corpus (then cached) is 35 CPU-seconds, in 2 processes. The bar shows the real rate.
 TRAIN_STEPS_PER_S = 6.0
-FIRST_READ_S = 45.0
+FIRST_READ_S = 30.0
 
 
 class DemoError(RuntimeError):
