@@ -32,6 +32,7 @@ from symusic import progress
 
 CONFIG = Path(__file__).resolve().parent / "musicvae" / "config_flat_2bar_small.json"
 PROG = "demo"
+SHIPPED_MODEL = "folk-mel-2bar"  # its melodies are written beside the trained model's
 # On 2 idle cores of the AVX-512 Xeon (benchmarks/README.md): the flat small model trains
 # about 8 steps/s at first and slower as scheduled sampling grows; the first read of the
 # corpus (then cached) is 35 CPU-seconds, in 2 processes. The bar shows the real rate.
@@ -128,28 +129,52 @@ def training_environment() -> tuple[dict[str, str], str | None]:
 
 
 def samples_phase(demo: Demo) -> None:
-    """Samples from the prior and an interpolation: MIDI + PNG, and WAV when possible."""
+    """Samples from the prior and an interpolation, from the model just trained and from the
+    shipped ``folk-mel-2bar`` beside it: MIDI + PNG, and WAV when possible."""
     from symusic.data.dataset import MelodyCollection, make_eval_loader
     from symusic.musicvae.inference import TrainedModel
-    from symusic.musicvae.render import (
-        AudioUnavailableError,
-        audio_problem,
-        render_audio,
-        write_melodies_with_roll,
-    )
+    from symusic.musicvae.render import audio_problem
 
     model = TrainedModel.load(demo.checkpoint)
-    out = demo.run_dir / "demo"
     eval_dir = json.loads((demo.run_dir / "config.json").read_text())["eval_dir"]
     settings = model.data_settings  # read the eval tunes as training did (its cache is warm)
     melodies = MelodyCollection.from_folder(eval_dir, programs=settings.programs,
                                             extraction=settings.extraction, progress=False)
     windows = next(iter(make_eval_loader(melodies, slice_bar=model.bars,
                                          batch_size=64, num_workers=0)))
-    start, end = windows[0].numpy(), windows[-1].numpy()
+    ends = (windows[0].numpy(), windows[-1].numpy())
     no_audio = audio_problem()
     if no_audio:
         demo.notes.append(f"no WAV files: {no_audio}")
+    out = demo.run_dir / "demo"
+    tasks = _melody_tasks(demo, model, out, ends, with_audio=not no_audio)
+    if SHIPPED_MODEL in _shipped_names() and model.bars == 2:
+        shipped = TrainedModel.load(SHIPPED_MODEL)
+        tasks += _melody_tasks(demo, shipped, out / SHIPPED_MODEL, ends,
+                               with_audio=not no_audio)
+    for task in progress.bar(tasks, desc="writing", unit="part"):
+        demo.written += task()
+    for path in demo.written:
+        print(f"  wrote {path}")
+
+
+def _shipped_names() -> set[str]:
+    from symusic.musicvae.pretrained import shipped_models
+
+    return set(shipped_models())
+
+
+def _melody_tasks(demo: Demo, model, out: Path, ends: tuple[np.ndarray, np.ndarray],
+                  with_audio: bool) -> list[Callable[[], list[Path]]]:
+    """The writing jobs for one model: its samples, its interpolation between ``ends``, and
+    their WAV files when ``with_audio``."""
+    from symusic.musicvae.render import (
+        AudioUnavailableError,
+        render_audio,
+        write_melodies_with_roll,
+    )
+
+    start, end = ends
 
     def samples() -> list[Path]:
         drawn = model.sample(demo.args.num_samples, temperature=0.5, seed=0)
@@ -170,12 +195,8 @@ def samples_phase(demo: Demo) -> None:
                 return []
         return render
 
-    tasks = [samples, interpolation] + ([] if no_audio else [audio("samples"),
-                                                             audio("interpolation")])
-    for task in progress.bar(tasks, desc="writing", unit="part"):
-        demo.written += task()
-    for path in demo.written:
-        print(f"  wrote {path}")
+    return [samples, interpolation] + ([audio("samples"), audio("interpolation")]
+                                       if with_audio else [])
 
 
 @dataclass(frozen=True)
@@ -200,7 +221,8 @@ PHASES = [
           lambda demo: "a few seconds", corpus_phase),
     Phase("training", "train the small flat 2-bar MusicVAE on it", _training_time,
           training_phase),
-    Phase("samples", "write 8 samples and an interpolation as MIDI, piano rolls and WAV",
+    Phase("samples", "write 8 samples and an interpolation as MIDI, piano rolls and WAV, "
+          f"and the same from the shipped {SHIPPED_MODEL}",
           lambda demo: "under a minute", samples_phase),
 ]
 
@@ -229,9 +251,11 @@ def summary(demo: Demo, seconds: float) -> str:
         *[f"  listen:      {p}" for p in wavs],
         *[f"  note:        {note}" for note in demo.notes],
         "  final evaluation: teacher-forced accuracy "
-        f"{metrics.get('accuracy', np.nan):.3f}, sampled (greedy) accuracy "
+        f"{metrics.get('accuracy', np.nan):.3f} (note onsets "
+        f"{metrics.get('note_accuracy', np.nan):.3f}), sampled (greedy) accuracy "
         f"{metrics.get('sampled_accuracy', np.nan):.3f}, "
         f"KL {metrics.get('kl_bits', np.nan):.1f} bits",
+        *_shipped_lines(demo),
         "",
         "Next:",
         f"  .venv/bin/python -m symusic.studio {demo.checkpoint} --data "
@@ -242,6 +266,24 @@ def summary(demo: Demo, seconds: float) -> str:
         f"  .venv/bin/tensorboard --logdir {demo.args.runs}",
     ]
     return "\n".join(lines)
+
+
+def _shipped_lines(demo: Demo) -> list[str]:
+    """The summary's lines on the shipped model whose melodies were written beside ours."""
+    from symusic.musicvae.pretrained import shipped_models
+
+    folder = demo.run_dir / "demo" / SHIPPED_MODEL
+    shipped = shipped_models().get(SHIPPED_MODEL)
+    if shipped is None or not folder.is_dir():
+        return []
+    f = shipped.figures
+    return [
+        f"  beside them: {folder}   (the same from the shipped {SHIPPED_MODEL}, trained longer)",
+        f"  {SHIPPED_MODEL} (whole eval split): teacher-forced accuracy "
+        f"{f['teacher_forced_accuracy']:.3f} (note onsets "
+        f"{f['teacher_forced_note_accuracy']:.3f}), sampled (greedy) accuracy "
+        f"{f['sampled_accuracy']:.3f}, KL {f['kl_bits']:.1f} bits (docs/MODELS.md)",
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
