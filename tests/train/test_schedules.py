@@ -38,3 +38,14 @@ def test_beta_is_linear_then_constant():
     assert beta(settings, 1000) == pytest.approx(0.2)
     assert beta(settings, 5000) == pytest.approx(0.2)
     assert beta(BetaSettings(start_beta=0.5, end_beta=0.1, duration=0), 0) == 0.1
+
+
+def test_exponential_decay_follows_magenta_and_floors_at_the_minimum():
+    from symusic.musicvae.schedules import learning_rate_factor
+
+    assert learning_rate_factor(1e-3, 1.0, 1e-5, 10_000) == 1.0  # 1.0: no decay
+    assert learning_rate_factor(1e-3, 0.9999, 1e-5, 0) == pytest.approx(1.0)
+    # Magenta: lr = (lr0 - min) * decay**step + min
+    expected = ((1e-3 - 1e-5) * 0.9999 ** 5000 + 1e-5) / 1e-3
+    assert learning_rate_factor(1e-3, 0.9999, 1e-5, 5000) == pytest.approx(expected)
+    assert learning_rate_factor(1e-3, 0.9, 1e-5, 10_000) == pytest.approx(1e-2)

@@ -186,3 +186,17 @@ def test_resuming_removes_what_a_killed_save_left_beside_the_checkpoint(folk_dir
                            ckpt_path=str(folder / "last.pt"))
     assert not leftover.exists()
     assert trainer.state.step == 2 and trainer.last_checkpoint == folder / "last.pt"
+
+
+def test_lr_decay_lowers_the_rate_every_step_and_resumes_on_its_curve(folk_dirs, tmp_path):
+    settings = dict(num_steps=4, evaluate_interval=4, advanced_interval=1000,
+                    learning_rate=1e-3, lr_decay=0.5, min_learning_rate=1e-5)
+    trainer = make_trainer(folk_dirs, tmp_path / "a", **settings)
+    trainer.fit()
+    expected = (1e-3 - 1e-5) * 0.5 ** 4 + 1e-5
+    assert trainer.optimizer.param_groups[0]["lr"] == pytest.approx(expected)
+    resumed = make_trainer(folk_dirs, tmp_path / "b", **{**settings, "num_steps": 6},
+                           ckpt_path=str(tmp_path / "a" / "checkpoints" / "last.pt"))
+    resumed.fit()
+    expected = (1e-3 - 1e-5) * 0.5 ** 6 + 1e-5
+    assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(expected)
