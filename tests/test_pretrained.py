@@ -1,0 +1,133 @@
+"""The models that ship inside the package: they load by name everywhere, and still score what
+their model cards say on a fixed slice of the folk corpus's eval split."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from symusic.musicvae import evaluate, generate
+from symusic.musicvae.model import MusicVAE
+from symusic.musicvae.pretrained import (
+    REGRESSION_WINDOWS,
+    regression_figures,
+    shipped_models,
+)
+
+SHIPPED = ("folk-mel-2bar", "folk-mel-16bar-hier", "folk-mel-16bar-flat")
+MODELS = shipped_models()
+
+
+@pytest.fixture(scope="session")
+def folk_eval(request, tmp_path_factory) -> Path:
+    """The whole eval split of the built-in corpus, unpacked from the shipped archive."""
+    from symusic.data import corpus
+    from symusic.data.corpus_archive import ARCHIVE
+
+    digest = hashlib.sha1(ARCHIVE.read_bytes()).hexdigest()[:10]
+    cache = getattr(request.config, "cache", None)
+    name = f"symusic-folk-full-{digest}"
+    root = Path(cache.mkdir(name)) if cache is not None else tmp_path_factory.mktemp(name)
+    corpus.build_corpus(root, workers=1, progress=False)
+    return root / "eval"
+
+
+def test_the_three_models_ship_as_small_weights_only_files():
+    assert set(SHIPPED) <= set(MODELS)
+    for model in MODELS.values():
+        assert model.path.stat().st_size <= 15 * 2**20
+        state = torch.load(model.path, weights_only=True)
+        assert state["data_settings"]["extraction"] == "any_meter"
+        assert {t.dtype for t in state["state_dict"].values()} == {torch.float16}
+
+
+def test_symusic_models_lists_them_with_figures(capsys):
+    assert generate.main(["models"]) == 0
+    out = capsys.readouterr().out
+    for name in SHIPPED:
+        row = next(line for line in out.splitlines() if line.startswith(name))
+        assert f"{MODELS[name].figures['teacher_forced_note_accuracy']:.3f}" in row
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_recorded_accuracy_holds_on_the_fixed_slice(name, folk_eval):
+    """A change that silently breaks a trained model (extraction, tokens, layers) fails here."""
+    recorded = MODELS[name].figures["regression"]
+    model = MusicVAE.load(name).eval()
+    measured = regression_figures(model, folk_eval)
+    assert measured["windows"] == recorded["windows"] == REGRESSION_WINDOWS
+    for key in ("teacher_forced_accuracy", "teacher_forced_note_accuracy"):
+        assert measured[key] == pytest.approx(recorded[key], abs=0.01), key
+
+
+@pytest.mark.parametrize("name", ["folk-mel-2bar", "folk-mel-16bar-hier"])
+def test_every_command_takes_a_shipped_name(name, folk_eval, tmp_path, capsys):
+    files = sorted(folk_eval.rglob("*.mid"))[:40]
+    model = MusicVAE.load(name)
+    bars = model.config.seq_len // 16
+    long_enough = list(itertools.islice((f for f in files if _has_window(model, f, tmp_path)), 2))
+    assert len(long_enough) == 2, f"no eval files with a {bars}-bar window"
+    first, second = long_enough
+    common = ["--checkpoint", name, "--device", "cpu"]
+    assert generate.main(["sample", *common, "--num", "2", "--out", str(tmp_path / "s")]) == 0
+    assert len(list((tmp_path / "s").glob("sample_*.mid"))) == 2
+    assert generate.main(["interpolate", *common, "--start", str(first), "--end", str(second),
+                          "--steps", "3", "--out", str(tmp_path / "i")]) == 0
+    assert (tmp_path / "i" / "interpolation.mid").is_file()
+    assert generate.main(["reconstruct", *common, "--input", str(first),
+                          "--out", str(tmp_path / "r")]) == 0
+    assert list((tmp_path / "r").glob("*.mid"))
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for f in long_enough:
+        (folder / f.name).write_bytes(f.read_bytes())
+    assert generate.main(["encode", *common, "--input", str(folder),
+                          "--out", str(tmp_path / "z.npy")]) == 0
+    assert (tmp_path / "z.npy").is_file()
+    report = tmp_path / "report.json"
+    assert evaluate.main([*common, "--data", str(folder), "--json", str(report),
+                          "--num-samples", "4", "--interp-pairs", "1"]) == 0
+    assert json.loads(report.read_text())["reconstruction"]["teacher_forced_accuracy"] > 0.5
+
+
+def _has_window(model: MusicVAE, path: Path, scratch: Path) -> bool:
+    from symusic.data.melody import NoMelodiesError
+    from symusic.musicvae.evaluate import load_data_windows
+
+    folder = scratch / f"one-{path.stem}"
+    folder.mkdir()
+    (folder / path.name).write_bytes(path.read_bytes())
+    settings = model.data_settings
+    try:
+        load_data_windows(folder, model.config.seq_len, None, settings.programs,
+                          settings.extraction)
+    except NoMelodiesError:
+        return False
+    return True
+
+
+def test_the_studio_opens_a_shipped_model_by_name_and_by_default(folk_eval):
+    from symusic.studio.__main__ import build_parser
+    from symusic.studio.state import Studio
+
+    assert build_parser().parse_args([]).checkpoint == "folk-mel-2bar"
+    studio = Studio.open("folk-mel-16bar-hier", str(folk_eval / "ryans"), "cpu", 64)
+    assert studio.service.seq_len == 256
+    assert studio.checkpoint_name == "folk-mel-16bar-hier"
+
+
+def test_an_unknown_name_is_one_line_listing_the_shipped_ones(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "symusic.musicvae.generate", "sample", "--checkpoint",
+         "folk-mel-3bar", "--out", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert all(name in lines[0] for name in SHIPPED)
