@@ -22,6 +22,7 @@ from symusic.data.settings import DataSettings
 from symusic.musicvae import checkpoint as ckpt
 from symusic.musicvae.config import ExperimentConfig
 from symusic.musicvae.distributed import DistContext, broadcast_float
+from symusic.musicvae.metrics import note_densities
 from symusic.musicvae.model import CheckpointError, MusicVAE
 from symusic.musicvae.model.config import ConfigError
 from symusic.musicvae.model.vae import read_checkpoint
@@ -356,6 +357,15 @@ class Trainer:
                 self.model.interpolate(mu[0], mu[1], 5), temperature=0.0
             ),
         }
+        # Token accuracy hides a model that holds long notes; its prior samples' note
+        # density against the data's does not.
+        density = {
+            "prior_notes_per_bar": float(note_densities(outputs["prior"].cpu().numpy()).mean()),
+            "data_notes_per_bar": float(note_densities(eval_tokens.cpu().numpy()).mean()),
+        }
+        self.log.scalars(density, step, prefix="samples.")
+        print(f"samples {step:>5} | prior samples {density['prior_notes_per_bar']:.1f} notes per"
+              f" bar (eval windows {density['data_notes_per_bar']:.1f})", flush=True)
         observed = self.log.run is not None and bool(self.log.run.observers)
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) if observed else self.run_dir / "samples"

@@ -279,3 +279,14 @@ def test_a_device_that_is_not_here_is_a_config_error(folk_dirs, tmp_path):
     assert result.returncode == 2
     assert "device: 'cuda' asked for, but CUDA is not available" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_periodic_samples_report_their_notes_per_bar(trained_run):
+    """Token accuracy hides a model that holds long notes; the samples' density shows it."""
+    run_dir, result, _ = trained_run
+    prior = metric(run_dir, "samples.prior_notes_per_bar")
+    data = metric(run_dir, "samples.data_notes_per_bar")
+    assert sorted(prior) == sorted(data) == [10, 20]
+    assert all(0.0 <= value <= 16.0 for value in prior.values())
+    assert data[20] > 0.0  # eval windows hold notes
+    assert "prior samples" in result.stdout and "notes per bar" in result.stdout
