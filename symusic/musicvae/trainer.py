@@ -344,7 +344,8 @@ class Trainer:
         # A generator of its own keeps the training RNG stream (and so resume) untouched.
         generator = torch.Generator(device=self.device).manual_seed(self.train_cfg.seed)
         n = self.train_cfg.num_advanced_samples
-        eval_tokens = next(iter(self.eval_loader))[: max(n, 2)].to(self.device)
+        eval_batch = next(iter(self.eval_loader))
+        eval_tokens = eval_batch[: max(n, 2)].to(self.device)
         mu, sigma = self.model.encode(eval_tokens)
         self.log.histogram("latent/mu", mu, step)
         self.log.histogram("latent/sigma", sigma, step)
@@ -361,11 +362,11 @@ class Trainer:
         # density against the data's does not.
         density = {
             "prior_notes_per_bar": float(note_densities(outputs["prior"].cpu().numpy()).mean()),
-            "data_notes_per_bar": float(note_densities(eval_tokens.cpu().numpy()).mean()),
+            "data_notes_per_bar": float(note_densities(eval_batch.numpy()).mean()),
         }
         self.log.scalars(density, step, prefix="samples.")
         print(f"samples {step:>5} | prior samples {density['prior_notes_per_bar']:.1f} notes per"
-              f" bar (eval windows {density['data_notes_per_bar']:.1f})", flush=True)
+              f" bar (a batch of eval windows {density['data_notes_per_bar']:.1f})", flush=True)
         observed = self.log.run is not None and bool(self.log.run.observers)
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp) if observed else self.run_dir / "samples"
