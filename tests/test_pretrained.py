@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from symusic.errors import user_errors
 from symusic.musicvae import evaluate, generate
+from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.model import MusicVAE
 from symusic.musicvae.pretrained import (
     REGRESSION_WINDOWS,
@@ -70,10 +72,9 @@ def test_recorded_accuracy_holds_on_the_fixed_slice(name, folk_eval):
 @pytest.mark.parametrize("name", ["folk-mel-2bar", "folk-mel-16bar-hier"])
 def test_every_command_takes_a_shipped_name(name, folk_eval, tmp_path, capsys):
     files = sorted(folk_eval.rglob("*.mid"))[:40]
-    model = MusicVAE.load(name)
-    bars = model.config.seq_len // 16
-    long_enough = list(itertools.islice((f for f in files if _has_window(model, f, tmp_path)), 2))
-    assert len(long_enough) == 2, f"no eval files with a {bars}-bar window"
+    model = TrainedModel.load(name)
+    long_enough = list(itertools.islice((f for f in files if _has_window(model, f)), 2))
+    assert len(long_enough) == 2, f"no eval files with a {model.bars}-bar window"
     first, second = long_enough
     common = ["--checkpoint", name, "--device", "cpu"]
     assert generate.main(["sample", *common, "--num", "2", "--out", str(tmp_path / "s")]) == 0
@@ -97,18 +98,11 @@ def test_every_command_takes_a_shipped_name(name, folk_eval, tmp_path, capsys):
     assert json.loads(report.read_text())["reconstruction"]["teacher_forced_accuracy"] > 0.5
 
 
-def _has_window(model: MusicVAE, path: Path, scratch: Path) -> bool:
-    from symusic.data.melody import NoMelodiesError
-    from symusic.musicvae.evaluate import load_data_windows
-
-    folder = scratch / f"one-{path.stem}"
-    folder.mkdir()
-    (folder / path.name).write_bytes(path.read_bytes())
-    settings = model.data_settings
+def _has_window(model: TrainedModel, path: Path) -> bool:
+    """Whether ``path`` holds a whole window for ``model``, read as the commands read it."""
     try:
-        load_data_windows(folder, model.config.seq_len, None, settings.programs,
-                          settings.extraction)
-    except NoMelodiesError:
+        model.file_windows(path)
+    except user_errors():
         return False
     return True
 

@@ -90,18 +90,15 @@ def export_model(checkpoint: str | os.PathLike, out: str | os.PathLike,
     checkpoint records (for checkpoints written before they were recorded).
     """
     from symusic.atomic import atomic_write
-    from symusic.musicvae.model.vae import read_checkpoint
+    from symusic.data.settings import DataSettings
+    from symusic.musicvae.model.vae import MusicVAE, read_checkpoint
 
-    state = read_checkpoint(checkpoint)
-    shipped: dict[str, Any] = {
-        "kind": state.get("kind", "symusic.musicvae"),
-        "model_config": state["model_config"],
-        "state_dict": {k: v.half() if v.is_floating_point() else v
-                       for k, v in state["state_dict"].items()},
-    }
-    settings = data_settings if data_settings is not None else state.get("data_settings")
-    if settings is not None:
-        shipped["data_settings"] = settings
+    model = MusicVAE.from_state(read_checkpoint(checkpoint), source=str(checkpoint))
+    if data_settings is not None:
+        model.data_settings = DataSettings.from_dict(data_settings)
+    shipped = model.to_state()
+    shipped["state_dict"] = {k: v.half() if v.is_floating_point() else v
+                             for k, v in shipped["state_dict"].items()}
     with atomic_write(out) as handle:
         torch.save(shipped, handle)
     return Path(out)
