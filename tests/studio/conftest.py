@@ -62,6 +62,21 @@ def checkpoint(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def studio(checkpoint, data_dir):
+    """A studio on the test checkpoint and data, one per test module."""
+    from symusic.studio.state import Studio
+
+    return Studio.open(checkpoint, data_dir)
+
+
+@pytest.fixture(scope="module")
+def client(studio):
+    """An HTTP client of ``studio``, addressed as the studio's own host."""
+    with studio_client(studio) as c:
+        yield c
+
+
 @pytest.fixture(scope="session")
 def midi_bytes(data_dir) -> bytes:
     """A readable one-melody MIDI file's bytes (for uploads)."""

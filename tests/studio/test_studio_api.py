@@ -22,17 +22,6 @@ SEQ_LEN, Z_SIZE = 32, 16
 
 
 @pytest.fixture(scope="module")
-def studio(checkpoint, data_dir):
-    return Studio.open(checkpoint, data_dir)
-
-
-@pytest.fixture(scope="module")
-def client(studio):
-    with studio_client(studio) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
 def client_without_data(checkpoint):
     with studio_client(Studio.open(checkpoint)) as c:
         yield c

@@ -32,17 +32,6 @@ OWN = {"origin": BASE_URL}
 FOREIGN = {"origin": "http://evil.example"}
 
 
-@pytest.fixture(scope="module")
-def studio(checkpoint, data_dir):
-    return Studio.open(checkpoint, data_dir)
-
-
-@pytest.fixture(scope="module")
-def client(studio):
-    with studio_client(studio) as c:
-        yield c
-
-
 def refused(response, status: int) -> str:
     assert response.status_code == status, response.text[:300]
     return response.json()["error"]

@@ -25,15 +25,21 @@ def make_trainer(folk_dirs, run_dir: Path, **overrides) -> Trainer:
     return Trainer(config, run_dir, RunLog(None, run_dir, enabled=False), setup_distributed("cpu"))
 
 
-def test_a_nan_loss_stops_with_a_message_and_keeps_the_last_checkpoint(folk_dirs, tmp_path):
-    trainer = make_trainer(folk_dirs, tmp_path, num_steps=4, evaluate_interval=2,
+def trained_then_blown_up(folk_dirs, run_dir: Path, num_steps: int):
+    """A trainer run for ``num_steps`` (evaluating every 2), its ``last.pt`` and that file's
+    bytes, then its weights made NaN, as after a too-large step."""
+    trainer = make_trainer(folk_dirs, run_dir, num_steps=num_steps, evaluate_interval=2,
                            advanced_interval=1000)
     trainer.fit()
-    last = tmp_path / "checkpoints" / "last.pt"
+    last = run_dir / "checkpoints" / "last.pt"
     saved = last.read_bytes()
-    # Weights that blew up, as after a too-large step: the next loss is NaN.
     with torch.no_grad():
         next(trainer.model.decoder.parameters()).fill_(float("nan"))
+    return trainer, last, saved
+
+
+def test_a_nan_loss_stops_with_a_message_and_keeps_the_last_checkpoint(folk_dirs, tmp_path):
+    trainer, last, saved = trained_then_blown_up(folk_dirs, tmp_path, num_steps=4)
     trainer.train_cfg = trainer.train_cfg.model_copy(update={"num_steps": 8})
     with pytest.raises(TrainingDiverged) as caught:
         trainer.fit()
@@ -97,13 +103,7 @@ def two_steps(folk_dirs, tmp_path_factory) -> Path:
 
 
 def test_a_nan_evaluation_loss_stops_without_writing_a_checkpoint(folk_dirs, tmp_path):
-    trainer = make_trainer(folk_dirs, tmp_path, num_steps=2, evaluate_interval=2,
-                           advanced_interval=1000)
-    trainer.fit()
-    last = tmp_path / "checkpoints" / "last.pt"
-    saved = last.read_bytes()
-    with torch.no_grad():
-        next(trainer.model.decoder.parameters()).fill_(float("nan"))
+    trainer, last, saved = trained_then_blown_up(folk_dirs, tmp_path, num_steps=2)
     with pytest.raises(TrainingDiverged) as caught:
         trainer.evaluate_and_checkpoint()
     assert "the evaluation loss became nan at step 2" in str(caught.value)
