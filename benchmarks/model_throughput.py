@@ -36,7 +36,7 @@ import torch
 
 from symusic.data.tokens import NUM_CLASSES
 from symusic.musicvae.model import ModelConfig, MusicVAE
-from symusic.musicvae.trainer import UnsupportedPrecision, check_bf16_lstm
+from symusic.musicvae.training.trainer import UnsupportedPrecision, check_bf16_lstm
 
 EMBED = 12
 

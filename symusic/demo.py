@@ -133,7 +133,7 @@ def samples_phase(demo: Demo) -> None:
     shipped ``folk-mel-2bar`` beside it: MIDI + PNG, and WAV when possible."""
     from symusic.data.dataset import MelodyCollection, make_eval_loader
     from symusic.musicvae.inference import TrainedModel
-    from symusic.musicvae.render import audio_problem
+    from symusic.musicvae.tools.render import audio_problem
 
     model = TrainedModel.load(demo.checkpoint)
     eval_dir = json.loads((demo.run_dir / "config.json").read_text())["eval_dir"]
@@ -168,7 +168,7 @@ def _melody_tasks(demo: Demo, model, out: Path, ends: tuple[np.ndarray, np.ndarr
                   with_audio: bool) -> list[Callable[[], list[Path]]]:
     """The writing jobs for one model: its samples, its interpolation between ``ends``, and
     their WAV files when ``with_audio``."""
-    from symusic.musicvae.render import (
+    from symusic.musicvae.tools.render import (
         AudioUnavailableError,
         render_audio,
         write_melodies_with_roll,

@@ -14,7 +14,7 @@ import pytest
 from train.test_train_cli import tiny_config, write_config
 
 from symusic import demo
-from symusic.musicvae.render import audio_problem
+from symusic.musicvae.tools.render import audio_problem
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import pytest
 import torch
 
 from symusic.errors import user_errors
-from symusic.musicvae import evaluate, generate
 from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.model import MusicVAE
 from symusic.musicvae.pretrained import (
@@ -22,6 +21,7 @@ from symusic.musicvae.pretrained import (
     regression_figures,
     shipped_models,
 )
+from symusic.musicvae.tools import evaluate, generate
 
 SHIPPED = ("folk-mel-2bar", "folk-mel-16bar-hier", "folk-mel-16bar-flat")
 MODELS = shipped_models()

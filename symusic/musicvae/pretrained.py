@@ -126,7 +126,7 @@ REGRESSION_WINDOWS = 256  # the fixed slice of the eval split the regression tes
 def regression_figures(model, eval_dir: str | os.PathLike) -> dict[str, float]:
     """Teacher-forced token and note-onset accuracy (z = mu) on the fixed slice of ``eval_dir``:
     ``REGRESSION_WINDOWS`` evenly spaced windows, read as the model's training data was."""
-    from symusic.musicvae.evaluate import load_data_windows, reconstruction_metrics
+    from symusic.musicvae.tools.evaluate import load_data_windows, reconstruction_metrics
 
     settings = model.data_settings
     windows, _ = load_data_windows(eval_dir, model.config.seq_len, REGRESSION_WINDOWS,
@@ -141,8 +141,8 @@ def ship(checkpoint: str, name: str, description: str, eval_dir: str,
          data_settings: dict[str, Any] | None = None) -> ShippedModel:
     """Export ``checkpoint`` as shipped model ``name``, evaluate it with the evaluation command
     on ``eval_dir`` (report in ``docs/models/NAME.eval.json``) and record its figures."""
-    from symusic.musicvae import evaluate
     from symusic.musicvae.model.vae import MusicVAE
+    from symusic.musicvae.tools import evaluate
 
     PRETRAINED_DIR.mkdir(exist_ok=True)
     path = export_model(checkpoint, PRETRAINED_DIR / f"{name}.pt", data_settings)

@@ -56,7 +56,7 @@ def positive_int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line's parser."""
-    from symusic.musicvae.cli import add_device_argument
+    from symusic.musicvae.tools.cli import add_device_argument
 
     parser = OneLineParser(
         prog="python -m symusic.studio",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from symusic.data.tokens import FIRST_PITCH_TOKEN, STEPS_PER_QUARTER
-from symusic.musicvae.metrics import note_densities, onset_pitches
+from symusic.musicvae.tools.metrics import note_densities, onset_pitches
 
 
 def pitch_range(melodies: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from symusic.musicvae import evaluate, generate
+from symusic.musicvae.tools import evaluate, generate
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,8 +11,8 @@ import pytest
 
 from symusic.data import midi_windows as mw
 from symusic.errors import InputError
-from symusic.musicvae.generate import main
 from symusic.musicvae.inference import TrainedModel
+from symusic.musicvae.tools.generate import main
 
 SEQ_LEN = 32  # the tiny model of conftest.py is a 2-bar model
 WINDOW_S = 4.0  # two bars at 120 BPM, in seconds

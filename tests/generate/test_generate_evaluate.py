@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import math
 
-from symusic.musicvae import metrics
-from symusic.musicvae.evaluate import format_table, load_data_windows, main
 from symusic.musicvae.inference import TrainedModel
+from symusic.musicvae.tools import metrics
+from symusic.musicvae.tools.evaluate import format_table, load_data_windows, main
 
 EXPECTED = {
     "reconstruction": {
@@ -65,7 +65,7 @@ def test_format_table_shows_nested_values():
 def test_evaluate_is_deterministic_and_leaves_the_rng(tiny_model, midi_dir):
     import torch
 
-    from symusic.musicvae.evaluate import evaluate
+    from symusic.musicvae.tools.evaluate import evaluate
 
     windows, _ = load_data_windows(midi_dir, tiny_model.config.seq_len)
     options = dict(num_samples=8, interp_pairs=2, interp_steps=3)

@@ -11,7 +11,8 @@ import torch
 from conftest import melody_notes
 from midi_files import instrument, write_midi
 
-from symusic.musicvae import cli, evaluate, generate, inference
+from symusic.musicvae import inference
+from symusic.musicvae.tools import cli, evaluate, generate
 
 
 def one_line_error(capsys, code: int, *needles: str) -> str:

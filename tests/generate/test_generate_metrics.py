@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from symusic.data.tokens import NO_EVENT, NOTE_OFF, pitch_to_token
-from symusic.musicvae import metrics
+from symusic.musicvae.tools import metrics
 
 
 def melody(*pitches: int, step: int = 4, length: int = 32) -> np.ndarray:

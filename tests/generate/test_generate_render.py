@@ -10,7 +10,7 @@ import pretty_midi
 import pytest
 
 from symusic.data.tokens import NOTE_OFF, pitch_to_token
-from symusic.musicvae import render
+from symusic.musicvae.tools import render
 
 NEEDS_AUDIO = pytest.mark.skipif(render.audio_problem() is not None,
                                  reason=f"no audio here: {render.audio_problem()}")
@@ -84,7 +84,7 @@ def test_render_audio_writes_sound(tmp_path):
 
 @NEEDS_AUDIO
 def test_cli_audio(tiny_model_path, tmp_path):
-    from symusic.musicvae.generate import main
+    from symusic.musicvae.tools.generate import main
 
     out = tmp_path / "s"
     assert main(["sample", "--checkpoint", str(tiny_model_path), "--num", "1", "--out",
@@ -139,7 +139,7 @@ def test_fluidsynth_never_reads_a_path_as_an_option(tmp_path, monkeypatch):
 
 @NEEDS_AUDIO
 def test_cli_audio_into_a_folder_named_like_an_option(tiny_model_path, tmp_path, monkeypatch):
-    from symusic.musicvae.generate import main
+    from symusic.musicvae.tools.generate import main
 
     monkeypatch.chdir(tmp_path)
     assert main(["sample", "--checkpoint", str(tiny_model_path), "--num", "1",

@@ -15,8 +15,12 @@ from symusic.musicvae.inference import TrainedModel
 
 SEQ_LEN = 32
 ROOT = Path(__file__).resolve().parents[2] / "symusic"
-CLI_MODULES = {"symusic.musicvae.cli", "symusic.musicvae.generate"}
-ENTRY_POINTS = {"musicvae/cli.py", "musicvae/generate.py", "musicvae/evaluate.py",
+CLI_MODULES = {"symusic.musicvae.tools.cli", "symusic.musicvae.tools.generate",
+               "symusic.musicvae.tools.evaluate", "symusic.musicvae.train",
+               "symusic.musicvae.generate", "symusic.musicvae.evaluate"}
+# the command lines themselves and their `python -m` shims
+ENTRY_POINTS = {"musicvae/tools/cli.py", "musicvae/tools/generate.py", "musicvae/tools/evaluate.py",
+                "musicvae/train.py", "musicvae/generate.py", "musicvae/evaluate.py",
                 "studio/__main__.py"}
 
 

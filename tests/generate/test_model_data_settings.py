@@ -13,9 +13,9 @@ from midi_files import SCALE, instrument, tiny_model_config, write_midi
 from symusic.data import midi_windows as mw
 from symusic.data.settings import DataSettings
 from symusic.errors import InputError
-from symusic.musicvae import evaluate, generate
 from symusic.musicvae.model import MusicVAE
 from symusic.musicvae.model.config import ModelConfig
+from symusic.musicvae.tools import evaluate, generate
 from symusic.studio.state import Studio
 
 TUNE = [(SCALE[i % 8], 4 * i, 4 * i + 3) for i in range(16)]  # 4 bars of quarter notes

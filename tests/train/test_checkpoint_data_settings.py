@@ -53,8 +53,8 @@ def test_the_trainer_records_its_config_data_settings(folk_dirs, tmp_path):
 
 
 def test_extraction_is_a_checked_config_key(folk_dirs):
-    from symusic.musicvae.config import ExperimentConfig
     from symusic.musicvae.model.config import ConfigError
+    from symusic.musicvae.training.config import ExperimentConfig
 
     from .test_train_cli import tiny_config
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from symusic.musicvae.config import ExperimentConfig
 from symusic.musicvae.model.config import ConfigError
+from symusic.musicvae.training.config import ExperimentConfig
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "symusic" / "musicvae"
 SHIPPED = sorted(CONFIG_DIR.glob("config_*.json"))
@@ -87,8 +87,8 @@ def test_empty_ckpt_path_means_none():
 def test_sacred_is_told_every_key_the_config_allows():
     import inspect
 
-    from symusic.musicvae.config import MODEL_KEYS, TrainingConfig
-    from symusic.musicvae.train import _declared_keys
+    from symusic.musicvae.training.config import MODEL_KEYS, TrainingConfig
+    from symusic.musicvae.training.experiment import _declared_keys
 
     declared = set(inspect.signature(_declared_keys).parameters)
     # ``seed`` is Sacred's own; every other key must be declared or overrides of it fail.
@@ -117,7 +117,7 @@ def test_infinity_nan_and_huge_values_are_refused_with_their_key(change, message
 
 
 def test_pydantic_refuses_non_finite_floats_too():
-    from symusic.musicvae.config import BetaSettings
+    from symusic.musicvae.training.config import BetaSettings
 
     with pytest.raises(Exception, match="finite number"):
         BetaSettings.model_validate({"start_beta": 0.0, "end_beta": float("inf"),

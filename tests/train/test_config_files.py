@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from symusic.musicvae.config_file import read_config_file
 from symusic.musicvae.model.config import ConfigError
+from symusic.musicvae.training.config_file import read_config_file
 
 from .test_train_cli import REPO, tiny_config, write_config
 
@@ -101,7 +101,7 @@ def test_sacred_itself_reads_config_files_as_plain_json(tmp_path):
     """The train module swaps Sacred's readers: even a path that skipped our check stays data."""
     from sacred.config.config_files import load_config_file
 
-    import symusic.musicvae.train  # noqa: F401  (installs the safe readers)
+    import symusic.musicvae.training.experiment  # noqa: F401  (installs the safe readers)
 
     target = tmp_path / "created-by-the-payload"
     path = tmp_path / "evil.json"

@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from symusic.musicvae.config import BetaSettings, SamplingSettings
-from symusic.musicvae.schedules import beta, sampling_probability
+from symusic.musicvae.training.config import BetaSettings, SamplingSettings
+from symusic.musicvae.training.schedules import beta, sampling_probability
 
 
 def test_constant_sampling_is_the_rate_at_every_step():
@@ -41,7 +41,7 @@ def test_beta_is_linear_then_constant():
 
 
 def test_exponential_decay_follows_magenta_and_floors_at_the_minimum():
-    from symusic.musicvae.schedules import learning_rate_factor
+    from symusic.musicvae.training.schedules import learning_rate_factor
 
     assert learning_rate_factor(1e-3, 1.0, 1e-5, 10_000) == 1.0  # 1.0: no decay
     assert learning_rate_factor(1e-3, 0.9999, 1e-5, 0) == pytest.approx(1.0)

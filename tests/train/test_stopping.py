@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from symusic.musicvae import stopping
-from symusic.musicvae.stopping import StoppedBySignal, StopRequest
+from symusic.musicvae.training import stopping
+from symusic.musicvae.training.stopping import StoppedBySignal, StopRequest
 
 
 def send(signum: int) -> None:

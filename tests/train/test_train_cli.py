@@ -242,7 +242,7 @@ def test_resuming_a_finished_run_says_so_in_one_line(trained_run):
 def test_runs_without_a_file_observer_never_share_a_folder(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
-    from symusic.musicvae import train
+    from symusic.musicvae.training import experiment as train
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(train.time, "strftime", lambda _format: "20260101-120000")

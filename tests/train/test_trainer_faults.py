@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from symusic.musicvae.config import ExperimentConfig
-from symusic.musicvae.distributed import setup_distributed
-from symusic.musicvae.runlog import RunLog
-from symusic.musicvae.trainer import (
+from symusic.musicvae.training.config import ExperimentConfig
+from symusic.musicvae.training.distributed import setup_distributed
+from symusic.musicvae.training.runlog import RunLog
+from symusic.musicvae.training.trainer import (
     Trainer,
     TrainingDiverged,
     UnsupportedPrecision,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from symusic.musicvae.config import BetaSettings, SamplingSettings
+from symusic.musicvae.training.config import BetaSettings, SamplingSettings
 
 
 def sampling_probability(settings: SamplingSettings, step: int) -> float:

@@ -19,16 +19,16 @@ from symusic import progress
 from symusic.atomic import remove_stale_temporaries
 from symusic.data.dataset import MelodyCollection, make_eval_loader, make_train_loader
 from symusic.data.settings import DataSettings
-from symusic.musicvae import checkpoint as ckpt
-from symusic.musicvae.config import ExperimentConfig
-from symusic.musicvae.distributed import DistContext, broadcast_float
-from symusic.musicvae.metrics import note_densities
 from symusic.musicvae.model import CheckpointError, MusicVAE
 from symusic.musicvae.model.config import ConfigError
 from symusic.musicvae.model.vae import read_checkpoint
-from symusic.musicvae.runlog import RunLog
-from symusic.musicvae.schedules import beta, learning_rate_factor, sampling_probability
-from symusic.musicvae.stopping import StoppedBySignal, StopRequest, prepare_loader_worker
+from symusic.musicvae.tools.metrics import note_densities
+from symusic.musicvae.training import checkpoint as ckpt
+from symusic.musicvae.training.config import ExperimentConfig
+from symusic.musicvae.training.distributed import DistContext, broadcast_float
+from symusic.musicvae.training.runlog import RunLog
+from symusic.musicvae.training.schedules import beta, learning_rate_factor, sampling_probability
+from symusic.musicvae.training.stopping import StoppedBySignal, StopRequest, prepare_loader_worker
 
 TRAINING_KIND = "symusic.musicvae.training"
 
@@ -337,7 +337,7 @@ class Trainer:
         """Prior samples, eval reconstructions and one interpolation as MIDI and piano rolls."""
         if not self.ctx.is_main:
             return
-        from symusic.musicvae.render import write_melodies_with_roll
+        from symusic.musicvae.tools.render import write_melodies_with_roll
 
         step = self.state.step
         self.model.eval()

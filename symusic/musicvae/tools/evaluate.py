@@ -1,0 +1,270 @@
+"""Evaluate a checkpoint on a folder of MIDI files, in the paper's terms and beyond.
+
+``python -m symusic.musicvae.evaluate --checkpoint C --data DIR [--json FILE]``
+
+* reconstruction accuracy, as in Table 1 of Roberts et al. (2018): teacher-forced (the
+  decoder sees the true previous token) and sampled (free-running, argmax), z = mu;
+* the ELBO and the KL divergence in bits (z drawn from q(z|x));
+* prior samples against the data, feature by feature (``metrics.sample_data_distances``),
+  next to the same measures between two halves of the data as a yardstick;
+* interpolation smoothness between random pairs of data windows
+  (``metrics.interpolation_smoothness``).
+
+The data windows are those training evaluates on: every distinct window of the model's
+length of the melodies of the tracks, read with the extraction and the programs the model was
+trained with (its checkpoint's data settings; ``--programs`` may widen them), as training
+reads them (``symusic.data.dataset``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from symusic import progress
+from symusic.data.melody import DEFAULT_PROGRAMS, describe_programs, parse_programs
+from symusic.data.tokens import STEPS_PER_BAR
+from symusic.errors import InputError
+from symusic.musicvae.inference import TrainedModel, load_model
+from symusic.musicvae.tools import metrics
+from symusic.musicvae.tools.cli import (
+    add_device_argument,
+    check_output_file,
+    run_cli,
+)
+
+PROG = "symusic-evaluate"
+# Bounds on what one command may ask for: (flag, smallest, largest). Fewer than 2 data
+# windows leave the data halves and the interpolations empty (every measure nan).
+LIMITS = {"num_samples": (1, 100_000), "batch_size": (1, 65_536), "interp_pairs": (1, 1000),
+          "interp_steps": (2, 100), "max_windows": (2, None)}
+
+
+def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | None = None,
+                      programs: Iterable[int] = DEFAULT_PROGRAMS, extraction: str = "magenta",
+                      ) -> tuple[np.ndarray, dict[str, Any]]:
+    """The windows training would evaluate on: every distinct window of ``seq_len`` steps
+    of the melodies of the ``programs`` tracks in the MIDI files under ``data_dir`` read by
+    ``extraction``, or an evenly spaced subset of ``max_windows`` of them.
+
+    Returns ``(windows [N, seq_len] int64, info)``; ``info["files"]`` says how many files
+    were used and skipped. Raises the data pipeline's ``NoMelodiesError`` when there is no
+    such window.
+    """
+    from symusic.data.dataset import MelodyCollection, WindowDataset
+
+    collection = MelodyCollection.from_folder(data_dir, programs=programs, extraction=extraction,
+                                              progress=progress.interactive())
+    dataset = WindowDataset(collection, seq_len // STEPS_PER_BAR, max_windows=max_windows)
+    windows = np.stack([dataset.window(i) for i in range(len(dataset))]).astype(np.int64)
+    return windows, {"files": collection.report.summary_line()}
+
+
+def _batches(windows: np.ndarray, batch_size: int, desc: str):
+    for i in progress.bar(range(0, len(windows), batch_size), desc=desc, unit="batch"):
+        yield torch.as_tensor(windows[i : i + batch_size], dtype=torch.long)
+
+
+@torch.no_grad()
+def reconstruction_metrics(model, windows: np.ndarray, batch_size: int = 128) -> dict[str, float]:
+    """Table 1 of the paper plus the ELBO, averaged over windows ``[N, T]``.
+
+    Teacher-forced accuracies come from ``forward(use_mean=True)`` (z = mu); the sampled
+    ones from argmax free-running decoding of mu; ELBO and KL from ``forward`` with z
+    drawn from q(z|x), beta 1 and no free bits. ELBO and KL are per window, in nats
+    (KL also in bits).
+    """
+    device = next(model.parameters()).device
+    sums: dict[str, float] = {}
+
+    def add(name: str, value: float, n: int) -> None:
+        sums[name] = sums.get(name, 0.0) + float(value) * n
+
+    sampled = []
+    for batch in _batches(windows, batch_size, "reconstruction"):
+        batch = batch.to(device)
+        n = len(batch)
+        forced = model(batch, sampling_probability=0.0, use_mean=True)
+        add("teacher_forced_accuracy", forced.accuracy, n)
+        add("teacher_forced_note_accuracy", forced.note_accuracy, n)
+        sampled.append(model.decode(forced.mu, batch.shape[1], temperature=0.0).cpu().numpy())
+        out = model(batch, sampling_probability=0.0, beta=1.0, free_bits=0.0, use_mean=False)
+        add("elbo_nats", out.elbo, n)
+        add("reconstruction_nats", out.reconstruction, n)
+        add("kl_nats", out.kl, n)
+        add("kl_bits", out.kl_bits, n)
+    means = {name: total / len(windows) for name, total in sums.items()}
+    sampled_all = np.concatenate(sampled)
+    return {
+        "teacher_forced_accuracy": means["teacher_forced_accuracy"],
+        "sampled_accuracy": metrics.token_accuracy(sampled_all, windows),
+        "teacher_forced_note_accuracy": means["teacher_forced_note_accuracy"],
+        "sampled_note_accuracy": metrics.note_accuracy(sampled_all, windows),
+        **{k: means[k] for k in ("elbo_nats", "reconstruction_nats", "kl_nats", "kl_bits")},
+    }
+
+
+@torch.no_grad()
+def interpolation_metrics(model, windows: np.ndarray, pairs: int, steps: int,
+                          rng: np.random.Generator) -> dict[str, float]:
+    """Smoothness of argmax-decoded slerp interpolations between random pairs of windows."""
+    if len(windows) < 2:
+        return {"pairs": 0}
+    device = next(model.parameters()).device
+    chosen = np.stack([rng.choice(len(windows), size=2, replace=False) for _ in range(pairs)])
+    mu = torch.as_tensor(TrainedModel(model).encode(windows[chosen.ravel()])).to(device)
+    z = torch.cat([model.interpolate(mu[2 * i], mu[2 * i + 1], steps) for i in range(pairs)])
+    paths = model.decode(z, temperature=0.0).cpu().numpy().reshape(pairs, steps, -1)
+    result: dict[str, float] = {"pairs": pairs, "steps": steps}
+    result.update(metrics.interpolation_smoothness(paths))
+    result["input_distance"] = float(
+        metrics.hamming(windows[chosen[:, 0]], windows[chosen[:, 1]]).mean()
+    )
+    return result
+
+
+def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: float = 1.0,
+             batch_size: int = 128, interp_pairs: int = 16, interp_steps: int = 9,
+             seed: int = 0) -> dict[str, Any]:
+    """Every metric of the model on data windows ``[N, T]``, as a JSON-ready dict.
+
+    Sections: ``reconstruction`` (:func:`reconstruction_metrics`), ``prior_samples``
+    (``num_samples`` prior samples at ``temperature`` against the windows), ``data_halves``
+    (the same measures between two random halves of the windows, the first half in the
+    role of the samples: what "as close as the data is to itself" looks like) and
+    ``interpolation`` (:func:`interpolation_metrics`). Deterministic for a given ``seed``;
+    the global torch RNG is left as it was.
+    """
+    rng = np.random.default_rng(seed)
+    device = next(model.parameters()).device
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)  # the z drawn from q(z|x) for the ELBO
+        reconstruction = reconstruction_metrics(model, windows, batch_size)
+    samples = TrainedModel(model, batch_size).sample(num_samples, temperature, seed)
+    half = rng.permutation(len(windows))
+    split = len(windows) // 2
+    return {
+        "num_windows": len(windows),
+        "seq_len": int(windows.shape[1]),
+        "reconstruction": reconstruction,
+        "prior_samples": {"num_samples": num_samples, "temperature": temperature,
+                          **metrics.sample_data_distances(samples, windows)},
+        "data_halves": metrics.sample_data_distances(windows[half[:split]],
+                                                     windows[half[split:]]),
+        "interpolation": interpolation_metrics(model, windows, interp_pairs, interp_steps, rng),
+    }
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.4f}"
+    return str(value)
+
+
+def format_table(report: dict[str, Any]) -> str:
+    """The report as a readable two-column table, one section per top-level group."""
+    lines = []
+    for section, content in report.items():
+        if not isinstance(content, dict):
+            lines.append(f"{section:<38} {_format(content)}")
+            continue
+        lines.append(f"\n[{section}]")
+        for key, value in content.items():
+            if isinstance(value, dict):
+                cells = "  ".join(f"{k} {_format(v)}" for k, v in value.items())
+                lines.append(f"  {key:<36} {cells}")
+            else:
+                lines.append(f"  {key:<36} {_format(value)}")
+    return "\n".join(lines).lstrip("\n")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # JSON has no NaN
+    return value
+
+
+def run(args: argparse.Namespace) -> None:
+    """The ``evaluate`` command: load, measure, print, write JSON."""
+    for name, (low, high) in LIMITS.items():
+        value = getattr(args, name)
+        if value is not None and not (low <= value and (high is None or value <= high)):
+            allowed = f"{low} or more" if high is None else f"{low} to {high}"
+            raise InputError(f"--{name.replace('_', '-')} must be {allowed}, got {value}")
+    if not 0 <= args.temperature < float("inf"):
+        raise InputError(f"--temperature must be 0 (argmax) or a positive number, "
+                         f"got {args.temperature}")
+    if not 0 <= args.seed < 2**64:
+        raise InputError(f"--seed must be 0 to 2**64 - 1, got {args.seed}")
+    if args.json:
+        check_output_file(args.json, "--json")
+    try:
+        programs = None if args.programs is None else parse_programs(args.programs)
+    except ValueError as err:
+        raise InputError(f"--programs: {err}") from None
+    model = load_model(args.checkpoint, args.device)
+    settings = model.data_settings  # read the data as the model's training data was read
+    programs = settings.programs if programs is None else programs
+    windows, info = load_data_windows(args.data, model.config.seq_len, args.max_windows,
+                                      programs, settings.extraction)
+    if len(windows) < 2:
+        raise InputError(f"{args.data}: only one window of {model.config.seq_len // STEPS_PER_BAR}"
+                         f" bars; evaluation needs 2 or more")
+    info["programs"] = describe_programs(programs)
+    info["extraction"] = settings.extraction
+    report = {"checkpoint": str(args.checkpoint), "data": str(args.data), **info}
+    report.update(evaluate(model, windows, args.num_samples, args.temperature, args.batch_size,
+                           args.interp_pairs, args.interp_steps, args.seed))
+    print(format_table(report))
+    if args.json:
+        path = Path(args.json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(_jsonable(report), indent=2) + "\n")
+        print(f"\nwrote {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of the evaluation command."""
+    p = argparse.ArgumentParser(prog="python -m symusic.musicvae.evaluate",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--checkpoint", required=True, help="model checkpoint (.pt)")
+    p.add_argument("--data", required=True, help="folder of MIDI files")
+    p.add_argument("--json", default=None, help="also write every metric to this JSON file")
+    p.add_argument("--num-samples", type=int, default=512,
+                   help="prior samples to compare, at most 100,000 (default %(default)s)")
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="of the prior samples: 0 = argmax, or positive (default %(default)s)")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--max-windows", type=int, default=None,
+                   help="evaluate on an evenly spaced subset of this many data windows "
+                        "(2 or more)")
+    p.add_argument("--programs", default=None,
+                   help="General MIDI programs of the tracks to read, e.g. 0-31,40,73 "
+                        "(default: those the model was trained on)")
+    p.add_argument("--interp-pairs", type=int, default=16,
+                   help="pairs of windows to morph, at most 1000 (default %(default)s)")
+    p.add_argument("--interp-steps", type=int, default=9,
+                   help="steps per interpolation, 2 to 100 (default %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    add_device_argument(p)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m symusic.musicvae.evaluate``."""
+    args = build_parser().parse_args(argv)
+    return run_cli(PROG, run, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
