@@ -61,3 +61,38 @@ export function playCards(cards) {
     onStep: (index, step) => cards[index].draw(step),
   });
 }
+
+/**
+ * Result cards with "play all" and "download" buttons, for a page that shows a row of melodies.
+ * Ids are `${prefix}-play-all`, `${prefix}-download` and `${prefix}-results`; the buttons wait
+ * until `show(melodies, titles)` fills the row.
+ */
+export function resultCards(prefix, { playLabel, downloadLabel, fileName }) {
+  const playAll = el("button", { id: `${prefix}-play-all`, disabled: true }, playLabel);
+  const download = el("button", { id: `${prefix}-download`, disabled: true }, downloadLabel);
+  const results = el("div", { id: `${prefix}-results`, class: "cards" });
+  let cards = [];
+  playAll.addEventListener("click", () => playCards(cards));
+  download.addEventListener("click", () => busy(download,
+    () => downloadMidi(cards.map((c) => c.melody.tokens), fileName)));
+  const show = (melodies, titles) => {
+    cards = cardRow(melodies, titles);
+    results.replaceChildren(...cards);
+    playAll.disabled = download.disabled = false;
+  };
+  return { playAll, download, results, show };
+}
+
+/**
+ * Let `page` ("mix" or "steer") take melodies sent from other pages: `sent` (what takeSent gave
+ * when the page was built) now, and every later one as it comes. Each is shown in the picker's
+ * preview and handed to `use`.
+ */
+export function receiveMelodies(page, picker, sent, use) {
+  const take = ({ melody, title }) => {
+    picker.querySelector(".preview").replaceChildren(melodyCard(melody, { title, actions: ["play", "midi"] }));
+    use(melody);
+  };
+  document.addEventListener(`studio:use-${page}`, (e) => take(e.detail));
+  if (sent) take(sent);
+}

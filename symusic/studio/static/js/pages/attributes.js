@@ -1,7 +1,7 @@
 // Attributes: move a melody along an attribute vector (top minus bottom quartile's mean code).
 
 import { get, post } from "../api.js";
-import { cardRow, melodyCard } from "../card.js";
+import { cardRow, melodyCard, receiveMelodies } from "../card.js";
 import { melodyPicker } from "../picker.js";
 import { takeSent } from "../store.js";
 import { busy, el, latestOnly, showMessage, slider, temperatureSlider } from "../ui.js";
@@ -77,11 +77,6 @@ export function initAttributes(root) {
     });
     sweepRow.replaceChildren(...cardRow(melodies, SWEEP.map((a, i) => `${a > 0 ? "+" : ""}${a} · ${valueText(melodies[i])}`)));
   }));
-  const useSent = ({ melody, title }) => {
-    picker.querySelector(".preview").replaceChildren(melodyCard(melody, { title, actions: ["play", "midi"] }));
-    setBase(melody);
-  };
-  document.addEventListener("studio:use-steer", (e) => useSent(e.detail));
 
   root.append(
     el("p", { class: "intro" }, "An attribute vector is the mean latent code of the melodies high in an " +
@@ -92,6 +87,6 @@ export function initAttributes(root) {
       el("div", {},
         el("div", { class: "controls" }, el("label", {}, "attribute ", attribute), amount, temperature, sweep),
         result, el("h3", {}, "sweep"), sweepRow)));
-  if (sent) useSent(sent);
+  receiveMelodies("steer", picker, sent, setBase);
   busy(null, loadVectors);
 }

@@ -1,7 +1,7 @@
 // Mix: edit a melody's latent code directly, one slider per most active dimension.
 
 import { get, post } from "../api.js";
-import { melodyCard } from "../card.js";
+import { melodyCard, receiveMelodies } from "../card.js";
 import { melodyPicker } from "../picker.js";
 import { play } from "../synth.js";
 import { takeSent } from "../store.js";
@@ -83,11 +83,6 @@ export function initMix(root) {
     syncSliders();
     decode();
   });
-  const useSent = ({ melody, title }) => {
-    picker.querySelector(".preview").replaceChildren(melodyCard(melody, { title, actions: ["play", "midi"] }));
-    setStart(melody);
-  };
-  document.addEventListener("studio:use-mix", (e) => useSent(e.detail));
 
   root.append(
     el("p", { class: "intro" }, "Steer a melody by hand: each slider sets one coordinate of its latent " +
@@ -98,6 +93,6 @@ export function initMix(root) {
         el("div", { class: "controls" }, el("label", {}, "sliders ", dimCount), temperature,
           el("label", {}, autoplay, " play each change"), reset, shuffle),
         basis, sliders, el("h3", {}, "result"), result)));
-  if (sent) useSent(sent);
+  receiveMelodies("mix", picker, sent, setStart);
   busy(null, loadDimensions);
 }

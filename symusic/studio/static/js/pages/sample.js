@@ -1,8 +1,7 @@
 // Sample: melodies drawn from the prior at a chosen temperature.
 
 import { post } from "../api.js";
-import { cardRow, playCards } from "../card.js";
-import { downloadMidi } from "../midi.js";
+import { resultCards } from "../card.js";
 import { busy, el, temperatureSlider } from "../ui.js";
 
 /** Build the page inside `root`. */
@@ -11,22 +10,15 @@ export function initSample(root) {
   const temperature = temperatureSlider(0.5, "sample-temperature");
   const seed = el("input", { type: "number", id: "sample-seed", min: 0, placeholder: "random" });
   const go = el("button", { id: "sample-go", class: "primary" }, "sample");
-  const playAll = el("button", { id: "sample-play-all", disabled: true }, "▶ play all");
-  const download = el("button", { id: "sample-download", disabled: true }, "⬇ all as MIDI");
-  const results = el("div", { id: "sample-results", class: "cards" });
-  let cards = [];
+  const { playAll, download, results, show } = resultCards("sample",
+    { playLabel: "▶ play all", downloadLabel: "⬇ all as MIDI", fileName: "samples.mid" });
 
   go.addEventListener("click", () => busy(go, async () => {
     const body = { count: Number(count.value) || 4, temperature: Number(temperature.input.value) };
     if (seed.value !== "") body.seed = Number(seed.value);
     const { melodies } = await post("/api/sample", body);
-    cards = cardRow(melodies, melodies.map((_, i) => `sample ${i + 1}`));
-    results.replaceChildren(...cards);
-    playAll.disabled = download.disabled = false;
+    show(melodies, melodies.map((_, i) => `sample ${i + 1}`));
   }));
-  playAll.addEventListener("click", () => playCards(cards));
-  download.addEventListener("click", () => busy(download,
-    () => downloadMidi(cards.map((c) => c.melody.tokens), "samples.mid")));
 
   root.append(
     el("p", { class: "intro" }, "Melodies decoded from random points of the latent space (z drawn " +

@@ -1,8 +1,7 @@
 // Walk: interpolate between two melodies in latent space (spherical, both ends included).
 
 import { post } from "../api.js";
-import { cardRow, playCards } from "../card.js";
-import { downloadMidi } from "../midi.js";
+import { resultCards } from "../card.js";
 import { melodyPicker } from "../picker.js";
 import { busy, el, showMessage, temperatureSlider } from "../ui.js";
 
@@ -13,10 +12,8 @@ export function initWalk(root) {
   const steps = el("input", { type: "number", id: "walk-steps", min: 2, max: 33, value: 7 });
   const temperature = temperatureSlider(0, "walk-temperature");
   const go = el("button", { id: "walk-go", class: "primary" }, "interpolate");
-  const playAll = el("button", { id: "walk-play-all", disabled: true }, "▶ play all in a row");
-  const download = el("button", { id: "walk-download", disabled: true }, "⬇ walk as MIDI");
-  const results = el("div", { id: "walk-results", class: "cards" });
-  let cards = [];
+  const { playAll, download, results, show } = resultCards("walk",
+    { playLabel: "▶ play all in a row", downloadLabel: "⬇ walk as MIDI", fileName: "walk.mid" });
 
   go.addEventListener("click", () => busy(go, async () => {
     if (!from.melody || !to.melody) {
@@ -28,13 +25,8 @@ export function initWalk(root) {
       start: from.melody.tokens, end: to.melody.tokens, steps: k,
       temperature: Number(temperature.input.value),
     });
-    cards = cardRow(melodies, melodies.map((_, i) => `step ${i + 1} of ${k}`));
-    results.replaceChildren(...cards);
-    playAll.disabled = download.disabled = false;
+    show(melodies, melodies.map((_, i) => `step ${i + 1} of ${k}`));
   }));
-  playAll.addEventListener("click", () => playCards(cards));
-  download.addEventListener("click", () => busy(download,
-    () => downloadMidi(cards.map((c) => c.melody.tokens), "walk.mid")));
 
   root.append(
     el("p", { class: "intro" }, "Choose two melodies (a file of the data folder with its track and " +
