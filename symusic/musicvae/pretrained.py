@@ -7,7 +7,8 @@ Wherever a checkpoint path is accepted (``symusic sample --checkpoint``, ``evalu
 Each model is one weights-only file in ``symusic/musicvae/pretrained/`` (the model config, the
 data settings it was trained with and fp16 weights; read with ``torch.load(weights_only=True)``),
 described in ``pretrained/models.json`` with the headline figures of its model card
-(``docs/MODELS.md``). :func:`export_model` writes both from a training checkpoint.
+(``docs/MODELS.md``). :func:`export_model` writes the file from a training checkpoint; the
+shipping command ``python -m symusic.musicvae.tools.ship`` exports, evaluates and records.
 """
 
 from __future__ import annotations
@@ -118,70 +119,21 @@ def format_models_table(models: dict[str, ShippedModel]) -> str:
     return "\n".join(lines)
 
 
-# --- shipping a model ------------------------------------------------------------------------
+# --- the figures a shipped model records -----------------------------------------------------
 
 REGRESSION_WINDOWS = 256  # the fixed slice of the eval split the regression test measures on
 
 
 def regression_figures(model, eval_dir: str | os.PathLike) -> dict[str, float]:
-    """Teacher-forced token and note-onset accuracy (z = mu) on the fixed slice of ``eval_dir``:
-    ``REGRESSION_WINDOWS`` evenly spaced windows, read as the model's training data was."""
-    from symusic.musicvae.tools.evaluate import load_data_windows, reconstruction_metrics
+    """The evaluation's reconstruction figures (:func:`evaluation.reconstruction_metrics`, seed 0,
+    batches of 128) on the fixed slice of ``eval_dir``: ``REGRESSION_WINDOWS`` evenly spaced
+    windows, read as the model's training data was. The test checks the teacher-forced
+    accuracies (z = mu)."""
+    from symusic.musicvae import evaluation
 
     settings = model.data_settings
-    windows, _ = load_data_windows(eval_dir, model.config.seq_len, REGRESSION_WINDOWS,
-                                   settings.programs, settings.extraction)
-    with torch.random.fork_rng():
-        torch.manual_seed(0)  # the ELBO's draw of z
-        figures = reconstruction_metrics(model, windows)
+    windows, _ = evaluation.load_data_windows(eval_dir, model.config.seq_len, REGRESSION_WINDOWS,
+                                              settings.programs, settings.extraction)
+    figures = evaluation.reconstruction_metrics(model, evaluation.window_batches(windows, 128),
+                                                seed=0)
     return {"windows": len(windows), **figures}
-
-
-def ship(checkpoint: str, name: str, description: str, eval_dir: str,
-         data_settings: dict[str, Any] | None = None) -> ShippedModel:
-    """Export ``checkpoint`` as shipped model ``name``, evaluate it with the evaluation command
-    on ``eval_dir`` (report in ``docs/models/NAME.eval.json``) and record its figures."""
-    from symusic.musicvae.model.vae import MusicVAE
-    from symusic.musicvae.tools import evaluate
-
-    PRETRAINED_DIR.mkdir(exist_ok=True)
-    path = export_model(checkpoint, PRETRAINED_DIR / f"{name}.pt", data_settings)
-    report_path = Path("docs") / "models" / f"{name}.eval.json"
-    if evaluate.main(["--checkpoint", str(path), "--data", eval_dir, "--json", str(report_path),
-                      "--device", "cpu"]) != 0:
-        raise SystemExit(f"evaluation of {path} failed")
-    report = json.loads(report_path.read_text())
-    figures = {k: report["reconstruction"][k] for k in HEADLINE}
-    model = MusicVAE.load(path).eval()
-    figures["regression"] = regression_figures(model, eval_dir)
-    entries = {m.name: m for m in shipped_models().values()}
-    entries[name] = ShippedModel(name, path.name, description, figures)
-    INDEX_FILE.write_text(json.dumps([vars(m) for m in entries.values()], indent=2) + "\n")
-    return entries[name]
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m symusic.musicvae.pretrained CHECKPOINT NAME --description D --data EVAL``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m symusic.musicvae.pretrained",
-                                     description="Ship a trained model inside the package.")
-    parser.add_argument("checkpoint")
-    parser.add_argument("name")
-    parser.add_argument("--description", required=True)
-    parser.add_argument("--data", default="data/folk/eval", help="the eval split")
-    parser.add_argument("--extraction", default=None,
-                        help="record this extraction (for checkpoints that do not say)")
-    args = parser.parse_args(argv)
-    settings = None
-    if args.extraction:
-        from symusic.data.settings import DataSettings
-
-        settings = DataSettings(extraction=args.extraction).to_dict()
-    model = ship(args.checkpoint, args.name, args.description, args.data, settings)
-    print(format_models_table({model.name: model}))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -6,9 +6,10 @@ from __future__ import annotations
 import json
 import math
 
+from symusic.musicvae.evaluation import WHICH_Z, evaluate, load_data_windows
 from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.tools import metrics
-from symusic.musicvae.tools.evaluate import format_table, load_data_windows, main
+from symusic.musicvae.tools.evaluate import format_table, main
 
 EXPECTED = {
     "reconstruction": {
@@ -54,6 +55,8 @@ def test_evaluate_json_holds_every_metric(tiny_model, tiny_model_path, midi_dir,
     expected = metrics.token_accuracy(TrainedModel(tiny_model).reconstruct(windows), windows)
     assert math.isclose(rec["sampled_accuracy"], expected, rel_tol=1e-9)
     assert "teacher_forced_accuracy" in printed and "[prior_samples]" in printed
+    # the report says which z each figure uses
+    assert report["z"] == WHICH_Z and "[z]" in printed and "q(z|x)" in printed
 
 
 def test_format_table_shows_nested_values():
@@ -64,8 +67,6 @@ def test_format_table_shows_nested_values():
 
 def test_evaluate_is_deterministic_and_leaves_the_rng(tiny_model, midi_dir):
     import torch
-
-    from symusic.musicvae.tools.evaluate import evaluate
 
     windows, _ = load_data_windows(midi_dir, tiny_model.config.seq_len)
     options = dict(num_samples=8, interp_pairs=2, interp_steps=3)

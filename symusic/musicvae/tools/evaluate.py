@@ -4,11 +4,15 @@
 
 * reconstruction accuracy, as in Table 1 of Roberts et al. (2018): teacher-forced (the
   decoder sees the true previous token) and sampled (free-running, argmax), z = mu;
-* the ELBO and the KL divergence in bits (z drawn from q(z|x));
+* the ELBO and the KL divergence in bits (z drawn once from q(z|x), seeded by ``--seed``);
 * prior samples against the data, feature by feature (``metrics.sample_data_distances``),
   next to the same measures between two halves of the data as a yardstick;
 * interpolation smoothness between random pairs of data windows
   (``metrics.interpolation_smoothness``).
+
+The measuring is :mod:`symusic.musicvae.evaluation`'s, the same training's evaluation calls:
+the reconstruction figures are the ones training logs as ``eval.*`` (the report's ``z`` section
+says which z each uses).
 
 The data windows are those training evaluates on: every distinct window of the model's
 length of the melodies of the tracks, read with the extraction and the programs the model was
@@ -22,19 +26,15 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
-from symusic import progress
-from symusic.data.melody import DEFAULT_PROGRAMS, describe_programs, parse_programs
+from symusic.data.melody import describe_programs, parse_programs
 from symusic.data.tokens import STEPS_PER_BAR
 from symusic.errors import InputError
-from symusic.musicvae.inference import TrainedModel, load_model
-from symusic.musicvae.tools import metrics
+from symusic.musicvae.evaluation import evaluate, load_data_windows
+from symusic.musicvae.inference import load_model
 from symusic.musicvae.tools.cli import (
     add_device_argument,
     check_output_file,
@@ -46,121 +46,6 @@ PROG = "symusic-evaluate"
 # windows leave the data halves and the interpolations empty (every measure nan).
 LIMITS = {"num_samples": (1, 100_000), "batch_size": (1, 65_536), "interp_pairs": (1, 1000),
           "interp_steps": (2, 100), "max_windows": (2, None)}
-
-
-def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | None = None,
-                      programs: Iterable[int] = DEFAULT_PROGRAMS, extraction: str = "magenta",
-                      ) -> tuple[np.ndarray, dict[str, Any]]:
-    """The windows training would evaluate on: every distinct window of ``seq_len`` steps
-    of the melodies of the ``programs`` tracks in the MIDI files under ``data_dir`` read by
-    ``extraction``, or an evenly spaced subset of ``max_windows`` of them.
-
-    Returns ``(windows [N, seq_len] int64, info)``; ``info["files"]`` says how many files
-    were used and skipped. Raises the data pipeline's ``NoMelodiesError`` when there is no
-    such window.
-    """
-    from symusic.data.dataset import MelodyCollection, WindowDataset
-
-    collection = MelodyCollection.from_folder(data_dir, programs=programs, extraction=extraction,
-                                              progress=progress.interactive())
-    dataset = WindowDataset(collection, seq_len // STEPS_PER_BAR, max_windows=max_windows)
-    windows = np.stack([dataset.window(i) for i in range(len(dataset))]).astype(np.int64)
-    return windows, {"files": collection.report.summary_line()}
-
-
-def _batches(windows: np.ndarray, batch_size: int, desc: str):
-    for i in progress.bar(range(0, len(windows), batch_size), desc=desc, unit="batch"):
-        yield torch.as_tensor(windows[i : i + batch_size], dtype=torch.long)
-
-
-@torch.no_grad()
-def reconstruction_metrics(model, windows: np.ndarray, batch_size: int = 128) -> dict[str, float]:
-    """Table 1 of the paper plus the ELBO, averaged over windows ``[N, T]``.
-
-    Teacher-forced accuracies come from ``forward(use_mean=True)`` (z = mu); the sampled
-    ones from argmax free-running decoding of mu; ELBO and KL from ``forward`` with z
-    drawn from q(z|x), beta 1 and no free bits. ELBO and KL are per window, in nats
-    (KL also in bits).
-    """
-    device = next(model.parameters()).device
-    sums: dict[str, float] = {}
-
-    def add(name: str, value: float, n: int) -> None:
-        sums[name] = sums.get(name, 0.0) + float(value) * n
-
-    sampled = []
-    for batch in _batches(windows, batch_size, "reconstruction"):
-        batch = batch.to(device)
-        n = len(batch)
-        forced = model(batch, sampling_probability=0.0, use_mean=True)
-        add("teacher_forced_accuracy", forced.accuracy, n)
-        add("teacher_forced_note_accuracy", forced.note_accuracy, n)
-        sampled.append(model.decode(forced.mu, batch.shape[1], temperature=0.0).cpu().numpy())
-        out = model(batch, sampling_probability=0.0, beta=1.0, free_bits=0.0, use_mean=False)
-        add("elbo_nats", out.elbo, n)
-        add("reconstruction_nats", out.reconstruction, n)
-        add("kl_nats", out.kl, n)
-        add("kl_bits", out.kl_bits, n)
-    means = {name: total / len(windows) for name, total in sums.items()}
-    sampled_all = np.concatenate(sampled)
-    return {
-        "teacher_forced_accuracy": means["teacher_forced_accuracy"],
-        "sampled_accuracy": metrics.token_accuracy(sampled_all, windows),
-        "teacher_forced_note_accuracy": means["teacher_forced_note_accuracy"],
-        "sampled_note_accuracy": metrics.note_accuracy(sampled_all, windows),
-        **{k: means[k] for k in ("elbo_nats", "reconstruction_nats", "kl_nats", "kl_bits")},
-    }
-
-
-@torch.no_grad()
-def interpolation_metrics(model, windows: np.ndarray, pairs: int, steps: int,
-                          rng: np.random.Generator) -> dict[str, float]:
-    """Smoothness of argmax-decoded slerp interpolations between random pairs of windows."""
-    if len(windows) < 2:
-        return {"pairs": 0}
-    device = next(model.parameters()).device
-    chosen = np.stack([rng.choice(len(windows), size=2, replace=False) for _ in range(pairs)])
-    mu = torch.as_tensor(TrainedModel(model).encode(windows[chosen.ravel()])).to(device)
-    z = torch.cat([model.interpolate(mu[2 * i], mu[2 * i + 1], steps) for i in range(pairs)])
-    paths = model.decode(z, temperature=0.0).cpu().numpy().reshape(pairs, steps, -1)
-    result: dict[str, float] = {"pairs": pairs, "steps": steps}
-    result.update(metrics.interpolation_smoothness(paths))
-    result["input_distance"] = float(
-        metrics.hamming(windows[chosen[:, 0]], windows[chosen[:, 1]]).mean()
-    )
-    return result
-
-
-def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: float = 1.0,
-             batch_size: int = 128, interp_pairs: int = 16, interp_steps: int = 9,
-             seed: int = 0) -> dict[str, Any]:
-    """Every metric of the model on data windows ``[N, T]``, as a JSON-ready dict.
-
-    Sections: ``reconstruction`` (:func:`reconstruction_metrics`), ``prior_samples``
-    (``num_samples`` prior samples at ``temperature`` against the windows), ``data_halves``
-    (the same measures between two random halves of the windows, the first half in the
-    role of the samples: what "as close as the data is to itself" looks like) and
-    ``interpolation`` (:func:`interpolation_metrics`). Deterministic for a given ``seed``;
-    the global torch RNG is left as it was.
-    """
-    rng = np.random.default_rng(seed)
-    device = next(model.parameters()).device
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-        torch.manual_seed(seed)  # the z drawn from q(z|x) for the ELBO
-        reconstruction = reconstruction_metrics(model, windows, batch_size)
-    samples = TrainedModel(model, batch_size).sample(num_samples, temperature, seed)
-    half = rng.permutation(len(windows))
-    split = len(windows) // 2
-    return {
-        "num_windows": len(windows),
-        "seq_len": int(windows.shape[1]),
-        "reconstruction": reconstruction,
-        "prior_samples": {"num_samples": num_samples, "temperature": temperature,
-                          **metrics.sample_data_distances(samples, windows)},
-        "data_halves": metrics.sample_data_distances(windows[half[:split]],
-                                                     windows[half[split:]]),
-        "interpolation": interpolation_metrics(model, windows, interp_pairs, interp_steps, rng),
-    }
 
 
 def _format(value: Any) -> str:

@@ -1,0 +1,171 @@
+"""One evaluation for training and the ``evaluate`` command: each figure has one name and one z.
+
+``reconstruction_metrics`` is what both the trainer's periodic evaluation and
+``python -m symusic.musicvae.evaluate`` report, averaged per window:
+
+* ``teacher_forced_accuracy`` and ``teacher_forced_note_accuracy``: z = mu, the decoder fed the
+  true previous token (Table 1 of Roberts et al. (2018)); the note accuracy counts only the steps
+  whose target is an event (onset or note-off);
+* ``sampled_accuracy`` and ``sampled_note_accuracy``: z = mu, the decoder fed its own argmax
+  (free-running, "greedy"; the paper's "sampled" accuracy);
+* ``elbo_nats``, ``reconstruction_nats``, ``kl_nats`` and ``kl_bits``: z drawn once from q(z|x)
+  (seeded), beta 1 and no free bits, as the paper's ELBO;
+* ``loss`` (only when an :class:`Objective` is given, as training does): the training objective
+  ``reconstruction_nats + beta * max(KL - free_bits, 0)`` at the same draw of z.
+
+The draws of z depend on the seed and on how the windows are batched: the same windows in the
+same batches give the same figures. This module imports no command-line module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sized
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from symusic import progress
+from symusic.data.melody import DEFAULT_PROGRAMS
+from symusic.data.tokens import STEPS_PER_BAR
+from symusic.musicvae.inference import TrainedModel
+from symusic.musicvae.tools import metrics
+
+# What the evaluation report says about the z behind its reconstruction figures.
+WHICH_Z = {
+    "accuracies": "z = mu (teacher-forced: the true previous token; sampled: greedy free-running)",
+    "elbo_nats, reconstruction_nats, kl": "z drawn once from q(z|x) (seeded), beta 1, no free bits",
+}
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The training loss's weights: ``reconstruction + beta * max(KL - free_bits, 0)``."""
+
+    beta: float = 1.0
+    free_bits: float = 0.0
+
+
+def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | None = None,
+                      programs: Iterable[int] = DEFAULT_PROGRAMS, extraction: str = "magenta",
+                      ) -> tuple[np.ndarray, dict[str, Any]]:
+    """The windows training would evaluate on: every distinct window of ``seq_len`` steps
+    of the melodies of the ``programs`` tracks in the MIDI files under ``data_dir`` read by
+    ``extraction``, or an evenly spaced subset of ``max_windows`` of them.
+
+    Returns ``(windows [N, seq_len] int64, info)``; ``info["files"]`` says how many files
+    were used and skipped. Raises the data pipeline's ``NoMelodiesError`` when there is no
+    such window.
+    """
+    from symusic.data.dataset import MelodyCollection, WindowDataset
+
+    collection = MelodyCollection.from_folder(data_dir, programs=programs, extraction=extraction,
+                                              progress=progress.interactive())
+    dataset = WindowDataset(collection, seq_len // STEPS_PER_BAR, max_windows=max_windows)
+    windows = np.stack([dataset.window(i) for i in range(len(dataset))]).astype(np.int64)
+    return windows, {"files": collection.report.summary_line()}
+
+
+def window_batches(windows: np.ndarray, batch_size: int) -> list[torch.Tensor]:
+    """Windows ``[N, T]`` as consecutive batches of at most ``batch_size`` (int64 tensors
+    sharing the windows' memory)."""
+    return [torch.as_tensor(windows[i : i + batch_size], dtype=torch.long)
+            for i in range(0, len(windows), batch_size)]
+
+
+@torch.no_grad()
+def reconstruction_metrics(model, batches: Iterable[torch.Tensor], seed: int = 0,
+                           objective: Objective | None = None) -> dict[str, float]:
+    """The module's reconstruction figures of ``model`` over token ``batches`` (each ``[B, T]``).
+
+    ``seed`` seeds the draws of z from q(z|x); the global RNG is left as it was. With an
+    ``objective``, ``loss`` is added. Call it under autocast to evaluate in that precision.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    sums: dict[str, float] = {}
+    count = 0
+    greedy, targets = [], []
+    with torch.random.fork_rng(devices=list(range(torch.cuda.device_count()))):
+        torch.manual_seed(seed)
+        total = len(batches) if isinstance(batches, Sized) else None
+        for batch in progress.bar(batches, desc="evaluating", total=total, unit="batch"):
+            batch = batch.to(device, dtype=torch.long)
+            forced = model(batch, sampling_probability=0.0, use_mean=True)
+            greedy.append(model.decode(forced.mu, batch.shape[1], temperature=0.0).cpu().numpy())
+            targets.append(batch.cpu().numpy())
+            weights = objective or Objective()
+            drawn = model(batch, sampling_probability=0.0, beta=weights.beta,
+                          free_bits=weights.free_bits, use_mean=False)
+            figures = {
+                "teacher_forced_accuracy": forced.accuracy,
+                "teacher_forced_note_accuracy": forced.note_accuracy,
+                "elbo_nats": drawn.elbo, "reconstruction_nats": drawn.reconstruction,
+                "kl_nats": drawn.kl, "kl_bits": drawn.kl_bits,
+            }
+            if objective is not None:
+                figures["loss"] = drawn.loss
+            for name, value in figures.items():
+                sums[name] = sums.get(name, 0.0) + float(value) * len(batch)
+            count += len(batch)
+    means = {name: total / max(count, 1) for name, total in sums.items()}
+    predicted, target = np.concatenate(greedy), np.concatenate(targets)
+    return {
+        "teacher_forced_accuracy": means["teacher_forced_accuracy"],
+        "sampled_accuracy": metrics.token_accuracy(predicted, target),
+        "teacher_forced_note_accuracy": means["teacher_forced_note_accuracy"],
+        "sampled_note_accuracy": metrics.note_accuracy(predicted, target),
+        **{name: value for name, value in means.items() if not name.startswith("teacher")},
+    }
+
+
+@torch.no_grad()
+def interpolation_metrics(model, windows: np.ndarray, pairs: int, steps: int,
+                          rng: np.random.Generator) -> dict[str, float]:
+    """Smoothness of argmax-decoded slerp interpolations between random pairs of windows."""
+    if len(windows) < 2:
+        return {"pairs": 0}
+    trained = TrainedModel(model)
+    chosen = np.stack([rng.choice(len(windows), size=2, replace=False) for _ in range(pairs)])
+    mu = torch.as_tensor(trained.encode(windows[chosen.ravel()])).to(trained.device)
+    z = torch.cat([model.interpolate(mu[2 * i], mu[2 * i + 1], steps) for i in range(pairs)])
+    paths = trained.decode(z, temperature=0.0).reshape(pairs, steps, -1)
+    result: dict[str, float] = {"pairs": pairs, "steps": steps}
+    result.update(metrics.interpolation_smoothness(paths))
+    result["input_distance"] = float(
+        metrics.hamming(windows[chosen[:, 0]], windows[chosen[:, 1]]).mean()
+    )
+    return result
+
+
+def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: float = 1.0,
+             batch_size: int = 128, interp_pairs: int = 16, interp_steps: int = 9,
+             seed: int = 0) -> dict[str, Any]:
+    """Every metric of the model on data windows ``[N, T]``, as a JSON-ready dict.
+
+    Sections: ``reconstruction`` (:func:`reconstruction_metrics` over batches of
+    ``batch_size``), ``z`` (:data:`WHICH_Z`), ``prior_samples`` (``num_samples`` prior samples
+    at ``temperature`` against the windows), ``data_halves`` (the same measures between two
+    random halves of the windows, the first half in the role of the samples: what "as close
+    as the data is to itself" looks like) and ``interpolation``
+    (:func:`interpolation_metrics`). Deterministic for a given ``seed``; the global torch RNG
+    is left as it was.
+    """
+    rng = np.random.default_rng(seed)
+    reconstruction = reconstruction_metrics(model, window_batches(windows, batch_size), seed)
+    samples = TrainedModel(model, batch_size).sample(num_samples, temperature, seed)
+    half = rng.permutation(len(windows))
+    split = len(windows) // 2
+    return {
+        "num_windows": len(windows),
+        "seq_len": int(windows.shape[1]),
+        "reconstruction": reconstruction,
+        "z": dict(WHICH_Z),
+        "prior_samples": {"num_samples": num_samples, "temperature": temperature,
+                          **metrics.sample_data_distances(samples, windows)},
+        "data_halves": metrics.sample_data_distances(windows[half[:split]],
+                                                     windows[half[split:]]),
+        "interpolation": interpolation_metrics(model, windows, interp_pairs, interp_steps, rng),
+    }
