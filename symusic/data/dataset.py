@@ -29,11 +29,11 @@ from symusic.data.melody import (
     DEFAULT_PROGRAMS,
     MAX_STEPS,
     NoMelodiesError,
-    clear_leading_note_offs,
     describe_programs,
     unique_window_index,
 )
 from symusic.data.midi_io import MAX_FILE_BYTES
+from symusic.data.representation import MELODY, Representation
 from symusic.data.sampler import ResumableSampler
 from symusic.data.scan import (
     NO_16_STEP_BARS,
@@ -48,14 +48,6 @@ from symusic.data.scan import (
     write_skipped,
 )
 from symusic.data.settings import DEFAULT_EXTRACTION, check_extraction
-from symusic.data.tokens import (
-    FIRST_PITCH_TOKEN,
-    MAX_PITCH,
-    MIN_PITCH,
-    STEPS_PER_BAR,
-    onset_tokens_to_pitches,
-    shift_bounds,
-)
 
 __all__ = ["MelodyCollection", "NoMelodiesError", "ResumableSampler", "ScanReport",
            "WindowDataset", "make_eval_loader", "make_train_loader"]
@@ -67,8 +59,11 @@ class MelodyCollection:
     ``tokens``: all melodies concatenated (``uint8``); melody ``m`` is
     ``tokens[melody_offsets[m]:melody_offsets[m + 1]]`` and comes from
     ``paths[melody_files[m]]``. ``report`` (a :class:`ScanReport`) says what was used/skipped;
-    ``settings`` how the melodies were extracted.
+    ``settings`` how the melodies were extracted. The cache holds melodies: the
+    collection's ``representation`` is the melody one.
     """
+
+    representation: Representation = MELODY
 
     def __init__(self, folder: Path, table: MelodyTable, report: ScanReport,
                  settings: ExtractionSettings | None = None):
@@ -229,7 +224,8 @@ class WindowDataset(Dataset):
         if slice_bar < 1:
             raise ValueError(f"slice_bar must be at least 1, got {slice_bar}")
         self.slice_bar = slice_bar
-        self.length = slice_bar * STEPS_PER_BAR
+        self.representation = collection.representation
+        self.length = self.representation.window_length(slice_bar)
         self.folder = collection.folder
         self.tokens = collection.tokens
         self.melody_offsets = collection.melody_offsets
@@ -253,42 +249,26 @@ class WindowDataset(Dataset):
         return len(self.index)
 
     def window(self, i: int, shift: int = 0) -> np.ndarray:
-        """Window ``i`` as ``uint8 [T]`` (note-offs before its first onset cleared), its
-        pitches moved ``shift`` semitones (kept in range)."""
-        start = self.offsets[i]
-        window = clear_leading_note_offs(self.tokens[start:start + self.length])
-        if shift:
-            onsets = window >= FIRST_PITCH_TOKEN
-            low, high = self.pitch_bounds_of(window)
-            shift = int(np.clip(shift, *shift_bounds(low, high)))
-            window = window.astype(np.int16)
-            window[onsets] += shift
-        return window.astype(np.uint8)
+        """Window ``i`` as ``uint8 [T]``, cut as training cuts windows (note-offs before its
+        first onset cleared), its pitches moved ``shift`` semitones (kept in range)."""
+        window = self.representation.cut_window(self.tokens, self.offsets[i], self.length)
+        return self.representation.transpose(window, shift) if shift else window
 
     def __getitem__(self, key) -> torch.Tensor:
         i, shift = key if isinstance(key, tuple) else (key, 0)
         return torch.from_numpy(self.window(int(i), int(shift)).astype(np.int64))
 
-    @staticmethod
-    def pitch_bounds_of(window: np.ndarray) -> tuple[int, int]:
-        """Lowest and highest MIDI pitch played in ``window`` (``(MAX, MIN)`` if none)."""
-        onsets = window[window >= FIRST_PITCH_TOKEN].astype(np.int64)
-        if not onsets.size:
-            return MAX_PITCH, MIN_PITCH
-        low, high = onset_tokens_to_pitches([onsets.min(), onsets.max()]).tolist()
-        return low, high
-
-    def pitch_bounds(self) -> np.ndarray:
-        """Lowest and highest MIDI pitch of every window: ``int64 [N, 2]``."""
+    def shift_bounds(self) -> np.ndarray:
+        """The lowest and highest semitone shift that keeps each window's notes in range:
+        ``int64 [N, 2]`` (what :class:`ResumableSampler` draws between)."""
         bounds = np.empty((len(self), 2), dtype=np.int64)
         steps = np.arange(self.length)
-        for first in range(0, len(self), 65_536):
-            rows = self.tokens[self.offsets[first:first + 65_536, None] + steps].astype(np.int64)
-            onset = rows >= FIRST_PITCH_TOKEN
-            low = np.where(onset, rows, np.iinfo(np.int64).max).min(axis=1)
-            high = np.where(onset, rows, -1).max(axis=1)
-            bounds[first:first + 65_536] = np.column_stack([low, high])
-        return onset_tokens_to_pitches(bounds)
+        for first in range(0, len(self), 65_536):  # a few MB of windows at a time
+            rows = self.tokens[self.offsets[first:first + 65_536, None] + steps]
+            pitches = self.representation.pitch_bounds(rows)
+            bounds[first:first + 65_536] = np.column_stack(
+                self.representation.shift_bounds(pitches[:, 0], pitches[:, 1]))
+        return bounds
 
 
 def _as_dataset(data, slice_bar: int | None, max_windows: int | None = None) -> Dataset:
@@ -310,12 +290,13 @@ def make_train_loader(data: MelodyCollection | WindowDataset, batch_size: int,
     ``loader.sampler`` is the :class:`ResumableSampler` (never-ending; ``len`` = one epoch
     of this rank): resume with ``loader.sampler.set_position(epoch, index)``. ``transpose``
     moves each window by a random shift in ``-transpose..transpose`` that keeps its pitches
-    in 21..108. ``rank``/``world_size`` give each DDP process a disjoint shard.
+    in range (:meth:`WindowDataset.shift_bounds`). ``rank``/``world_size`` give each DDP
+    process a disjoint shard.
     """
     dataset = _as_dataset(data, slice_bar)
     sampler = ResumableSampler(len(dataset), seed, shuffle=True, transpose=transpose, rank=rank,
                                world_size=world_size,
-                               pitch_bounds=dataset.pitch_bounds() if transpose else None)
+                               shift_bounds=dataset.shift_bounds() if transpose else None)
     # A generator of its own: otherwise each new iterator draws its worker seed from the global
     # torch RNG, and a resumed run would draw it at another point of that stream than the
     # uninterrupted one.

@@ -27,9 +27,11 @@ from symusic.data import magenta_grid
 from symusic.data.melody import (
     DEFAULT_PROGRAMS,
     MAX_STEPS,
+    in_range_notes,
     is_melodic,
     locate_melodies,
     quantize_instrument,
+    ticks_to_steps,
 )
 from symusic.data.settings import DEFAULT_EXTRACTION, check_extraction
 from symusic.data.tokens import MAX_PITCH, MIN_PITCH, STEPS_PER_BAR, STEPS_PER_QUARTER
@@ -85,7 +87,7 @@ def extract_melodies(midi: pretty_midi.PrettyMIDI, programs: Iterable[int] = DEF
 def _in_range(instrument: pretty_midi.Instrument) -> pretty_midi.Instrument:
     """A copy holding only the notes MusicVAE's converter keeps (pitch 21..108, sounding)."""
     kept = pretty_midi.Instrument(instrument.program, instrument.is_drum, instrument.name)
-    kept.notes = [n for n in instrument.notes if MIN_PITCH <= n.pitch <= MAX_PITCH and n.velocity]
+    kept.notes = in_range_notes(instrument)
     return kept
 
 
@@ -105,11 +107,6 @@ def _magenta_melodies(midi: pretty_midi.PrettyMIDI, chosen, max_bars: int) -> Fi
     return found
 
 
-def _to_step(tick: int, resolution: int) -> int:
-    """The grid step of a tick (halves round up), as :func:`quantize_instrument` counts."""
-    return (2 * STEPS_PER_QUARTER * tick + resolution) // (2 * resolution)
-
-
 def meter_sections(midi: pretty_midi.PrettyMIDI) -> list[tuple[int, int]]:
     """``any_meter``'s sections: ``(first step, bar phase)``, the first ``(0, 0)``.
 
@@ -125,7 +122,7 @@ def meter_sections(midi: pretty_midi.PrettyMIDI) -> list[tuple[int, int]]:
         meter = (ts.numerator, ts.denominator)
         if ts.numerator != ts.denominator:
             continue
-        step = _to_step(midi.time_to_tick(ts.time), midi.resolution)
+        step = ticks_to_steps(midi.time_to_tick(ts.time), midi.resolution)
         phase = step % STEPS_PER_BAR
         if phase == sections[-1][1]:
             continue

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pretty_midi
 
-STEPS_PER_QUARTER = 4
+from symusic.data.tokens import STEPS_PER_BAR, STEPS_PER_QUARTER
+
 DEFAULT_QPM = 120.0
 
 
@@ -50,7 +51,7 @@ class Piece:
         if not power_of_two or self.numerator == 0:
             return False  # note-seq raises BadTimeSignatureError; the converter skips the piece
         quarters_per_bar = 4.0 / self.denominator * self.numerator
-        return STEPS_PER_QUARTER * quarters_per_bar == 16
+        return STEPS_PER_QUARTER * quarters_per_bar == STEPS_PER_BAR
 
 
 def total_time(midi: pretty_midi.PrettyMIDI) -> float:

@@ -34,6 +34,7 @@ from symusic.data.tokens import (
     NOTE_OFF,
     STEPS_PER_BAR,
     STEPS_PER_QUARTER,
+    pitch_to_token,
 )
 
 DEFAULT_PROGRAMS = range(32)  # piano, chromatic percussion, organ, guitar (as Magenta)
@@ -74,6 +75,17 @@ class NoMelodiesError(ValueError):
     """A folder (or file set) holds no usable melody, or no window of the asked length."""
 
 
+def ticks_to_steps(ticks: int | np.ndarray, resolution: int) -> int | np.ndarray:
+    """The 16th-note grid step of MIDI ``ticks`` at ``resolution`` ticks a quarter (nearest
+    step, halves round up), in integers so no float rounding at the halves."""
+    return (2 * STEPS_PER_QUARTER * ticks + resolution) // (2 * resolution)
+
+
+def in_range_notes(instrument: pretty_midi.Instrument) -> list[pretty_midi.Note]:
+    """The notes a melody may hold: sounding (velocity > 0), pitch 21..108."""
+    return [n for n in instrument.notes if MIN_PITCH <= n.pitch <= MAX_PITCH and n.velocity > 0]
+
+
 def quantize_instrument(midi: pretty_midi.PrettyMIDI, instrument: pretty_midi.Instrument,
                         max_steps: int = MAX_STEPS) -> np.ndarray:
     """The instrument's in-range notes as ``int64 [n, 3]`` rows ``(start_step, end_step, pitch)``.
@@ -82,14 +94,12 @@ def quantize_instrument(midi: pretty_midi.PrettyMIDI, instrument: pretty_midi.In
     shorter than a step lasts one step; notes starting at or after ``max_steps`` are dropped
     and ends are cut there. Rows are sorted by start, then by pitch descending.
     """
-    notes = [n for n in instrument.notes if MIN_PITCH <= n.pitch <= MAX_PITCH and n.velocity > 0]
+    notes = in_range_notes(instrument)
     if not notes:
         return np.zeros((0, 3), dtype=np.int64)
     ticks = np.array([(midi.time_to_tick(n.start), midi.time_to_tick(n.end)) for n in notes],
                      dtype=np.int64)
-    # step = floor(tick * 4 / tpb + 1/2), in integers so no float rounding at the halves
-    resolution = int(midi.resolution)
-    steps = (2 * STEPS_PER_QUARTER * ticks + resolution) // (2 * resolution)
+    steps = ticks_to_steps(ticks, int(midi.resolution))
     steps[:, 1] = np.maximum(steps[:, 1], steps[:, 0] + 1)
     rows = np.column_stack([steps, [n.pitch for n in notes]])
     rows = rows[rows[:, 0] < max_steps]
@@ -97,19 +107,13 @@ def quantize_instrument(midi: pretty_midi.PrettyMIDI, instrument: pretty_midi.In
     return rows[np.lexsort((-rows[:, 2], rows[:, 0]))]
 
 
-def melodies_from_notes(notes: np.ndarray, gap_steps: int = GAP_STEPS) -> list[np.ndarray]:
-    """Split sorted note rows ``[n, 3]`` (see :func:`quantize_instrument`) into melodies.
-
-    Returns ``uint8`` token arrays, each starting on a bar boundary and padded to whole bars.
-    """
-    return [melody for _, melody in locate_melodies(notes, gap_steps)]
-
-
 def locate_melodies(notes: np.ndarray, gap_steps: int = GAP_STEPS, phase: int = 0,
                     min_music: int = STEPS_PER_BAR) -> list[tuple[int, np.ndarray]]:
-    """:func:`melodies_from_notes`, each melody with the step of its first bar.
+    """Split sorted note rows into melodies, each with the step of its first bar.
 
-    ``notes``: rows ``(start_step, end_step, pitch)`` sorted by start, then pitch descending.
+    Returns ``(first step, uint8 tokens)`` pairs, each melody starting on a bar boundary and
+    padded to whole bars. ``notes``: rows ``(start_step, end_step, pitch)`` sorted by start,
+    then pitch descending.
     Bars start at the steps ``phase + 16 k``; a melody whose music (from its first bar line to
     its last note's end) is shorter than ``min_music`` steps is dropped (Magenta keeps all: 0).
     """
@@ -136,7 +140,7 @@ def locate_melodies(notes: np.ndarray, gap_steps: int = GAP_STEPS, phase: int = 
                 break
             if start > length:
                 buffer[length:start] = NO_EVENT  # clear what a cut note left behind
-            buffer[start] = pitch - MIN_PITCH + FIRST_PITCH_TOKEN
+            buffer[start] = pitch_to_token(pitch)
             buffer[start + 1:end] = NO_EVENT
             buffer[end] = NOTE_OFF
             length, last_on = end + 1, start
@@ -166,20 +170,6 @@ def clear_leading_note_offs(windows: np.ndarray) -> np.ndarray:
     before_first = np.cumsum(onset, axis=-1) == 0
     windows[before_first & (windows == NOTE_OFF)] = NO_EVENT
     return windows
-
-
-def window_starts(melody: np.ndarray, n_bars: int, keep_empty: bool = False) -> np.ndarray:
-    """Start steps of the ``n_bars``-bar windows of ``melody`` (stride one bar); without
-    ``keep_empty``, only those with an onset.
-
-    Returns ``int64 [n]``; duplicates are kept (see :func:`unique_window_index`).
-    """
-    length = n_bars * STEPS_PER_BAR
-    if len(melody) < length:
-        return np.zeros(0, dtype=np.int64)
-    views = np.lib.stride_tricks.sliding_window_view(melody, length)[::STEPS_PER_BAR]
-    keep = np.ones(len(views), dtype=bool) if keep_empty else (views >= FIRST_PITCH_TOKEN).any(1)
-    return np.flatnonzero(keep).astype(np.int64) * STEPS_PER_BAR
 
 
 def unique_window_index(tokens: np.ndarray, melody_offsets: np.ndarray,

@@ -21,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from symusic.data.extraction import bar_of_times, locate_file_melodies, why_no_melody
-from symusic.data.melody import clear_leading_note_offs
+from symusic.data.extraction import bar_of_times
 from symusic.data.midi_io import MidiReadError, read_midi
+from symusic.data.representation import MELODY, Representation, get_representation
 from symusic.data.scan import UnreadableFolderError, find_midi_files
 from symusic.data.settings import DataSettings
-from symusic.data.tokens import FIRST_PITCH_TOKEN, STEPS_PER_BAR
 from symusic.errors import InputError
 
 MIDI_SUFFIXES = (".mid", ".midi")
@@ -46,27 +45,31 @@ class Track:
     program: int
     melodies: list[np.ndarray] = field(default_factory=list)
     first_bars: list[int] = field(default_factory=list)  # the file's bar each melody starts on
+    representation: Representation = MELODY  # what the melodies' tokens are
 
     @property
     def bars(self) -> int:
         """Bars of melody in this track."""
-        return sum(len(m) // STEPS_PER_BAR for m in self.melodies)
+        return sum(len(m) // self.representation.steps_per_bar for m in self.melodies)
 
-    def windows(self, seq_len: int, hop: int) -> Iterator[tuple[np.ndarray, int, int]]:
+    def windows(self, seq_len: int, hop: int | None = None,
+                ) -> Iterator[tuple[np.ndarray, int, int]]:
         """``(window [seq_len], melody index, bar)`` of every whole window, ``hop`` steps
-        apart within each melody; ``bar`` is the file's bar the window starts on."""
+        (default a bar) apart within each melody; ``bar`` is the file's bar the window starts
+        on. Windows are cut as training cuts them."""
+        step = self.representation.steps_per_bar
         for m, (melody, first_bar) in enumerate(zip(self.melodies, self.first_bars, strict=True)):
-            for start in range(0, len(melody) - seq_len + 1, hop):
-                window = clear_leading_note_offs(melody[start : start + seq_len])
-                yield window, m, first_bar + start // STEPS_PER_BAR
+            for start in range(0, len(melody) - seq_len + 1, hop or step):
+                window = self.representation.cut_window(melody, start, seq_len)
+                yield window, m, first_bar + start // step
 
     def describe(self, seq_len: int) -> str:
         """One line for a list of candidates: index, name, program, windows and bars."""
-        n = sum(1 for _ in self.windows(seq_len, STEPS_PER_BAR))
+        n = sum(1 for _ in self.windows(seq_len))
         name = self.name.strip() or "(unnamed)"
         return (f"track {self.index}: {name!r}, program {self.program}, "
                 f"{len(self.melodies)} melod{'y' if len(self.melodies) == 1 else 'ies'}, "
-                f"{self.bars} bars, {n} windows of {seq_len // STEPS_PER_BAR} bars")
+                f"{self.bars} bars, {n} windows of {self.representation.bars_in(seq_len)} bars")
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,8 @@ def read_tracks(path: str | Path, programs: Iterable[int] | None = None,
         midi = read_midi(path)
     except MidiReadError as err:
         raise UnreadableMidiError(f"{path}: cannot read it as MIDI ({err})") from err
-    found = locate_file_melodies(midi, settings.extraction, settings.programs).melodies
+    representation = get_representation(settings.representation)
+    found = representation.extract(midi, settings).melodies
     bars = bar_of_times(midi, [m.start for m in found])
     tracks = Tracks()
     for index, instrument in enumerate(midi.instruments):
@@ -109,15 +113,16 @@ def read_tracks(path: str | Path, programs: Iterable[int] | None = None,
                 if m.instrument == index]
         if mine:
             tracks.append(Track(index, instrument.name, instrument.program,
-                                [melody for melody, _ in mine], [bar for _, bar in mine]))
+                                [melody for melody, _ in mine], [bar for _, bar in mine],
+                                representation))
     if not tracks:
-        tracks.no_melody = why_no_melody(midi, settings.programs, settings.extraction)
+        tracks.no_melody = representation.why_none(midi, settings)
     return tracks
 
 
-def has_notes(window: np.ndarray) -> bool:
-    """Whether a token window holds at least one note onset."""
-    return bool((np.asarray(window) >= FIRST_PITCH_TOKEN).any())
+def has_notes(window: np.ndarray, representation: Representation = MELODY) -> bool:
+    """Whether a token window ``[T]`` holds at least one note onset."""
+    return bool(representation.onsets(window).any())
 
 
 def choose_track(tracks: list[Track], track: int | None, path: str | Path, seq_len: int) -> Track:
@@ -159,13 +164,13 @@ def window_at_bar(
     if bar is not None and bar < 0:
         raise InputError(f"--bar must be 0 or more, got {bar}")
     starts = []
-    for window, m, start_bar in chosen.windows(seq_len, STEPS_PER_BAR):
+    for window, m, start_bar in chosen.windows(seq_len):
         if bar is None or start_bar == bar:
             return window, WindowSource(str(path), chosen.index, chosen.program, m, start_bar)
         starts.append(str(start_bar))
-    bars = seq_len // STEPS_PER_BAR
+    bars = chosen.representation.bars_in(seq_len)
     if not starts:
-        longest = max(len(m) for m in chosen.melodies) // STEPS_PER_BAR
+        longest = max(len(m) for m in chosen.melodies) // chosen.representation.steps_per_bar
         raise InputError(f"{path}: track {chosen.index} has no melody of {bars} bars or more "
                          f"(its longest is {longest} bar{'s' if longest != 1 else ''})")
     shown = ", ".join(starts[:20]) + (", ..." if len(starts) > 20 else "")
@@ -195,8 +200,8 @@ def consecutive_windows(
     found = [(window, WindowSource(str(path), chosen.index, chosen.program, m, bar))
              for window, m, bar in chosen.windows(seq_len, seq_len)]
     if not found:
-        raise InputError(f"{path}: no melody of {seq_len // STEPS_PER_BAR} bars or more in "
-                         f"track {chosen.index}")
+        raise InputError(f"{path}: no melody of {chosen.representation.bars_in(seq_len)} bars "
+                         f"or more in track {chosen.index}")
     return np.stack([w for w, _ in found]), [source for _, source in found]
 
 
@@ -219,13 +224,13 @@ def midi_files(folder: str | Path) -> list[Path]:
 def iter_folder_windows(
     files: Iterable[Path],
     seq_len: int,
-    hop: int = STEPS_PER_BAR,
+    hop: int | None = None,
     programs: Iterable[int] | None = None,
     skipped: dict[str, str] | None = None,
     settings: DataSettings | None = None,
 ) -> Iterator[tuple[np.ndarray, WindowSource]]:
-    """Every window (``hop`` steps apart, with at least one note) of every track of ``files``,
-    read as ``settings`` say (``programs``, when given, replaces theirs).
+    """Every window (``hop`` steps apart, default a bar, with at least one note) of every
+    track of ``files``, read as ``settings`` say (``programs``, when given, replaces theirs).
 
     Files that cannot be read are left out; when ``skipped`` is given, it collects
     ``{path: reason}`` for them.
@@ -240,5 +245,5 @@ def iter_folder_windows(
             continue
         for t in tracks:
             for window, m, bar in t.windows(seq_len, hop):
-                if has_notes(window):
+                if has_notes(window, t.representation):
                     yield window, WindowSource(str(path), t.index, t.program, m, bar)

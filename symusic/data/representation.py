@@ -4,27 +4,50 @@ A :class:`Representation` owns everything that depends on what a token is: the v
 and the token meanings, MIDI files to windows of tokens and tokens back to MIDI, the windows'
 shape, transposition, and the note view that metrics, rendering and the studio read. The model
 only sees ``vocab_size``; every other layer asks the representation instead of the token
-constants. :class:`MelodyRepresentation` (Magenta's monophonic melody, 90 tokens) is the first;
-drums or multi-track models come through this seam.
+constants. :class:`MelodyRepresentation` (Magenta's monophonic melody, 90 tokens; the code in
+``tokens``, ``melody``, ``extraction`` and ``midi_io``) is the first; drums or multi-track
+models come through this seam. :data:`REPRESENTATIONS` is the one registry (``DataSettings``
+validates its ``representation`` against it).
 
 A checkpoint records the representation's name and vocabulary size (:meth:`Representation.record`)
 and loading checks them (:func:`check_recorded`).
+
+Shapes: a window is ``[T]`` tokens, ``T`` a whole number of bars; a batch of windows ``[N, T]``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
+
+from symusic.data import midi_io
 from symusic.data import tokens as melody_tokens
+from symusic.data.extraction import MAX_BARS, FileExtraction, locate_file_melodies, why_no_melody
+from symusic.data.melody import MAX_STEPS, clear_leading_note_offs
+
+if TYPE_CHECKING:
+    import pretty_midi
+
+    from symusic.data.settings import DataSettings
+
+Note = tuple[int, int, int]  # (MIDI pitch, start step, end step)
 
 
 class Representation:
-    """What a model's tokens are. Subclasses set ``name`` and ``vocab_size``."""
+    """What a model's tokens are. Subclasses set the class attributes and implement the
+    methods their callers need (a toy for the model alone needs only the attributes)."""
 
     name: ClassVar[str]
     vocab_size: ClassVar[int]
-    steps_per_bar: ClassVar[int] = melody_tokens.STEPS_PER_BAR
+    no_event: ClassVar[int]  # "nothing new at this step": note accuracy leaves these steps out
+    steps_per_quarter: ClassVar[int] = 4
+    steps_per_bar: ClassVar[int] = 16
+
+    # --- the windows' shape ---------------------------------------------------------------
 
     def window_length(self, bars: int) -> int:
         """Tokens in a window of ``bars`` bars."""
@@ -37,9 +60,88 @@ class Representation:
                              "bars")
         return steps // self.steps_per_bar
 
+    # --- the tokens -----------------------------------------------------------------------
+
+    def check_tokens(self, tokens: np.ndarray | Sequence[int]) -> np.ndarray:
+        """``tokens`` (any shape) as ``int64``; ``ValueError`` unless each is in the vocabulary."""
+        array = np.asarray(tokens).astype(np.int64)
+        if array.size and (array.min() < 0 or array.max() >= self.vocab_size):
+            raise ValueError(f"tokens must lie in 0..{self.vocab_size - 1}")
+        return array
+
+    def vocabulary(self) -> dict[str, int]:
+        """The token meanings a client needs to draw windows (plain ints, for JSON)."""
+        return {"vocab_size": self.vocab_size, "no_event": self.no_event,
+                "steps_per_quarter": self.steps_per_quarter, "steps_per_bar": self.steps_per_bar}
+
     def record(self) -> dict[str, Any]:
         """What a checkpoint stores of this representation (plain types)."""
         return {"name": self.name, "vocab_size": self.vocab_size}
+
+    # --- the note view --------------------------------------------------------------------
+
+    def onsets(self, tokens: np.ndarray) -> np.ndarray:
+        """Which steps of ``tokens`` (``[..., T]``) start a note: ``bool``, same shape."""
+        raise NotImplementedError
+
+    def onset_pitches(self, window: np.ndarray) -> np.ndarray:
+        """The MIDI pitches of the onsets of one window ``[T]``, in order: ``int64 [n]``."""
+        raise NotImplementedError
+
+    def notes(self, window: np.ndarray) -> list[Note]:
+        """The notes of one window ``[T]`` as ``(pitch, start step, end step)``;
+        ``ValueError`` for a token outside the vocabulary."""
+        raise NotImplementedError
+
+    # --- transposition --------------------------------------------------------------------
+
+    def pitch_bounds(self, windows: np.ndarray) -> np.ndarray:
+        """Lowest and highest pitch of each window ``[N, T]``: ``int64 [N, 2]`` (a window
+        without notes gets bounds that allow any shift)."""
+        raise NotImplementedError
+
+    def shift_bounds(self, low_pitch: int | np.ndarray, high_pitch: int | np.ndarray,
+                     ) -> tuple[int | np.ndarray, int | np.ndarray]:
+        """The semitone shifts ``(lowest, highest)`` that keep notes from ``low_pitch`` to
+        ``high_pitch`` in range (ints or arrays alike)."""
+        raise NotImplementedError
+
+    def transpose(self, window: np.ndarray, shift: int) -> np.ndarray:
+        """``window`` ``[T]`` moved ``shift`` semitones, the shift clamped to keep every note
+        in range; a new array, same dtype."""
+        raise NotImplementedError
+
+    # --- MIDI to tokens and back ----------------------------------------------------------
+
+    def extract(self, midi: pretty_midi.PrettyMIDI, settings: DataSettings,
+                max_steps: int = MAX_STEPS, max_bars: int = MAX_BARS) -> FileExtraction:
+        """Every token sequence of ``midi`` as ``settings`` say (extraction and programs), each
+        with its instrument and start time; sequences are whole bars."""
+        raise NotImplementedError
+
+    def why_none(self, midi: pretty_midi.PrettyMIDI, settings: DataSettings) -> str:
+        """A short reason :meth:`extract` found nothing in a readable file."""
+        raise NotImplementedError
+
+    def cut_window(self, sequence: np.ndarray, start: int, length: int) -> np.ndarray:
+        """The window ``sequence[start:start + length]`` as a sequence of its own (a copy)."""
+        return np.array(sequence[start:start + length], copy=True)
+
+    def to_midi(self, windows: np.ndarray | Sequence[np.ndarray], tempo: float = 120.0,
+                program: int = 0, gap_bars: int = 0,
+                velocity: int = midi_io.DEFAULT_VELOCITY) -> pretty_midi.PrettyMIDI:
+        """One-instrument MIDI of ``windows`` (``[T]``, ``[N, T]`` or a list of ``[T_i]``)
+        played one after another, ``gap_bars`` apart."""
+        raise NotImplementedError
+
+    def write_midi(self, windows: np.ndarray | Sequence[np.ndarray], path: str | os.PathLike,
+                   tempo: float = 120.0, program: int = 0, gap_bars: int = 0,
+                   velocity: int = midi_io.DEFAULT_VELOCITY) -> Path:
+        """:meth:`to_midi` written to the ``.mid`` file ``path`` (folders made); returns it."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.to_midi(windows, tempo, program, gap_bars, velocity).write(str(path))
+        return path
 
 
 class MelodyRepresentation(Representation):
@@ -48,16 +150,87 @@ class MelodyRepresentation(Representation):
 
     name = "melody"
     vocab_size = melody_tokens.NUM_CLASSES
+    no_event = melody_tokens.NO_EVENT
+    steps_per_quarter = melody_tokens.STEPS_PER_QUARTER
+    steps_per_bar = melody_tokens.STEPS_PER_BAR
+
+    def vocabulary(self) -> dict[str, int]:
+        """The base meanings plus ``note_off``, ``first_pitch_token`` and ``min_pitch``."""
+        return {**super().vocabulary(), "note_off": melody_tokens.NOTE_OFF,
+                "first_pitch_token": melody_tokens.FIRST_PITCH_TOKEN,
+                "min_pitch": melody_tokens.MIN_PITCH}
+
+    def onsets(self, tokens: np.ndarray) -> np.ndarray:
+        """Steps holding an onset token: ``bool``, the shape of ``tokens``."""
+        return np.asarray(tokens) >= melody_tokens.FIRST_PITCH_TOKEN
+
+    def onset_pitches(self, window: np.ndarray) -> np.ndarray:
+        """The pitches of the onset tokens of ``window`` ``[T]``, in order: ``int64 [n]``."""
+        window = np.asarray(window)
+        return melody_tokens.onset_tokens_to_pitches(window[self.onsets(window)])
+
+    def notes(self, window: np.ndarray) -> list[Note]:
+        """A note lasts until the next onset, a ``NOTE_OFF`` or the end of the window."""
+        return midi_io.melody_notes(window)
+
+    def pitch_bounds(self, windows: np.ndarray) -> np.ndarray:
+        """Per window ``[N, T]``: ``int64 [N, 2]``; ``(MAX_PITCH, MIN_PITCH)`` without notes."""
+        rows = np.asarray(windows).astype(np.int64)
+        onset = self.onsets(rows)
+        low = np.where(onset, rows, melody_tokens.pitch_to_token(melody_tokens.MAX_PITCH))
+        high = np.where(onset, rows, melody_tokens.pitch_to_token(melody_tokens.MIN_PITCH))
+        return melody_tokens.onset_tokens_to_pitches(
+            np.column_stack([low.min(axis=1), high.max(axis=1)]))
+
+    def shift_bounds(self, low_pitch: int | np.ndarray, high_pitch: int | np.ndarray,
+                     ) -> tuple[int | np.ndarray, int | np.ndarray]:
+        """Shifts that keep ``low_pitch..high_pitch`` inside 21..108."""
+        return melody_tokens.shift_bounds(low_pitch, high_pitch)
+
+    def transpose(self, window: np.ndarray, shift: int) -> np.ndarray:
+        """Onset tokens move ``shift`` (clamped to keep pitches in 21..108); others stay."""
+        window = np.asarray(window)
+        if not shift:
+            return window.copy()
+        (low, high), = self.pitch_bounds(window[None]).tolist()
+        shift = int(np.clip(shift, *self.shift_bounds(low, high)))
+        moved = window.astype(np.int64)
+        moved[self.onsets(window)] += shift
+        return moved.astype(window.dtype)
+
+    def extract(self, midi: pretty_midi.PrettyMIDI, settings: DataSettings,
+                max_steps: int = MAX_STEPS, max_bars: int = MAX_BARS) -> FileExtraction:
+        """The melodies of ``midi`` (``uint8 [16 * bars]`` each), by the settings'
+        extraction from the tracks of their programs."""
+        return locate_file_melodies(midi, settings.extraction, settings.programs, max_steps,
+                                    max_bars)
+
+    def why_none(self, midi: pretty_midi.PrettyMIDI, settings: DataSettings) -> str:
+        """E.g. ``drums only`` or ``no 4/4 section`` (the scan counts files by these)."""
+        return why_no_melody(midi, settings.programs, settings.extraction)
+
+    def cut_window(self, sequence: np.ndarray, start: int, length: int) -> np.ndarray:
+        """The window with every ``NOTE_OFF`` before its first onset made ``NO_EVENT``, as
+        training cuts windows (a new ``Melody`` in note-seq does the same)."""
+        return clear_leading_note_offs(sequence[start:start + length])
+
+    def to_midi(self, windows: np.ndarray | Sequence[np.ndarray], tempo: float = 120.0,
+                program: int = 0, gap_bars: int = 0,
+                velocity: int = midi_io.DEFAULT_VELOCITY) -> pretty_midi.PrettyMIDI:
+        """Step ``s`` sounds at ``s * 60 / tempo / 4`` seconds; reading the file back with
+        the ``any_meter`` extraction gives the same tokens."""
+        return midi_io.melodies_to_midi(windows, tempo, program, gap_bars, velocity)
 
 
-REPRESENTATIONS: dict[str, Representation] = {"melody": MelodyRepresentation()}
+MELODY = MelodyRepresentation()
+REPRESENTATIONS: dict[str, Representation] = {MELODY.name: MELODY}
 
 
 def get_representation(name: str) -> Representation:
     """The representation called ``name``; ``ValueError`` naming the known ones otherwise."""
     try:
         return REPRESENTATIONS[name]
-    except KeyError:
+    except (KeyError, TypeError):
         known = ", ".join(repr(n) for n in REPRESENTATIONS)
         raise ValueError(f"unknown representation {name!r} (known: {known})") from None
 
@@ -66,7 +239,7 @@ def check_recorded(recorded: Mapping[str, Any] | None) -> Representation:
     """The representation a checkpoint recorded (``None``: one written before this was
     recorded, a melody model); ``ValueError`` when it is unknown or its vocabulary differs."""
     if recorded is None:
-        return REPRESENTATIONS["melody"]
+        return MELODY
     if not isinstance(recorded, Mapping):
         raise ValueError(f"the recorded representation must be a dict, got "
                          f"{type(recorded).__name__}")

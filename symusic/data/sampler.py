@@ -14,8 +14,6 @@ from collections.abc import Iterator
 import numpy as np
 from torch.utils.data import Sampler
 
-from symusic.data.tokens import shift_bounds
-
 
 class ResumableSampler(Sampler):
     """Yields ``(window_index, semitone_shift)`` pairs forever, epoch after epoch.
@@ -23,13 +21,14 @@ class ResumableSampler(Sampler):
     ``len(sampler)`` is one epoch for this rank: ``num_windows // world_size`` items (each
     epoch leaves out fewer than ``world_size`` windows so that shards are equal and
     disjoint). ``transpose`` > 0 draws each window's shift uniformly among the integers in
-    ``-transpose..transpose`` that keep all its pitches in 21..108; ``pitch_bounds``
-    (``[num_windows, 2]``, lowest and highest MIDI pitch per window) gives those limits.
+    ``-transpose..transpose`` that keep all its pitches in range; ``shift_bounds``
+    (``[num_windows, 2]``, the lowest and highest shift per window, as the representation
+    says: ``WindowDataset.shift_bounds``) gives those limits.
     ``epoch`` and ``index`` are the position of the next item this sampler will yield.
     """
 
     def __init__(self, num_windows: int, seed: int, shuffle: bool = True, transpose: int = 0,
-                 rank: int = 0, world_size: int = 1, pitch_bounds: np.ndarray | None = None):
+                 rank: int = 0, world_size: int = 1, shift_bounds: np.ndarray | None = None):
         if world_size < 1 or not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} is not in 0..{world_size - 1}")
         if num_windows < world_size:
@@ -44,11 +43,10 @@ class ResumableSampler(Sampler):
         self.world_size = world_size
         self.low_shift = np.full(num_windows, -transpose, dtype=np.int64)
         self.high_shift = np.full(num_windows, transpose, dtype=np.int64)
-        if transpose and pitch_bounds is not None:
-            bounds = np.asarray(pitch_bounds, dtype=np.int64).reshape(num_windows, 2)
-            lowest, highest = shift_bounds(bounds[:, 0], bounds[:, 1])
-            self.low_shift = np.clip(lowest, -transpose, 0)
-            self.high_shift = np.clip(highest, 0, transpose)
+        if transpose and shift_bounds is not None:
+            bounds = np.asarray(shift_bounds, dtype=np.int64).reshape(num_windows, 2)
+            self.low_shift = np.clip(bounds[:, 0], -transpose, 0)
+            self.high_shift = np.clip(bounds[:, 1], 0, transpose)
         self.epoch = 0
         self.index = 0
 

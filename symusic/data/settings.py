@@ -21,7 +21,6 @@ Extraction = Literal["magenta", "any_meter"]
 EXTRACTIONS: tuple[str, ...] = ("magenta", "any_meter")
 DEFAULT_EXTRACTION: Extraction = "magenta"
 LEGACY_EXTRACTION: Extraction = "any_meter"  # what checkpoints without data settings used
-REPRESENTATIONS: tuple[str, ...] = ("melody",)
 DEFAULT_PROGRAMS: tuple[int, ...] = tuple(range(32))  # piano, chromatic perc., organ, guitar
 
 
@@ -54,9 +53,10 @@ class DataSettings:
     programs: tuple[int, ...] = DEFAULT_PROGRAMS
 
     def __post_init__(self) -> None:
-        if self.representation not in REPRESENTATIONS:
-            raise ValueError(f"representation must be one of {REPRESENTATIONS}, "
-                             f"got {self.representation!r}")
+        # imported here: the representations import the extraction, which imports this module
+        from symusic.data.representation import get_representation
+
+        get_representation(self.representation)  # ValueError naming the known ones
         check_extraction(self.extraction)
         object.__setattr__(self, "programs", check_programs(self.programs))
 

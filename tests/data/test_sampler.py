@@ -5,6 +5,7 @@ from itertools import islice
 import numpy as np
 import pytest
 
+from symusic.data.representation import MELODY
 from symusic.data.sampler import ResumableSampler
 
 
@@ -67,8 +68,9 @@ def test_ranks_get_disjoint_equal_shards():
 
 def test_transposition_keeps_every_pitch_in_range():
     # window 0 spans 21..30 (may only go up), window 1 spans 100..108 (only down)
-    bounds = np.array([[21, 30], [100, 108], [60, 72]])
-    sampler = ResumableSampler(3, seed=0, transpose=5, pitch_bounds=bounds)
+    pitches = np.array([[21, 30], [100, 108], [60, 72]])
+    bounds = np.column_stack(MELODY.shift_bounds(pitches[:, 0], pitches[:, 1]))
+    sampler = ResumableSampler(3, seed=0, transpose=5, shift_bounds=bounds)
     shifts = {0: set(), 1: set(), 2: set()}
     for window, shift in take(sampler, 3000):
         shifts[window].add(shift)
