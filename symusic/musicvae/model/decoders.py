@@ -1,6 +1,7 @@
-"""Decoders: an LSTM whose initial state comes from a context vector, keyed in ``DECODERS``.
+"""Decoders: an LSTM whose initial state comes from a context vector, registered in
+``DECODERS`` (config key -> params class; each params class builds its decoder).
 
-* ``simple``: previous token -> embedding -> LSTM -> logits over the ``NUM_CLASSES`` tokens.
+* ``simple``: previous token -> embedding -> LSTM -> logits over the ``vocab_size`` tokens.
 * ``another``: as ``simple``, with the context also concatenated to the input at every step
   (Magenta's ``BaseLstmDecoder`` wiring).
 * ``conductor``: no token input; runs ``n`` steps on zero inputs and projects each output to
@@ -13,20 +14,60 @@ whole sequence or step by step.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import Tensor, nn
 
-from symusic.data.tokens import NUM_CLASSES
-from symusic.musicvae.model.config import (
-    AnotherParams,
-    ConductorParams,
-    DecoderArgs,
-    SimpleParams,
-)
-
-START_TOKEN = NUM_CLASSES  # the decoders' embeddings have one more row: the start token
+from symusic.musicvae.model.params import Params, PositiveInt, Registry
 
 LSTMState = tuple[Tensor, Tensor]  # (h, c), each [n_layers, B, hidden_size]
+
+DECODERS = Registry("decoder")
+
+
+@DECODERS.register("simple")
+class InitialStateDecoderParams(Params):
+    """``simple``: token embedding -> LSTM -> logits; the context sets the initial state."""
+
+    context_every_step: ClassVar[bool] = False
+
+    embed_size: PositiveInt
+    hidden_size: PositiveInt
+    n_layers: PositiveInt
+
+    def build(self, context_size: int, vocab_size: int) -> TokenDecoder:
+        """The decoder of a ``context_size`` context over ``vocab_size`` tokens."""
+        return TokenDecoder(context_size, self.embed_size, self.hidden_size, self.n_layers,
+                            vocab_size, self.context_every_step)
+
+
+@DECODERS.register("another")
+class ContextEveryStepDecoderParams(InitialStateDecoderParams):
+    """``another``: as ``simple``, with the context (``z_size``) also an input at every step."""
+
+    context_every_step: ClassVar[bool] = True
+
+    z_size: PositiveInt
+
+
+@DECODERS.register("conductor")
+class ConductorParams(Params):
+    """``conductor``: zero-input LSTM giving one embedding of ``c_size`` per subsequence."""
+
+    only_as = "conductor_args of 'hier'"
+
+    hidden_size: PositiveInt
+    c_size: PositiveInt
+    n_layers: PositiveInt
+
+    def build(self, context_size: int, vocab_size: int) -> ConductorDecoder:
+        """The conductor of a ``context_size`` context (it reads no tokens)."""
+        return ConductorDecoder(context_size, self.hidden_size, self.c_size, self.n_layers)
+
+
+TokenDecoderArgs = DECODERS.args_type(DECODERS.unrestricted())  # what greedy/sample decode with
+ConductorArgs = DECODERS.args_type(["conductor"])
 
 
 class InitialState(nn.Module):
@@ -46,65 +87,41 @@ class InitialState(nn.Module):
 
 
 class TokenDecoder(nn.Module):
-    """Embedding of the previous token (+ the context if ``context_as_input``) -> LSTM -> logits.
+    """Embedding of the previous token (+ the context if ``context_every_step``) -> LSTM ->
+    logits over ``vocab_size`` tokens. The embedding has one more row, ``start_token =
+    vocab_size``: the first input of a sequence.
 
     Args:
         context_size: size of the context that sets the initial state.
         embed_size, hidden_size, n_layers: the embedding and the LSTM.
-        context_as_input: also feed the context at every step (``another``).
+        vocab_size: the number of tokens.
+        context_every_step: also feed the context at every step (``another``).
     """
 
-    def __init__(
-        self,
-        context_size: int,
-        embed_size: int,
-        hidden_size: int,
-        n_layers: int,
-        context_as_input: bool,
-    ):
+    def __init__(self, context_size: int, embed_size: int, hidden_size: int, n_layers: int,
+                 vocab_size: int, context_every_step: bool):
         super().__init__()
-        self.context_as_input = context_as_input
-        self.embed = nn.Embedding(NUM_CLASSES + 1, embed_size)
+        self.context_every_step = context_every_step
+        self.start_token = vocab_size
+        self.embed = nn.Embedding(vocab_size + 1, embed_size)
         self.initial_state = InitialState(context_size, hidden_size, n_layers)
-        input_size = embed_size + (context_size if context_as_input else 0)
+        input_size = embed_size + (context_size if context_every_step else 0)
         self.lstm = nn.LSTM(input_size, hidden_size, n_layers, batch_first=True)
-        self.out = nn.Linear(hidden_size, NUM_CLASSES)
+        self.out = nn.Linear(hidden_size, vocab_size)
 
     def forward(
         self, inputs: Tensor, context: Tensor, state: LSTMState
     ) -> tuple[Tensor, LSTMState]:
         """Run ``t`` steps in one LSTM call.
 
-        inputs [B, t] (token ids, ``START_TOKEN`` allowed), context [B, C], state from
-        ``initial_state(context)`` or a previous call -> (logits [B, t, NUM_CLASSES], state).
+        inputs [B, t] (token ids, ``start_token`` allowed), context [B, C], state from
+        ``initial_state(context)`` or a previous call -> (logits [B, t, vocab_size], state).
         """
         x = self.embed(inputs)
-        if self.context_as_input:
+        if self.context_every_step:
             x = torch.cat([x, context[:, None, :].expand(-1, inputs.shape[1], -1)], dim=-1)
         hidden, state = self.lstm(x, state)
         return self.out(hidden), state
-
-
-class SimpleDecoder(TokenDecoder):
-    """``simple``: the context only sets the initial state."""
-
-    def __init__(self, context_size: int, embed_size: int, hidden_size: int, n_layers: int):
-        super().__init__(context_size, embed_size, hidden_size, n_layers, context_as_input=False)
-
-    @classmethod
-    def from_params(cls, params: SimpleParams, context_size: int) -> SimpleDecoder:
-        return cls(context_size, params.embed_size, params.hidden_size, params.n_layers)
-
-
-class AnotherDecoder(TokenDecoder):
-    """``another``: the context sets the initial state and is an input at every step."""
-
-    def __init__(self, context_size: int, embed_size: int, hidden_size: int, n_layers: int):
-        super().__init__(context_size, embed_size, hidden_size, n_layers, context_as_input=True)
-
-    @classmethod
-    def from_params(cls, params: AnotherParams, context_size: int) -> AnotherDecoder:
-        return cls(context_size, params.embed_size, params.hidden_size, params.n_layers)
 
 
 class ConductorDecoder(nn.Module):
@@ -123,26 +140,8 @@ class ConductorDecoder(nn.Module):
         self.lstm.weight_ih_l0.requires_grad_(False)
         self.out = nn.Linear(hidden_size, c_size)
 
-    @classmethod
-    def from_params(cls, params: ConductorParams, context_size: int) -> ConductorDecoder:
-        return cls(context_size, params.hidden_size, params.c_size, params.n_layers)
-
     def forward(self, context: Tensor, n_steps: int) -> Tensor:
         """context [B, C] -> embeddings [B, n_steps, c_size]."""
         zeros = context.new_zeros(context.shape[0], n_steps, 1)
         hidden, _ = self.lstm(zeros, self.initial_state(context))
         return self.out(hidden)
-
-
-DECODERS: dict[str, type[nn.Module]] = {
-    "simple": SimpleDecoder,
-    "another": AnotherDecoder,
-    "conductor": ConductorDecoder,
-}
-
-
-def build_decoder(args: DecoderArgs, context_size: int) -> nn.Module:
-    """The decoder named by ``args.key``, receiving a context of ``context_size``."""
-    if args.key not in DECODERS:
-        raise KeyError(f"unknown decoder {args.key!r}; known: {', '.join(sorted(DECODERS))}")
-    return DECODERS[args.key].from_params(args.params, context_size)

@@ -6,26 +6,34 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from symusic.data.tokens import NUM_CLASSES
-from symusic.musicvae.model.config import EncoderParams
+from symusic.musicvae.model.params import ConfigModel, PositiveInt
+
+
+class EncoderParams(ConfigModel):
+    """``encoder_params``: the token embedding and the bidirectional LSTM."""
+
+    embed_size: PositiveInt
+    hidden_size: PositiveInt
+    n_layers: PositiveInt
+
+    def build(self, z_size: int, vocab_size: int) -> Encoder:
+        """The encoder of tokens ``0..vocab_size-1`` into a ``z_size`` latent."""
+        return Encoder(z_size, self.embed_size, self.hidden_size, self.n_layers, vocab_size)
 
 
 class Encoder(nn.Module):
     """The top layer's final hidden states of both directions, concatenated, give mu and
     sigma = softplus(.) through two linear layers (Magenta's ``BidirectionalLstmEncoder``)."""
 
-    def __init__(self, z_size: int, embed_size: int, hidden_size: int, n_layers: int):
+    def __init__(self, z_size: int, embed_size: int, hidden_size: int, n_layers: int,
+                 vocab_size: int):
         super().__init__()
-        self.embed = nn.Embedding(NUM_CLASSES, embed_size)
+        self.embed = nn.Embedding(vocab_size, embed_size)
         self.lstm = nn.LSTM(
             embed_size, hidden_size, n_layers, batch_first=True, bidirectional=True
         )
         self.mu = nn.Linear(2 * hidden_size, z_size)
         self.sigma = nn.Linear(2 * hidden_size, z_size)
-
-    @classmethod
-    def from_params(cls, params: EncoderParams, z_size: int) -> Encoder:
-        return cls(z_size, params.embed_size, params.hidden_size, params.n_layers)
 
     def forward(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
         """tokens [B, T] -> (mu [B, Z], sigma [B, Z])."""

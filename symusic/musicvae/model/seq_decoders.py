@@ -1,4 +1,5 @@
-"""Sequence decoders: unroll a decoder over a whole sequence, keyed in ``SEQ_DECODERS``.
+"""Sequence decoders: unroll a decoder over a whole sequence, registered in ``SEQ_DECODERS``
+(config key -> params class; each params class builds its sequence decoder).
 
 * ``greedy``: running free, the next input is the argmax of the output.
 * ``sample``: running free, the next input is drawn from softmax(logits / temperature).
@@ -19,13 +20,103 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from symusic.musicvae.model.config import (
-    GreedyParams,
-    HierParams,
-    SampleParams,
-    SeqDecoderArgs,
+from symusic.musicvae.model.decoders import (
+    ConductorArgs,
+    ConductorDecoder,
+    TokenDecoder,
+    TokenDecoderArgs,
 )
-from symusic.musicvae.model.decoders import START_TOKEN, TokenDecoder, build_decoder
+from symusic.musicvae.model.params import (
+    ConfigError,
+    Context,
+    Params,
+    PositiveFloat,
+    PositiveInt,
+    Registry,
+    join,
+)
+
+SEQ_DECODERS = Registry("seq decoder")
+
+
+# --- params -----------------------------------------------------------------------------------
+
+
+@SEQ_DECODERS.register("greedy")
+class GreedyParams(Params):
+    """``greedy``: free-running input is the argmax of the previous output."""
+
+    z_size: PositiveInt
+    decoder_args: TokenDecoderArgs
+
+    @property
+    def free_running_temperature(self) -> float:
+        """0: argmax."""
+        return 0.0
+
+    def build(self, seq_len: int, vocab_size: int) -> TokenSeqDecoder:
+        """The sequence decoder over ``vocab_size`` tokens (any length)."""
+        decoder = self.decoder_args.params.build(self.z_size, vocab_size)
+        return TokenSeqDecoder(decoder, self.free_running_temperature)
+
+    def check(self, path: str, context: Context, seq_len: int) -> None:
+        """``z_size`` is the context received; the decoder's must equal it."""
+        super().check(path, context, seq_len)
+        self.decoder_args.params.check(join(path, "decoder_args.params"),
+                                       Context(self.z_size, join(path, "z_size")), seq_len)
+
+
+@SEQ_DECODERS.register("sample")
+class SampleParams(GreedyParams):
+    """``sample``: free-running input is drawn from softmax(logits / temperature)."""
+
+    temperature: PositiveFloat = 1.0
+
+    @property
+    def free_running_temperature(self) -> float:
+        """The configured ``temperature``."""
+        return self.temperature
+
+
+@SEQ_DECODERS.register("hier")
+class HierParams(Params):
+    """``hier``: a conductor gives one embedding per subsequence; an inner seq decoder decodes
+    each subsequence of ``seq_len / n_subsequences`` steps from its embedding."""
+
+    z_size: PositiveInt
+    n_subsequences: PositiveInt
+    conductor_args: ConductorArgs
+    seq_decoder_args: SeqDecoderArgs
+
+    def build(self, seq_len: int, vocab_size: int) -> HierSeqDecoder:
+        """The hierarchical decoder of ``seq_len``-step sequences over ``vocab_size`` tokens."""
+        sub_len = seq_len // self.n_subsequences
+        conductor = self.conductor_args.params.build(self.z_size, vocab_size)
+        return HierSeqDecoder(conductor, self.seq_decoder_args.params.build(sub_len, vocab_size),
+                              sub_len)
+
+    def check(self, path: str, context: Context, seq_len: int) -> None:
+        """``n_subsequences`` divides ``seq_len``; the conductor receives ``z_size``, the inner
+        decoder the conductor's ``c_size`` and subsequences of ``seq_len / n_subsequences``."""
+        super().check(path, context, seq_len)
+        if seq_len % self.n_subsequences:
+            raise ConfigError(f"{join(path, 'n_subsequences')}: must divide the sequence length "
+                              f"({seq_len} steps), got {self.n_subsequences}")
+        conductor = self.conductor_args.params
+        conductor.check(join(path, "conductor_args.params"),
+                        Context(self.z_size, join(path, "z_size")), seq_len)
+        self.seq_decoder_args.params.check(
+            join(path, "seq_decoder_args.params"),
+            Context(conductor.c_size, join(path, "conductor_args.params.c_size")),
+            seq_len // self.n_subsequences,
+        )
+
+
+SeqDecoderArgs = SEQ_DECODERS.args_type()
+SEQ_DECODERS.rebuild()  # hier holds a SeqDecoderArgs
+
+
+# --- modules ----------------------------------------------------------------------------------
 
 
 def choose_tokens(
@@ -51,21 +142,14 @@ def draw_sampling_mask(
     return mask
 
 
-def _start_tokens(context: Tensor) -> Tensor:
-    return torch.full((context.shape[0],), START_TOKEN, dtype=torch.long, device=context.device)
+class SeqDecoder(nn.Module):
+    """What every sequence decoder does: decode a context into logits under teacher forcing
+    (``forward``) or into tokens running free (``generate``). Without a ``first_input``, a
+    sequence starts from ``start_token`` (= the vocabulary size)."""
 
-
-class TokenSeqDecoder(nn.Module):
-    """Unrolls a token decoder; ``temperature`` 0 is greedy (argmax), > 0 samples.
-
-    ``force_step_loop`` makes training run one step per LSTM call (for tests and benchmarks).
-    """
-
-    def __init__(self, decoder: TokenDecoder, temperature: float):
+    def __init__(self, start_token: int):
         super().__init__()
-        self.decoder = decoder
-        self.temperature = temperature
-        self.force_step_loop = False
+        self.start_token = start_token
 
     def forward(
         self,
@@ -77,15 +161,64 @@ class TokenSeqDecoder(nn.Module):
         """Teacher forcing with scheduled sampling.
 
         context [B, C], targets [B, T], first_input [B] (default: the start token)
-        -> (logits [B, T, NUM_CLASSES], sampled [B, T] bool: which inputs were the model's own).
+        -> (logits [B, T, vocab_size], sampled [B, T] bool: which inputs were the model's own).
         """
-        first_input = _start_tokens(context) if first_input is None else first_input
+        first = self._first_input(context, first_input)
+        return self.teacher_forced(context, targets, first, sampling_probability)
+
+    @torch.no_grad()
+    def generate(
+        self,
+        context: Tensor,
+        length: int,
+        first_input: Tensor | None = None,
+        temperature: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Run free: context [B, C] -> tokens [B, length]. ``temperature`` None: the
+        configured strategy's (0 for greedy); 0: argmax; > 0: sample."""
+        first = self._first_input(context, first_input)
+        return self.free_running(context, length, first, temperature, generator)
+
+    def _first_input(self, context: Tensor, first_input: Tensor | None) -> Tensor:
+        if first_input is not None:
+            return first_input
+        return torch.full((context.shape[0],), self.start_token, dtype=torch.long,
+                          device=context.device)
+
+    def teacher_forced(self, context: Tensor, targets: Tensor, first_input: Tensor,
+                       sampling_probability: float) -> tuple[Tensor, Tensor]:
+        """``forward`` with the first input given."""
+        raise NotImplementedError
+
+    def free_running(self, context: Tensor, length: int, first_input: Tensor,
+                     temperature: float | None, generator: torch.Generator | None) -> Tensor:
+        """``generate`` with the first input given."""
+        raise NotImplementedError
+
+
+class TokenSeqDecoder(SeqDecoder):
+    """Unrolls a token decoder (``greedy``, ``sample``); ``temperature`` 0 is greedy (argmax),
+    > 0 samples.
+
+    ``force_step_loop`` makes training run one step per LSTM call (for tests and benchmarks).
+    """
+
+    def __init__(self, decoder: TokenDecoder, temperature: float):
+        super().__init__(decoder.start_token)
+        self.decoder = decoder
+        self.temperature = temperature
+        self.force_step_loop = False
+
+    def teacher_forced(self, context: Tensor, targets: Tensor, first_input: Tensor,
+                       sampling_probability: float) -> tuple[Tensor, Tensor]:
+        """One fused LSTM call per run of steps between sampled columns."""
         inputs = torch.cat([first_input[:, None], targets[:, :-1]], dim=1)
         sampled = draw_sampling_mask(*targets.shape, sampling_probability, targets.device)
         return self._unroll(context, inputs, sampled), sampled
 
     def _unroll(self, context: Tensor, inputs: Tensor, sampled: Tensor) -> Tensor:
-        """inputs [B, T], sampled [B, T] -> logits [B, T, NUM_CLASSES].
+        """inputs [B, T], sampled [B, T] -> logits [B, T, vocab_size].
 
         The sequence is cut before every column where some sequence samples; each run between
         cuts is one fused LSTM call.
@@ -106,20 +239,11 @@ class TokenSeqDecoder(nn.Module):
             chunks.append(logits)
         return torch.cat(chunks, dim=1)
 
-    @torch.no_grad()
-    def generate(
-        self,
-        context: Tensor,
-        length: int,
-        first_input: Tensor | None = None,
-        temperature: float | None = None,
-        generator: torch.Generator | None = None,
-    ) -> Tensor:
-        """Run free: context [B, C] -> tokens [B, length]. ``temperature`` None: this
-        decoder's own (0 for greedy)."""
+    def free_running(self, context: Tensor, length: int, first_input: Tensor,
+                     temperature: float | None, generator: torch.Generator | None) -> Tensor:
+        """Step by step, each step's input the previous step's chosen token."""
         temperature = self.temperature if temperature is None else temperature
-        token = _start_tokens(context) if first_input is None else first_input
-        state = self.decoder.initial_state(context)
+        token, state = first_input, self.decoder.initial_state(context)
         tokens = []
         for _ in range(length):
             logits, state = self.decoder(token[:, None], context, state)
@@ -128,43 +252,21 @@ class TokenSeqDecoder(nn.Module):
         return torch.stack(tokens, dim=1)
 
 
-class GreedySeqDecoder(TokenSeqDecoder):
-    """``greedy``: free-running input is the argmax of the previous output."""
-
-    @classmethod
-    def from_params(cls, params: GreedyParams, seq_len: int) -> GreedySeqDecoder:
-        return cls(build_decoder(params.decoder_args, params.z_size), temperature=0.0)
-
-
-class SampleSeqDecoder(TokenSeqDecoder):
-    """``sample``: free-running input is drawn from softmax(logits / temperature)."""
-
-    @classmethod
-    def from_params(cls, params: SampleParams, seq_len: int) -> SampleSeqDecoder:
-        decoder = build_decoder(params.decoder_args, params.z_size)
-        return cls(decoder, temperature=params.temperature)
-
-
-class HierSeqDecoder(nn.Module):
+class HierSeqDecoder(SeqDecoder):
     """``hier``: conductor embeddings, each decoded into a subsequence of ``sub_len`` steps.
 
     Any length that is a multiple of ``sub_len`` works (the conductor runs one step per
     subsequence); the configured ``seq_len`` is ``n_subsequences * sub_len``.
     """
 
-    def __init__(self, conductor: nn.Module, inner: nn.Module, sub_len: int):
-        super().__init__()
+    def __init__(self, conductor: ConductorDecoder, inner: SeqDecoder, sub_len: int):
+        super().__init__(inner.start_token)
         self.conductor = conductor
         self.inner = inner
         self.sub_len = sub_len
 
-    @classmethod
-    def from_params(cls, params: HierParams, seq_len: int) -> HierSeqDecoder:
-        conductor = build_decoder(params.conductor_args, params.z_size)
-        sub_len = seq_len // params.n_subsequences
-        return cls(conductor, build_seq_decoder(params.seq_decoder_args, sub_len), sub_len)
-
     def n_subsequences(self, length: int) -> int:
+        """Subsequences in ``length`` steps (``ValueError`` unless a multiple of ``sub_len``)."""
         if length % self.sub_len:
             raise ValueError(
                 f"a hierarchical decoder needs a length that is a multiple of its subsequence "
@@ -172,22 +274,13 @@ class HierSeqDecoder(nn.Module):
             )
         return length // self.sub_len
 
-    def forward(
-        self,
-        context: Tensor,
-        targets: Tensor,
-        first_input: Tensor | None = None,
-        sampling_probability: float = 0.0,
-    ) -> tuple[Tensor, Tensor]:
-        """context [B, C], targets [B, T] -> (logits [B, T, NUM_CLASSES], sampled [B, T]).
-
-        All ``B * n`` subsequences go through the inner decoder as one batch; the first input
-        of each is the previous subsequence's last target (teacher-forced, as Magenta's).
-        """
+    def teacher_forced(self, context: Tensor, targets: Tensor, first_input: Tensor,
+                       sampling_probability: float) -> tuple[Tensor, Tensor]:
+        """All ``B * n`` subsequences go through the inner decoder as one batch; the first input
+        of each is the previous subsequence's last target (teacher-forced, as Magenta's)."""
         batch, length = targets.shape
         n = self.n_subsequences(length)
         embeddings = self.conductor(context, n)  # [B, n, c_size]
-        first_input = _start_tokens(context) if first_input is None else first_input
         last_targets = targets[:, self.sub_len - 1 : length - 1 : self.sub_len]  # [B, n - 1]
         firsts = torch.cat([first_input[:, None], last_targets], dim=1)
         logits, sampled = self.inner(
@@ -198,17 +291,9 @@ class HierSeqDecoder(nn.Module):
         )
         return logits.reshape(batch, length, -1), sampled.reshape(batch, length)
 
-    @torch.no_grad()
-    def generate(
-        self,
-        context: Tensor,
-        length: int,
-        first_input: Tensor | None = None,
-        temperature: float | None = None,
-        generator: torch.Generator | None = None,
-    ) -> Tensor:
-        """Run free: context [B, C] -> tokens [B, length]; each subsequence starts from the
-        last token generated before it."""
+    def free_running(self, context: Tensor, length: int, first_input: Tensor,
+                     temperature: float | None, generator: torch.Generator | None) -> Tensor:
+        """Each subsequence starts from the last token generated before it."""
         embeddings = self.conductor(context, self.n_subsequences(length))
         previous = first_input
         pieces = []
@@ -219,18 +304,3 @@ class HierSeqDecoder(nn.Module):
             pieces.append(piece)
             previous = piece[:, -1]
         return torch.cat(pieces, dim=1)
-
-
-SEQ_DECODERS: dict[str, type[nn.Module]] = {
-    "greedy": GreedySeqDecoder,
-    "sample": SampleSeqDecoder,
-    "hier": HierSeqDecoder,
-}
-
-
-def build_seq_decoder(args: SeqDecoderArgs, seq_len: int) -> nn.Module:
-    """The sequence decoder named by ``args.key`` for sequences of ``seq_len`` steps."""
-    if args.key not in SEQ_DECODERS:
-        known = ", ".join(sorted(SEQ_DECODERS))
-        raise KeyError(f"unknown seq decoder {args.key!r}; known: {known}")
-    return SEQ_DECODERS[args.key].from_params(args.params, seq_len)

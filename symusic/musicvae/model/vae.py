@@ -17,16 +17,17 @@ import pickle
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import torch
 from torch import Tensor, nn
 
 from symusic.atomic import atomic_write
+from symusic.data.representation import get_representation
 from symusic.data.settings import DataSettings
 from symusic.musicvae.model import loss as L
 from symusic.musicvae.model.config import ConfigError, ModelConfig
-from symusic.musicvae.model.encoder import Encoder
-from symusic.musicvae.model.seq_decoders import TokenSeqDecoder, build_seq_decoder
+from symusic.musicvae.model.seq_decoders import TokenSeqDecoder
 from symusic.musicvae.pretrained import resolve_checkpoint
 
 CHECKPOINT_KIND = "symusic.musicvae"
@@ -96,7 +97,7 @@ class VAEOutput:
     """What ``MusicVAE.forward`` returns. Scalars are 0-d tensors; only ``loss`` (and
     ``logits``) carry gradients."""
 
-    logits: Tensor  # [B, T, NUM_CLASSES]
+    logits: Tensor  # [B, T, vocab_size]
     loss: Tensor  # reconstruction + beta * kl_cost
     reconstruction: Tensor  # cross entropy summed over steps, mean over the batch (nats)
     kl: Tensor  # mean KL(q(z|x) || N(0, I)) in nats
@@ -109,17 +110,28 @@ class VAEOutput:
     mu: Tensor  # [B, Z] posterior mean (detached): decode(mu) reconstructs without re-encoding
 
 
-class MusicVAE(nn.Module):
-    """The VAE of ``config``. Move it with ``.to(device)``; generation returns tokens on the
-    model's device, and a ``generator`` must live on that device too."""
+class DecodeOptions(TypedDict, total=False):
+    """``MusicVAE.decode``'s options, which ``sample`` passes on."""
 
-    def __init__(self, config: ModelConfig):
+    length: int | None
+    temperature: float | None
+    generator: torch.Generator | None
+
+
+class MusicVAE(nn.Module):
+    """The VAE of ``config`` over the tokens of ``data_settings.representation`` (its
+    vocabulary size sizes the embeddings and the logits). Move it with ``.to(device)``;
+    generation returns tokens on the model's device, and a ``generator`` must live on that
+    device too."""
+
+    def __init__(self, config: ModelConfig, data_settings: DataSettings | None = None):
         super().__init__()
         self.config = config
         # how MIDI files become windows for this model (the trainer sets its config's)
-        self.data_settings = DataSettings()
-        self.encoder = Encoder.from_params(config.encoder_params, config.z_size)
-        self.decoder = build_seq_decoder(config.seq_decoder_args, config.seq_len)
+        self.data_settings = DataSettings() if data_settings is None else data_settings
+        vocab_size = get_representation(self.data_settings.representation).vocab_size
+        self.encoder = config.encoder_params.build(config.z_size, vocab_size)
+        self.decoder = config.seq_decoder_args.params.build(config.seq_len, vocab_size)
 
     @property
     def device(self) -> torch.device:
@@ -193,16 +205,12 @@ class MusicVAE(nn.Module):
         return self.decoder.generate(z, length, temperature=temperature, generator=generator)
 
     @torch.no_grad()
-    def sample(
-        self,
-        n: int,
-        length: int | None = None,
-        temperature: float | None = None,
-        generator: torch.Generator | None = None,
-    ) -> Tensor:
-        """n melodies from z ~ N(0, I) -> tokens [n, length]."""
+    def sample(self, n: int, **options: Unpack[DecodeOptions]) -> Tensor:
+        """n melodies from z ~ N(0, I) -> tokens [n, length]; ``options`` as ``decode``'s
+        (the ``generator`` draws z too)."""
+        generator = options.get("generator")
         z = torch.randn(n, self.config.z_size, device=self.device, generator=generator)
-        return self.decode(z, length, temperature, generator)
+        return self.decode(z, **options)
 
     @torch.no_grad()
     def reconstruct(self, tokens: Tensor, temperature: float | None = None) -> Tensor:
