@@ -178,13 +178,15 @@ def _melody_tasks(demo: Demo, model, out: Path, ends: tuple[np.ndarray, np.ndarr
 
     def samples() -> list[Path]:
         drawn = model.sample(demo.args.num_samples, temperature=0.5, seed=0)
-        return list(write_melodies_with_roll(list(drawn), out, "samples"))
+        return list(write_melodies_with_roll(list(drawn), out, "samples",
+                                             representation=model.representation))
 
     def interpolation() -> list[Path]:
         _, steps = model.interpolate(start, end, steps=7)
         return list(write_melodies_with_roll(
             [start, *steps, end], out, "interpolation",
-            titles=["start (original)", *[f"step {i}" for i in range(7)], "end (original)"]))
+            titles=["start (original)", *[f"step {i}" for i in range(7)], "end (original)"],
+            representation=model.representation))
 
     def audio(stem: str) -> Callable[[], list[Path]]:
         def render() -> list[Path]:
@@ -251,8 +253,8 @@ def summary(demo: Demo, seconds: float) -> str:
         *[f"  listen:      {p}" for p in wavs],
         *[f"  note:        {note}" for note in demo.notes],
         "  final evaluation: teacher-forced accuracy "
-        f"{metrics.get('accuracy', np.nan):.3f} (note onsets "
-        f"{metrics.get('note_accuracy', np.nan):.3f}), sampled (greedy) accuracy "
+        f"{metrics.get('teacher_forced_accuracy', np.nan):.3f} (note onsets "
+        f"{metrics.get('teacher_forced_note_accuracy', np.nan):.3f}), sampled (greedy) accuracy "
         f"{metrics.get('sampled_accuracy', np.nan):.3f}, "
         f"KL {metrics.get('kl_bits', np.nan):.1f} bits",
         *_shipped_lines(demo),

@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from symusic.data import midi_windows as mw
-from symusic.data.tokens import STEPS_PER_BAR
+from symusic.data.representation import Representation, get_representation
 from symusic.devices import resolve_device
 from symusic.errors import InputError
 
@@ -88,6 +88,11 @@ class TrainedModel:
         return self.model.data_settings
 
     @property
+    def representation(self) -> Representation:
+        """What the model's tokens are (its vocabulary, note view, bars and MIDI writer)."""
+        return get_representation(self.model.data_settings.representation)
+
+    @property
     def seq_len(self) -> int:
         """Steps in one window the model reads and writes."""
         return int(self.model.config.seq_len)
@@ -95,7 +100,7 @@ class TrainedModel:
     @property
     def bars(self) -> int:
         """Bars in one window."""
-        return self.seq_len // STEPS_PER_BAR
+        return self.representation.bars_in(self.seq_len)
 
     @property
     def z_size(self) -> int:
@@ -172,10 +177,10 @@ class TrainedModel:
         """The non-overlapping windows of a track, in order: ``[N, seq_len]`` and sources."""
         return mw.consecutive_windows(path, self.seq_len, track, settings=self.data_settings)
 
-    def folder_windows(self, files: Iterable[Path], hop: int = STEPS_PER_BAR,
+    def folder_windows(self, files: Iterable[Path], hop: int | None = None,
                        skipped: dict[str, str] | None = None,
                        ) -> Iterator[tuple[np.ndarray, mw.WindowSource]]:
-        """Every window with notes, ``hop`` steps apart, of every track of ``files``
-        (unreadable files go to ``skipped``)."""
+        """Every window with notes, ``hop`` steps apart (default a bar), of every track of
+        ``files`` (unreadable files go to ``skipped``)."""
         return mw.iter_folder_windows(files, self.seq_len, hop, skipped=skipped,
                                       settings=self.data_settings)

@@ -13,56 +13,58 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from symusic.data.tokens import FIRST_PITCH_TOKEN, STEPS_PER_QUARTER
-from symusic.musicvae.tools.metrics import note_densities, onset_pitches
+from symusic.data.representation import MELODY, Representation
+from symusic.musicvae.tools.metrics import note_densities
 
 
-def pitch_range(melodies: np.ndarray) -> np.ndarray:
+def pitch_range(melodies: np.ndarray, representation: Representation = MELODY) -> np.ndarray:
     """Highest minus lowest onset pitch of each melody ``[N, T]`` -> ``[N]`` (0 if < 2 notes)."""
-    out = [float(np.ptp(p)) if p.size else 0.0 for p in map(onset_pitches, melodies)]
+    out = [float(np.ptp(p)) if p.size else 0.0
+           for p in map(representation.onset_pitches, melodies)]
     return np.asarray(out, dtype=np.float64)
 
 
-def syncopation(melodies: np.ndarray) -> np.ndarray:
+def syncopation(melodies: np.ndarray, representation: Representation = MELODY) -> np.ndarray:
     """Share of each melody's onsets that fall off the beat (not on a quarter note) -> ``[N]``."""
     melodies = np.asarray(melodies)
-    onsets = melodies >= FIRST_PITCH_TOKEN
-    off_beat = (np.arange(melodies.shape[1]) % STEPS_PER_QUARTER) != 0
+    onsets = representation.onsets(melodies)
+    off_beat = (np.arange(melodies.shape[1]) % representation.steps_per_quarter) != 0
     count = onsets.sum(axis=1)
     return np.where(count > 0, (onsets & off_beat).sum(axis=1) / np.maximum(count, 1), 0.0)
 
 
-def mean_interval(melodies: np.ndarray) -> np.ndarray:
+def mean_interval(melodies: np.ndarray, representation: Representation = MELODY) -> np.ndarray:
     """Mean absolute leap between consecutive onsets, in semitones -> ``[N]`` (0 if < 2 notes)."""
     out = []
-    for p in map(onset_pitches, melodies):
+    for p in map(representation.onset_pitches, melodies):
         out.append(float(np.abs(np.diff(p)).mean()) if p.size > 1 else 0.0)
     return np.asarray(out, dtype=np.float64)
 
 
 @dataclass(frozen=True)
 class Attribute:
-    """A melody attribute: its key, what the page calls it, its unit and how it is measured."""
+    """A melody attribute: its key, what the page calls it, its unit and how it is measured
+    (``measure(melodies [N, T], representation) -> [N]``)."""
 
     name: str
     label: str
     unit: str
-    measure: Callable[[np.ndarray], np.ndarray]
+    measure: Callable[[np.ndarray, Representation], np.ndarray]
 
 
 ATTRIBUTES: dict[str, Attribute] = {a.name: a for a in (
-    Attribute("note_density", "note density", "notes per bar",
-              lambda m: note_densities(np.asarray(m))),
+    Attribute("note_density", "note density", "notes per bar", note_densities),
     Attribute("pitch_range", "pitch range", "semitones", pitch_range),
     Attribute("syncopation", "syncopation", "share of notes off the beat", syncopation),
     Attribute("mean_interval", "mean interval", "semitones per leap", mean_interval),
 )}
 
 
-def measure_all(melodies: np.ndarray) -> dict[str, list[float]]:
+def measure_all(melodies: np.ndarray,
+                representation: Representation = MELODY) -> dict[str, list[float]]:
     """Every attribute of each melody ``[N, T]``: ``{name: [N values]}``."""
     melodies = np.asarray(melodies)
-    return {name: [round(float(v), 4) for v in a.measure(melodies)]
+    return {name: [round(float(v), 4) for v in a.measure(melodies, representation)]
             for name, a in ATTRIBUTES.items()}
 
 
@@ -102,7 +104,8 @@ def attribute_vector(name: str, values: np.ndarray, mu: np.ndarray) -> Attribute
     return AttributeVector(name, vector.astype(np.float32), low_mean, high_mean, k)
 
 
-def attribute_vectors(melodies: np.ndarray, mu: np.ndarray) -> dict[str, AttributeVector]:
+def attribute_vectors(melodies: np.ndarray, mu: np.ndarray,
+                      representation: Representation = MELODY) -> dict[str, AttributeVector]:
     """The vector of every attribute in ``ATTRIBUTES`` over melodies ``[N, T]`` and codes."""
-    return {name: attribute_vector(name, a.measure(np.asarray(melodies)), mu)
+    return {name: attribute_vector(name, a.measure(np.asarray(melodies), representation), mu)
             for name, a in ATTRIBUTES.items()}

@@ -33,8 +33,8 @@ from symusic.data.midi_windows import (
     read_tracks,
     window_at_bar,
 )
+from symusic.data.representation import get_representation
 from symusic.data.settings import DataSettings
-from symusic.data.tokens import STEPS_PER_BAR
 from symusic.errors import InputError
 
 MAX_UPLOAD_BYTES = 2**20
@@ -58,7 +58,7 @@ class MelodyFile:
 
 def start_bars(track: Track, seq_len: int) -> list[int]:
     """The file's bars a whole window of the track can start on."""
-    return [bar for _, _, bar in track.windows(seq_len, STEPS_PER_BAR)]
+    return [bar for _, _, bar in track.windows(seq_len)]
 
 
 def describe_file(entry: MelodyFile, seq_len: int) -> dict:
@@ -149,9 +149,9 @@ class DataLibrary:
             except InputError:
                 continue
             for track in entry.tracks:
-                for window, _, bar in track.windows(self.seq_len, STEPS_PER_BAR):
+                for window, _, bar in track.windows(self.seq_len):
                     window = np.asarray(window, np.int64)
-                    if has_notes(window) and window.tobytes() not in found:
+                    if has_notes(window, track.representation) and window.tobytes() not in found:
                         label = f"{entry.name}, track {track.index}, bar {bar}"
                         found[window.tobytes()] = (window, label)
         items = list(found.values())[:max_windows]
@@ -209,6 +209,7 @@ class Uploads:
                  settings: DataSettings | None = None) -> None:
         self.seq_len = seq_len
         self.settings = settings  # how the model's training data was read (its checkpoint's)
+        self.representation = get_representation((settings or DataSettings()).representation)
         parent = Path(parent or tempfile.gettempdir())
         remove_stale_upload_dirs(parent)
         self._dir = Path(tempfile.mkdtemp(prefix=f"{UPLOAD_DIR_PREFIX}{os.getpid()}-",
@@ -256,7 +257,7 @@ class Uploads:
         offered = len(describe_file(entry, self.seq_len)["tracks"])
         if not offered:
             path.unlink(missing_ok=True)
-            bars = self.seq_len // STEPS_PER_BAR
+            bars = self.representation.bars_in(self.seq_len)
             raise InputError(f"{name} has no usable melody: no monophonic line of {bars} bars "
                              f"or more")
         if offered > MAX_MELODY_TRACKS:

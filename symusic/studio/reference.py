@@ -90,7 +90,8 @@ class LatentSpace:
         """Every attribute of every reference melody."""
         with self._lock:
             if self._measures is None:
-                self._measures = measure_all(self.reference().melodies)
+                self._measures = measure_all(self.reference().melodies,
+                                              self.service.representation)
             return self._measures
 
     def map(self, method: str) -> np.ndarray:
@@ -105,5 +106,6 @@ class LatentSpace:
         with self._lock:
             if self._vectors is None:
                 ref = self.reference()
-                self._vectors = attribute_vectors(ref.melodies, ref.mu)
+                self._vectors = attribute_vectors(ref.melodies, ref.mu,
+                                                  self.service.representation)
             return self._vectors

@@ -1,8 +1,9 @@
 """The JSON API under ``/api``: every endpoint the pages call.
 
-Melodies travel as token lists (the vocabulary of ``symusic.data.tokens``), codes as float
-lists. Each melody in a response comes with its code (when there is one) and its attributes,
-so the page can show and reuse both. Errors are ``{"error": "..."}`` (see ``app.py``).
+Melodies travel as token lists (the vocabulary of the model's representation, described
+under ``vocab`` by ``/api/info``), codes as float lists. Each melody in a response comes
+with its code (when there is one) and its attributes, so the page can show and reuse both.
+Errors are ``{"error": "..."}`` (see ``app.py``).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from symusic.data import tokens
 from symusic.studio import schemas
 from symusic.studio.attributes import ATTRIBUTES, measure_all
 from symusic.studio.library import MelodyFile, describe_file, pick
 from symusic.studio.projection import METHODS, tsne_available
+from symusic.studio.service import ModelService
 from symusic.studio.state import Studio
 
 router = APIRouter(prefix="/api")
@@ -33,9 +34,11 @@ def get_studio(request: Request) -> Studio:
 StudioDep = Annotated[Studio, Depends(get_studio)]
 
 
-def melodies_json(tokens: np.ndarray, z: np.ndarray | None = None) -> list[dict]:
-    """Melodies ``[N, T]`` (and codes ``[N, Z]``) as the API returns them."""
-    measures = measure_all(tokens)
+def melodies_json(service: ModelService, tokens: np.ndarray,
+                  z: np.ndarray | None = None) -> list[dict]:
+    """Melodies ``[N, T]`` (and codes ``[N, Z]``) as the API returns them, their attributes
+    measured as the model's representation reads its tokens."""
+    measures = measure_all(tokens, service.representation)
     out = []
     for i, melody in enumerate(tokens):
         item = {"tokens": [int(t) for t in melody],
@@ -58,10 +61,8 @@ def info(studio: StudioDep) -> dict:
         "map_methods": [m for m in METHODS if m != "tsne" or tsne_available()],
         "attributes": [{"name": a.name, "label": a.label, "unit": a.unit}
                        for a in ATTRIBUTES.values()],
-        "vocab": {"no_event": tokens.NO_EVENT, "note_off": tokens.NOTE_OFF,
-                  "first_pitch_token": tokens.FIRST_PITCH_TOKEN, "min_pitch": tokens.MIN_PITCH,
-                  "steps_per_quarter": tokens.STEPS_PER_QUARTER,
-                  "steps_per_bar": tokens.STEPS_PER_BAR},
+        "representation": service.representation.name,
+        "vocab": service.representation.vocabulary(),
     }
 
 
@@ -70,28 +71,30 @@ def sample(body: schemas.SampleRequest, studio: StudioDep) -> dict:
     """Melodies decoded from codes drawn from the prior."""
     z = studio.service.sample_z(body.count, body.seed)
     tokens = studio.service.decode(z, body.temperature, body.seed)
-    return {"melodies": melodies_json(tokens, z)}
+    return {"melodies": melodies_json(studio.service, tokens, z)}
 
 
 @router.post("/decode")
 def decode(body: schemas.DecodeRequest, studio: StudioDep) -> dict:
     """Melodies decoded from the given codes."""
     z = studio.service.check_z(body.z)
-    return {"melodies": melodies_json(studio.service.decode(z, body.temperature, body.seed), z)}
+    tokens = studio.service.decode(z, body.temperature, body.seed)
+    return {"melodies": melodies_json(studio.service, tokens, z)}
 
 
 @router.post("/encode")
 def encode(body: schemas.MelodiesRequest, studio: StudioDep) -> dict:
     """The codes (posterior means) of the given melodies."""
     tokens = studio.service.check_tokens(body.melodies)
-    return {"melodies": melodies_json(tokens, studio.service.encode(tokens))}
+    return {"melodies": melodies_json(studio.service, tokens, studio.service.encode(tokens))}
 
 
 @router.post("/reconstruct")
 def reconstruct(body: schemas.MelodiesRequest, studio: StudioDep) -> dict:
     """Each melody encoded (z = mu) and decoded."""
     z = studio.service.encode(body.melodies)
-    return {"melodies": melodies_json(studio.service.decode(z, body.temperature), z)}
+    tokens = studio.service.decode(z, body.temperature)
+    return {"melodies": melodies_json(studio.service, tokens, z)}
 
 
 @router.post("/interpolate")
@@ -99,7 +102,7 @@ def interpolate(body: schemas.InterpolateRequest, studio: StudioDep) -> dict:
     """The slerp walk between two melodies' codes, both ends included."""
     z, tokens = studio.service.interpolate(np.asarray(body.start), np.asarray(body.end),
                                            body.steps, body.temperature)
-    return {"melodies": melodies_json(tokens, z)}
+    return {"melodies": melodies_json(studio.service, tokens, z)}
 
 
 def _find_file(studio: Studio, file_id: str) -> MelodyFile:
@@ -147,7 +150,8 @@ def window(body: schemas.WindowRequest, studio: StudioDep) -> dict:
     entry = _find_file(studio, body.file)
     window_tokens, label = pick(entry, studio.service.seq_len, body.track, body.bar)
     tokens = window_tokens[None]
-    return {"label": label, **melodies_json(tokens, studio.service.encode(tokens))[0]}
+    return {"label": label,
+            **melodies_json(studio.service, tokens, studio.service.encode(tokens))[0]}
 
 
 @router.get("/dimensions")
@@ -183,8 +187,8 @@ def map_point(index: int, studio: StudioDep,
     original = ref.melodies[index : index + 1]
     z = ref.mu[index : index + 1]
     recon = studio.service.decode(z, temperature)
-    return {"label": ref.labels[index], "original": melodies_json(original, z)[0],
-            "reconstruction": melodies_json(recon, z)[0]}
+    return {"label": ref.labels[index], "original": melodies_json(studio.service, original, z)[0],
+            "reconstruction": melodies_json(studio.service, recon, z)[0]}
 
 
 @router.get("/attributes")
@@ -210,7 +214,7 @@ def apply_attribute(body: schemas.ApplyAttributeRequest, studio: StudioDep) -> d
     amounts = np.asarray(body.amounts, dtype=np.float32)[:, None]
     moved = z[None] + amounts * vectors[body.attribute].vector[None]
     tokens = studio.service.decode(moved, body.temperature)
-    return {"amounts": body.amounts, "melodies": melodies_json(tokens, moved)}
+    return {"amounts": body.amounts, "melodies": melodies_json(studio.service, tokens, moved)}
 
 
 @router.post("/midi")

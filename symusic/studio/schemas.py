@@ -1,8 +1,8 @@
 """The JSON bodies the API accepts, as pydantic models (checked before any route runs).
 
 Every number has a range, so a huge one (a seed of 2**64, a token of 2**63) is a 422 naming
-the field, never a crash further in. Shapes that depend on the model (melody length,
-``z_size``) are checked by ``ModelService``.
+the field, never a crash further in. What depends on the model (melody length, ``z_size``,
+the vocabulary of its representation) is checked by ``ModelService``.
 """
 
 from __future__ import annotations
@@ -11,18 +11,18 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from symusic.data.tokens import NUM_CLASSES
 from symusic.studio.service import MAX_BATCH, MAX_STEPS
 
 MAX_SEED = 2**63 - 1  # what torch.Generator.manual_seed takes, and JavaScript can write
 MAX_LENGTH = 4096  # steps of a melody or numbers of a code: far above any model's
 MAX_INDEX = 10**6  # track and bar numbers
 MAX_AMOUNT = 100.0  # attribute-vector steps (the page offers -3..3)
+MAX_TOKEN = 2**15 - 1  # above any vocabulary; the model's own is checked by ModelService
 
 Temperature = Field(default=0.0, ge=0.0, le=5.0,
                     description="0: argmax; > 0: sampling; null: the model's configured strategy")
 Seed = Field(default=None, ge=0, le=MAX_SEED, description="for a repeatable draw")
-Tokens = Annotated[list[Annotated[int, Field(ge=0, le=NUM_CLASSES - 1)]],
+Tokens = Annotated[list[Annotated[int, Field(ge=0, le=MAX_TOKEN)]],
                    Field(max_length=MAX_LENGTH)]
 Code = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],
                  Field(max_length=MAX_LENGTH)]

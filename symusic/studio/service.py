@@ -15,7 +15,6 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from symusic.data.tokens import NUM_CLASSES
 from symusic.errors import InputError
 from symusic.musicvae.inference import TrainedModel
 
@@ -32,6 +31,7 @@ class ModelService:
         self.seq_len: int = trained.seq_len
         self.z_size: int = trained.z_size
         self.bars: int = trained.bars  # in one melody the model reads and writes
+        self.representation = trained.representation  # what its tokens mean
         self._lock = threading.Lock()
 
     # --- checks ---------------------------------------------------------------------------
@@ -45,9 +45,10 @@ class ModelService:
             raise InputError(f"a melody must be {self.seq_len} steps ({self.bars} bars) "
                              f"for this model, got {array.shape[1]}")
         _check_batch(array)
-        if array.min() < 0 or array.max() >= NUM_CLASSES:
-            raise InputError(f"tokens must lie in 0..{NUM_CLASSES - 1}")
-        return array
+        try:
+            return self.representation.check_tokens(array)
+        except ValueError as err:
+            raise InputError(str(err)) from None
 
     def check_z(self, z: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
         """``z`` as a ``float32 [N, z_size]`` array; ``InputError`` unless it fits the model."""

@@ -90,7 +90,9 @@ def test_info(client):
     info = ok(client.get("/api/info"))
     assert (info["seq_len"], info["bars"], info["z_size"]) == (SEQ_LEN, 2, Z_SIZE)
     assert info["data"]["files"] == 7
-    assert info["vocab"] == {"no_event": vocab.NO_EVENT, "note_off": vocab.NOTE_OFF,
+    assert info["representation"] == "melody"
+    assert info["vocab"] == {"vocab_size": 90, "no_event": vocab.NO_EVENT,
+                             "note_off": vocab.NOTE_OFF,
                              "first_pitch_token": vocab.FIRST_PITCH_TOKEN,
                              "min_pitch": vocab.MIN_PITCH, "steps_per_quarter": 4,
                              "steps_per_bar": 16}
@@ -132,8 +134,10 @@ def test_encode_and_reconstruct_match_the_model(client, model, data_dir):
     expected = model.reconstruct(torch.as_tensor(window[None]), temperature=0.0)
     np.testing.assert_array_equal(check_melodies(recon["melodies"], 1), expected.numpy())
     assert "32 steps" in error(client.post("/api/encode", json={"melodies": [[2, 0, 0]]}), 422)
-    assert "less than or equal to 89" in error(
+    assert "tokens must lie in 0..89" in error(
         client.post("/api/encode", json={"melodies": [[95] * 32]}), 422)
+    assert "less than or equal to 32767" in error(
+        client.post("/api/encode", json={"melodies": [[2**40] * 32]}), 422)
 
 
 def test_interpolate_walks_from_one_code_to_the_other(client, model, data_dir):

@@ -25,7 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from symusic.data import midi_windows as mw
-from symusic.data.tokens import STEPS_PER_BAR
+from symusic.data.representation import MELODY, Representation
 from symusic.errors import InputError
 from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.tools.cli import (
@@ -76,6 +76,8 @@ class Writer:
         self.audio = args.audio
         self.soundfont = args.soundfont
         self.written: list[Path] = []
+        # the loaded model's (set once it is loaded: the options are checked before the load)
+        self.representation: Representation = MELODY
         if self.audio and (problem := audio_problem(self.soundfont)):
             print(f"{PROG}: note: no audio will be written: {problem}", file=sys.stderr)
             self.audio = False
@@ -88,7 +90,8 @@ class Writer:
         ``originals`` are drawn in grey beneath the notes of the piano roll."""
         mid, png = write_melodies_with_roll(melodies, self.out_dir, stem, tempo=self.tempo,
                                             program=self.program, titles=titles,
-                                            references=originals, reference_label="original")
+                                            references=originals, reference_label="original",
+                                            representation=self.representation)
         self.written += [mid, png]
         if self.audio:
             try:
@@ -101,10 +104,6 @@ class Writer:
         """Tell the user where the files are."""
         kinds = sorted({p.suffix for p in self.written})
         print(f"wrote {len(self.written)} files ({', '.join(kinds)}) to {self.out_dir}")
-
-
-def _bars(tokens: np.ndarray) -> int:
-    return tokens.shape[-1] // STEPS_PER_BAR
 
 
 def _check_temperature(temperature: float) -> None:
@@ -123,6 +122,7 @@ def cmd_sample(args: argparse.Namespace) -> None:
     _check_temperature(args.temperature)
     writer = Writer(Path(args.out), args)
     model = TrainedModel.load(args.checkpoint, args.device)
+    writer.representation = model.representation
     melodies = model.sample(args.num, args.temperature, args.seed)
     width = len(str(args.num))
     titles = [f"sample {i + 1:0{width}d}" for i in range(args.num)]
@@ -140,6 +140,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
     _check_temperature(args.temperature)
     writer = Writer(Path(args.out), args)
     model = TrainedModel.load(args.checkpoint, args.device)
+    writer.representation = model.representation
     ends = []
     for which, path in (("start", args.start), ("end", args.end)):
         track = getattr(args, f"{which}_track")
@@ -149,7 +150,7 @@ def cmd_interpolate(args: argparse.Namespace) -> None:
         chosen = (" (its first window; --bar picks another)"
                   if args.bar is None and bar is None else "")
         print(f"{which}: {path}, track {source.track}, melody {source.melody}, "
-              f"bar {source.bar}{chosen}, {_bars(window)} bars")
+              f"bar {source.bar}{chosen}, {model.bars} bars")
         ends.append(window)
     z, tokens = model.interpolate(ends[0], ends[1], args.steps, args.temperature, args.seed)
     width = len(str(args.steps))
@@ -168,13 +169,14 @@ def cmd_reconstruct(args: argparse.Namespace) -> None:
     _check_temperature(args.temperature)
     writer = Writer(Path(args.out), args)
     model = TrainedModel.load(args.checkpoint, args.device)
+    writer.representation = model.representation
     windows, sources = model.file_windows(args.input, args.track)
     recon = model.reconstruct(windows, args.temperature, args.seed)
     titles = [f"window at bar {s.bar} (melody {s.melody})" for s in sources]
     writer.write(list(recon), "reconstruction", titles=titles, originals=list(windows))
     writer.write(list(windows), "original", titles=titles)
     accuracy = float(np.mean(recon == windows))
-    print(f"{len(windows)} windows of {_bars(windows)} bars from track {sources[0].track}; "
+    print(f"{len(windows)} windows of {model.bars} bars from track {sources[0].track}; "
           f"token accuracy {accuracy:.3f}")
     writer.report()
 
@@ -193,7 +195,7 @@ def cmd_encode(args: argparse.Namespace) -> None:
         check_output_file(path)
     model = TrainedModel.load(args.checkpoint, args.device, args.batch_size)
     files = mw.midi_files(args.input)
-    hop = args.hop_bars * STEPS_PER_BAR
+    hop = model.representation.window_length(args.hop_bars)
     skipped: dict[str, str] = {}
     found = list(model.folder_windows(tqdm(files, desc="reading", unit="file", disable=None),
                                       hop, skipped=skipped))

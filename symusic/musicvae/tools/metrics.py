@@ -1,7 +1,8 @@
 """Evaluation measures on token melodies, in numpy.
 
-Everything here works on token arrays (``[N, T]`` integer, the vocabulary of
-``symusic.data.tokens``) and returns plain floats, so it can be tested without a model.
+Everything here works on token arrays (``[N, T]`` integer) and returns plain floats, so it
+can be tested without a model. What the tokens mean (onsets, pitches, bars) the model's
+representation says (``symusic.data.representation``; the melody one by default).
 
 Sample-versus-data measures follow Yang & Lerch, "On the evaluation of generative models
 in music" (Neural Computing and Applications, 2020): compute a musical feature on both
@@ -20,12 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from symusic.data.tokens import (
-    FIRST_PITCH_TOKEN,
-    NO_EVENT,
-    STEPS_PER_BAR,
-    onset_tokens_to_pitches,
-)
+from symusic.data.representation import MELODY, Representation
 
 MAX_INTERVAL = 12  # intervals beyond an octave are pooled into the outermost bins
 
@@ -40,34 +36,32 @@ def token_accuracy(predicted: np.ndarray, target: np.ndarray) -> float:
     return float(np.mean(predicted == target))
 
 
-def note_accuracy(predicted: np.ndarray, target: np.ndarray) -> float:
-    """Accuracy over the steps whose target is an event (note-off or onset), not ``NO_EVENT``.
+def note_accuracy(predicted: np.ndarray, target: np.ndarray,
+                  representation: Representation = MELODY) -> float:
+    """Accuracy over the steps whose target is an event (note-off or onset), not the
+    representation's ``no_event``.
 
-    The all-steps accuracy is dominated by ``NO_EVENT`` steps; this one says how often
+    The all-steps accuracy is dominated by ``no_event`` steps; this one says how often
     the notes and rests themselves come back.
     """
     predicted, target = np.asarray(predicted), np.asarray(target)
-    mask = target != NO_EVENT
+    mask = target != representation.no_event
     if not mask.any():
         return float("nan")
     return float(np.mean(predicted[mask] == target[mask]))
 
 
-def onset_pitches(melody: np.ndarray) -> np.ndarray:
-    """MIDI pitches of the onsets of one melody ``[T]``, in order."""
-    melody = np.asarray(melody)
-    return onset_tokens_to_pitches(melody[melody >= FIRST_PITCH_TOKEN])
-
-
-def pitch_class_histogram(melodies: np.ndarray) -> np.ndarray:
+def pitch_class_histogram(melodies: np.ndarray,
+                          representation: Representation = MELODY) -> np.ndarray:
     """Onset counts per pitch class (C = 0), pooled over ``melodies`` ``[N, T]`` -> ``[12]``."""
     counts = np.zeros(12, dtype=np.float64)
     for melody in melodies:
-        counts += np.bincount(onset_pitches(melody) % 12, minlength=12)
+        counts += np.bincount(representation.onset_pitches(melody) % 12, minlength=12)
     return counts
 
 
-def interval_histogram(melodies: np.ndarray, max_interval: int = MAX_INTERVAL) -> np.ndarray:
+def interval_histogram(melodies: np.ndarray, max_interval: int = MAX_INTERVAL,
+                       representation: Representation = MELODY) -> np.ndarray:
     """Counts of melodic intervals (semitones between consecutive onsets of a window).
 
     Returns ``[2 * max_interval + 1]``, bin ``i`` holding interval ``i - max_interval``;
@@ -75,28 +69,28 @@ def interval_histogram(melodies: np.ndarray, max_interval: int = MAX_INTERVAL) -
     """
     counts = np.zeros(2 * max_interval + 1, dtype=np.float64)
     for melody in melodies:
-        steps = np.clip(np.diff(onset_pitches(melody)), -max_interval, max_interval)
+        steps = np.clip(np.diff(representation.onset_pitches(melody)), -max_interval,
+                        max_interval)
         counts += np.bincount(steps + max_interval, minlength=counts.size)
     return counts
 
 
-def pitch_ranges(melodies: np.ndarray) -> np.ndarray:
+def pitch_ranges(melodies: np.ndarray, representation: Representation = MELODY) -> np.ndarray:
     """Highest minus lowest onset pitch (semitones) of each window that has a note."""
-    ranges = [np.ptp(p) for p in map(onset_pitches, melodies) if p.size]
+    ranges = [np.ptp(p) for p in map(representation.onset_pitches, melodies) if p.size]
     return np.asarray(ranges, dtype=np.float64)
 
 
-def note_densities(melodies: np.ndarray, steps_per_bar: int = STEPS_PER_BAR) -> np.ndarray:
-    """Onsets per bar of each window ``[N]``."""
+def note_densities(melodies: np.ndarray, representation: Representation = MELODY) -> np.ndarray:
+    """Onsets per bar of each window ``[N, T]`` -> ``[N]``."""
     melodies = np.asarray(melodies)
-    bars = melodies.shape[1] / steps_per_bar
-    return (melodies >= FIRST_PITCH_TOKEN).sum(axis=1) / bars
+    bars = melodies.shape[1] / representation.steps_per_bar
+    return representation.onsets(melodies).sum(axis=1) / bars
 
 
-def empty_fraction(melodies: np.ndarray) -> float:
-    """Fraction of windows without a single onset."""
-    melodies = np.asarray(melodies)
-    return float(np.mean(~(melodies >= FIRST_PITCH_TOKEN).any(axis=1)))
+def empty_fraction(melodies: np.ndarray, representation: Representation = MELODY) -> float:
+    """Fraction of windows ``[N, T]`` without a single onset."""
+    return float(np.mean(~representation.onsets(melodies).any(axis=1)))
 
 
 def _normalise(counts: np.ndarray) -> np.ndarray | None:
@@ -164,7 +158,7 @@ def _mean(x: np.ndarray) -> float:
 
 
 def sample_data_distances(
-    samples: np.ndarray, data: np.ndarray, steps_per_bar: int = STEPS_PER_BAR
+    samples: np.ndarray, data: np.ndarray, representation: Representation = MELODY
 ) -> dict[str, dict[str, float]]:
     """Compare prior samples with data windows (both ``[N, T]`` tokens), feature by feature.
 
@@ -175,21 +169,19 @@ def sample_data_distances(
     result: dict[str, dict[str, float]] = {}
     histograms = (("pitch_class", pitch_class_histogram), ("interval", interval_histogram))
     for name, histogram in histograms:
-        hs, hd = histogram(samples), histogram(data)
+        hs = histogram(samples, representation=representation)
+        hd = histogram(data, representation=representation)
         result[name] = {"js_bits": js_divergence(hs, hd), "overlap": histogram_overlap(hs, hd)}
-    for name, feature in (
-        ("pitch_range", pitch_ranges),
-        ("note_density", lambda m: note_densities(m, steps_per_bar)),
-    ):
-        fs, fd = feature(samples), feature(data)
+    for name, feature in (("pitch_range", pitch_ranges), ("note_density", note_densities)):
+        fs, fd = feature(samples, representation), feature(data, representation)
         result[name] = {
             "overlap": kde_overlap(fs, fd),
             "sample_mean": _mean(fs),
             "data_mean": _mean(fd),
         }
     result["empty"] = {
-        "sample_fraction": empty_fraction(samples),
-        "data_fraction": empty_fraction(data),
+        "sample_fraction": empty_fraction(samples, representation),
+        "data_fraction": empty_fraction(data, representation),
     }
     return result
 

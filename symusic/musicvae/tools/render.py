@@ -1,8 +1,9 @@
 """Token melodies out to the senses: piano-roll pictures, MIDI files and WAV audio.
 
-Used by the generation CLI and by training for its periodic samples. MIDI is written by
-``symusic.data.midi_io`` (the one MIDI writer); this module adds the pictures and, when
-FluidSynth and a General MIDI soundfont are installed, the sound.
+Used by the generation CLI and by training for its periodic samples. MIDI is written by the
+model's representation (``symusic.data.representation``: its ``write_midi``, the one MIDI
+writer, and its note view); this module adds the pictures and, when FluidSynth and a General
+MIDI soundfont are installed, the sound.
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
-from symusic.data.midi_io import melody_notes, write_melodies
-from symusic.data.tokens import STEPS_PER_BAR
+from symusic.data.representation import MELODY, Representation
 
 MAX_ROWS = 12  # more melodies than this are drawn joined on one axis
 DPI = 100
@@ -66,11 +66,11 @@ def _nice_stride(count: float, limit: int) -> int:
         scale *= 10
 
 
-def _note_boxes(melodies, offsets, height: float) -> np.ndarray:
+def _note_boxes(melodies, offsets, height: float, representation: Representation) -> np.ndarray:
     """The notes of ``melodies`` (placed at step ``offsets``) as rectangles ``[N, 4, 2]``."""
     rows = [(off + start, max(end - start, 0.5), pitch)
             for m, off in zip(melodies, offsets, strict=True) if m is not None
-            for pitch, start, end in melody_notes(m)]
+            for pitch, start, end in representation.notes(m)]
     if not rows:
         return np.zeros((0, 4, 2))
     x, w, y = np.asarray(rows, dtype=np.float64).T
@@ -79,29 +79,29 @@ def _note_boxes(melodies, offsets, height: float) -> np.ndarray:
     return np.stack([np.stack(c, axis=1) for c in corners], axis=1)
 
 
-def _draw_roll(ax, melodies, offsets, titles, references, steps_per_bar: int,
+def _draw_roll(ax, melodies, offsets, titles, references, representation: Representation,
                pitch_range: tuple[float, float], px_per_step: float) -> None:
     """One axis: ``melodies`` placed at step ``offsets``, ``references`` (or Nones) beneath."""
     from matplotlib.collections import PolyCollection
     from matplotlib.ticker import FuncFormatter, MaxNLocator
 
     lo, hi = pitch_range
+    steps_per_bar, steps_per_beat = representation.steps_per_bar, representation.steps_per_quarter
     total = max(off + len(m) for m, off in zip(melodies, offsets, strict=True))
     bars = -(-total // steps_per_bar)
-    if bars * 4 <= MAX_BAR_LINES:
-        ax.vlines(range(0, total + 1, max(steps_per_bar // 4, 1)), lo, hi, color="0.93",
-                  lw=0.5, zorder=0)
+    if bars * steps_per_bar // steps_per_beat <= MAX_BAR_LINES:
+        ax.vlines(range(0, total + 1, steps_per_beat), lo, hi, color="0.93", lw=0.5, zorder=0)
     bar_stride = steps_per_bar * _nice_stride(bars, MAX_BAR_LINES)
     ax.vlines(range(0, total + 1, bar_stride), lo, hi, color="0.6", lw=0.8, zorder=1)
     edge = {"edgecolor": "white", "linewidth": 0.6} if px_per_step >= MIN_EDGE_PX else {}
     for group, color, height, zorder in ((references, REFERENCE_COLOR, 0.95, 2),
                                          (melodies, NOTE_COLOR, 0.6, 3)):
-        boxes = _note_boxes(group, offsets, height)
+        boxes = _note_boxes(group, offsets, height, representation)
         if len(boxes):
             ax.add_collection(PolyCollection(boxes, facecolor=color, zorder=zorder, **edge))
     few = len(melodies) <= MAX_LABELS
     for m, off in zip(melodies, offsets, strict=True):
-        if few and not melody_notes(m):
+        if few and not representation.onsets(m).any():
             ax.text(off + len(m) / 2, (lo + hi) / 2, "(no notes)", ha="center", va="center",
                     color="0.5", fontsize=8)
     joins = offsets[1 :: _nice_stride(len(melodies), MAX_BAR_LINES)]
@@ -124,7 +124,7 @@ def plot_pianoroll(
     melodies: Sequence[np.ndarray],
     path: str | Path,
     titles: Sequence[str] | None = None,
-    steps_per_bar: int = STEPS_PER_BAR,
+    representation: Representation = MELODY,
     joined: bool | None = None,
     references: Sequence[np.ndarray] | None = None,
     reference_label: str = "reference",
@@ -133,7 +133,8 @@ def plot_pianoroll(
 
     One panel per melody, or (``joined=True``, the default beyond ``MAX_ROWS`` melodies)
     all on one axis, one after another, separated by a thick line. Bar lines are grey,
-    beat lines faint; the x axis counts bars from 1, the y axis names pitches (C4 = 60).
+    beat lines faint; the x axis counts bars from 1, the y axis names pitches (C4 = 60);
+    ``representation`` gives the notes of the tokens and the bar length.
     ``references`` (one per melody, e.g. the originals under their reconstructions) are
     drawn beneath in light grey, named ``reference_label`` in the legend. The cost is
     bounded for any length (one note collection per colour, thinned grid lines and labels):
@@ -152,7 +153,7 @@ def plot_pianoroll(
             raise ValueError(f"{len(other)} {name} for {len(melodies)} melodies")
     refs = [None] * len(melodies) if references is None else [np.asarray(r) for r in references]
     pitches = [p for m in [*melodies, *(r for r in refs if r is not None)]
-               for p, _, _ in melody_notes(m)]
+               for p, _, _ in representation.notes(m)]
     lo, hi = (min(pitches), max(pitches)) if pitches else (60, 72)
     if hi - lo < 12:
         lo, hi = (lo + hi) // 2 - 6, (lo + hi) // 2 + 6
@@ -165,7 +166,7 @@ def plot_pianoroll(
         width = min(4 + total_steps / 24, 60)
         fig = Figure(figsize=(width, 3), layout="constrained")
         axes = [fig.add_subplot()]
-        _draw_roll(axes[0], melodies, offsets, titles, refs, steps_per_bar, pitch_range,
+        _draw_roll(axes[0], melodies, offsets, titles, refs, representation, pitch_range,
                    px_per_step=width * DPI / max(total_steps, 1))
     else:
         longest = max(len(m) for m in melodies)
@@ -173,7 +174,7 @@ def plot_pianoroll(
         fig = Figure(figsize=(width, 0.4 + 1.8 * len(melodies)), layout="constrained")
         axes = list(fig.subplots(len(melodies), 1, squeeze=False)[:, 0])
         for i, ax in enumerate(axes):
-            _draw_roll(ax, [melodies[i]], [0], None, [refs[i]], steps_per_bar, pitch_range,
+            _draw_roll(ax, [melodies[i]], [0], None, [refs[i]], representation, pitch_range,
                        px_per_step=width * DPI / max(longest, 1))
             if titles is not None:
                 ax.set_title(titles[i], fontsize=8, loc="left")
@@ -197,9 +198,11 @@ def write_melodies_with_roll(
     titles: Sequence[str] | None = None,
     references: Sequence[np.ndarray] | None = None,
     reference_label: str = "reference",
+    representation: Representation = MELODY,
 ) -> tuple[Path, Path]:
     """Write ``out_dir/stem.mid`` (the melodies one after another) and ``out_dir/stem.png``
-    (see :func:`plot_pianoroll` for ``titles`` and the ``references`` drawn beneath).
+    (see :func:`plot_pianoroll` for ``titles`` and the ``references`` drawn beneath), the
+    tokens read as ``representation`` says.
 
     Returns ``(mid_path, png_path)``.
     """
@@ -207,9 +210,9 @@ def write_melodies_with_roll(
     out_dir.mkdir(parents=True, exist_ok=True)
     mid_path, png_path = out_dir / f"{stem}.mid", out_dir / f"{stem}.png"
     melodies = [np.asarray(m) for m in melodies]
-    write_melodies(melodies, mid_path, tempo=tempo, program=program)
+    representation.write_midi(melodies, mid_path, tempo=tempo, program=program)
     plot_pianoroll(melodies, png_path, titles=titles, references=references,
-                   reference_label=reference_label)
+                   reference_label=reference_label, representation=representation)
     return mid_path, png_path
 
 
