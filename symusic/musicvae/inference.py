@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from symusic.data import midi_windows as mw
-from symusic.data.representation import Representation, get_representation
+from symusic.data.representation import Representation
 from symusic.devices import resolve_device
 from symusic.errors import InputError
 
@@ -90,7 +90,7 @@ class TrainedModel:
     @property
     def representation(self) -> Representation:
         """What the model's tokens are (its vocabulary, note view, bars and MIDI writer)."""
-        return get_representation(self.model.data_settings.representation)
+        return self.model.representation
 
     @property
     def seq_len(self) -> int:

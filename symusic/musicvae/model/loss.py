@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from symusic.data.tokens import NO_EVENT
+from symusic.data.representation import MELODY
 
 LN2 = math.log(2.0)
 
@@ -39,9 +39,9 @@ def token_accuracy(logits: Tensor, targets: Tensor) -> Tensor:
     return (logits.argmax(dim=-1) == targets).float().mean()
 
 
-def note_accuracy(logits: Tensor, targets: Tensor) -> Tensor:
-    """Accuracy over the steps whose target is not ``NO_EVENT`` (onsets and note-offs);
-    NaN if there are none -> 0-d."""
-    events = targets != NO_EVENT
+def note_accuracy(logits: Tensor, targets: Tensor, no_event: int = MELODY.no_event) -> Tensor:
+    """Accuracy over the steps whose target is not ``no_event`` (the representation's
+    "nothing new" token; for melodies the onsets and note-offs); NaN if there are none -> 0-d."""
+    events = targets != no_event
     correct = (logits.argmax(dim=-1) == targets) & events
     return correct.sum() / events.sum()

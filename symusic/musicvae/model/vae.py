@@ -23,7 +23,7 @@ import torch
 from torch import Tensor, nn
 
 from symusic.atomic import atomic_write
-from symusic.data.representation import get_representation
+from symusic.data.representation import Representation, check_recorded, get_representation
 from symusic.data.settings import DataSettings
 from symusic.musicvae.model import loss as L
 from symusic.musicvae.model.config import ConfigError, ModelConfig
@@ -80,6 +80,17 @@ def check_checkpoint_state(state: object, source: str) -> None:
     kind = state.get("kind", CHECKPOINT_KIND)
     if kind != CHECKPOINT_KIND:
         raise CheckpointError(f"{source}: a checkpoint of kind {kind!r}, not {CHECKPOINT_KIND!r}")
+    representation_of(state, source)
+
+
+def representation_of(state: dict, source: str) -> Representation:
+    """The representation a checkpoint records (one from before the record: melody);
+    CheckpointError, one line naming what differs, when this version has no such
+    representation or its vocabulary differs."""
+    try:
+        return check_recorded(state.get("representation"))
+    except ValueError as e:
+        raise CheckpointError(f"{source}: {e}") from None
 
 
 def data_settings_of(state: dict) -> DataSettings:
@@ -105,7 +116,7 @@ class VAEOutput:
     kl_cost: Tensor  # mean over the batch of max(KL - free_bits * ln 2, 0), before beta
     elbo: Tensor  # -(reconstruction + kl)
     accuracy: Tensor  # teacher-forced token accuracy
-    note_accuracy: Tensor  # the same over steps whose target is not NO_EVENT
+    note_accuracy: Tensor  # the same over steps whose target is not the representation's no_event
     sampled_fraction: Tensor  # fraction of decoder steps fed the model's own output
     mu: Tensor  # [B, Z] posterior mean (detached): decode(mu) reconstructs without re-encoding
 
@@ -183,7 +194,7 @@ class MusicVAE(nn.Module):
                 kl_cost=kl_cost.detach(),
                 elbo=-(reconstruction + kl.mean()),
                 accuracy=L.token_accuracy(logits, tokens),
-                note_accuracy=L.note_accuracy(logits, tokens),
+                note_accuracy=L.note_accuracy(logits, tokens, self.representation.no_event),
                 sampled_fraction=sampled.float().mean(),
                 mu=mu.detach(),
             )
@@ -238,13 +249,20 @@ class MusicVAE(nn.Module):
 
     # --- checkpoints --------------------------------------------------------------------------
 
+    @property
+    def representation(self) -> Representation:
+        """What the model's tokens are (its data settings' representation)."""
+        return get_representation(self.data_settings.representation)
+
     def to_state(self) -> dict:
-        """``{"kind", "model_config", "data_settings", "state_dict"}``: all a checkpoint
-        needs (plain types besides the tensors)."""
+        """``{"kind", "model_config", "data_settings", "representation", "state_dict"}``: all
+        a checkpoint needs (plain types besides the tensors); ``representation`` records the
+        tokens' name and vocabulary size, which loading checks."""
         return {
             "kind": CHECKPOINT_KIND,
             "model_config": self.config.to_dict(),
             "data_settings": self.data_settings.to_dict(),
+            "representation": self.representation.record(),
             "state_dict": self.state_dict(),
         }
 
@@ -252,10 +270,14 @@ class MusicVAE(nn.Module):
     def from_state(cls, state: dict, source: str = "state") -> MusicVAE:
         """Rebuild from ``to_state()``'s dict (``kind`` may be absent); raises CheckpointError."""
         check_checkpoint_state(state, source)
+        recorded = representation_of(state, source).name
         try:
-            model = cls(ModelConfig.from_dict(state["model_config"]))
+            settings = data_settings_of(state)
+            if settings.representation != recorded:
+                raise ValueError(f"it records the {recorded!r} representation but data "
+                                 f"settings of {settings.representation!r}")
+            model = cls(ModelConfig.from_dict(state["model_config"]), settings)
             model.load_state_dict(state["state_dict"])
-            model.data_settings = data_settings_of(state)
         except (ConfigError, RuntimeError, TypeError, AttributeError, ValueError) as e:
             raise CheckpointError(f"{source}: damaged MusicVAE checkpoint: {e}") from e
         return model
