@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from symusic.data.melody import describe_programs, parse_programs
-from symusic.data.tokens import STEPS_PER_BAR
 from symusic.errors import InputError
 from symusic.musicvae.evaluation import evaluate, load_data_windows
 from symusic.musicvae.inference import load_model
@@ -103,8 +102,9 @@ def run(args: argparse.Namespace) -> None:
     windows, info = load_data_windows(args.data, model.config.seq_len, args.max_windows,
                                       programs, settings.extraction)
     if len(windows) < 2:
-        raise InputError(f"{args.data}: only one window of {model.config.seq_len // STEPS_PER_BAR}"
-                         f" bars; evaluation needs 2 or more")
+        bars = model.representation.bars_in(model.config.seq_len)
+        raise InputError(f"{args.data}: only one window of {bars} bars; evaluation needs 2 "
+                         "or more")
     info["programs"] = describe_programs(programs)
     info["extraction"] = settings.extraction
     report = {"checkpoint": str(args.checkpoint), "data": str(args.data), **info}
