@@ -122,3 +122,40 @@ def test_pydantic_refuses_non_finite_floats_too():
     with pytest.raises(Exception, match="finite number"):
         BetaSettings.model_validate({"start_beta": 0.0, "end_beta": float("inf"),
                                      "duration": 1})
+
+
+@pytest.mark.parametrize("seed", [None, 1234])
+def test_the_config_is_validated_once_and_handed_to_train(monkeypatch, tmp_path, seed):
+    """The config hook parses the config; ``train`` gets that typed object (with Sacred's seed)
+    instead of parsing it again."""
+    from symusic.musicvae.training import experiment, trainer
+
+    calls, seen = [], []
+    parse = ExperimentConfig.from_dict
+    monkeypatch.setattr(ExperimentConfig, "from_dict",
+                        staticmethod(lambda config: calls.append(1) or parse(config)))
+
+    class RecordingTrainer:
+        stopped_by = None
+
+        def __init__(self, config, run_dir, log, ctx):
+            seen.append(config)
+
+        def describe(self) -> str:
+            return "recording trainer"
+
+        def fit(self) -> dict:
+            return {}
+
+    monkeypatch.setattr(trainer, "Trainer", RecordingTrainer)
+    monkeypatch.chdir(tmp_path)
+    config = mutated(lambda c: c.update(device="cpu", num_steps=3))
+    if seed is not None:
+        config["seed"] = seed
+    run = experiment.ex.run(config_updates=config, options={"--capture": "no"})
+    assert len(calls) == 1
+    [typed] = seen
+    assert isinstance(typed, ExperimentConfig) and typed.training.num_steps == 3
+    assert typed.training.seed == run.config["seed"] == typed.raw["seed"]
+    if seed is not None:
+        assert run.config["seed"] == seed

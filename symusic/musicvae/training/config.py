@@ -2,11 +2,14 @@
 
 ``ExperimentConfig.from_dict`` turns the JSON config (plus Sacred's overrides) into typed objects.
 Anything wrong stops with a :class:`ConfigError` whose message names the dotted key path and what
-is allowed, before any data is read or any model is built.
+is allowed, before any data is read or any model is built. The sections are pydantic models on
+the same base as the model's params (:mod:`symusic.musicvae.model.params`), and errors are worded
+by the same :func:`~symusic.musicvae.model.params.config_error`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass
@@ -16,14 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from symusic.data.melody import DEFAULT_PROGRAMS
 from symusic.data.tokens import STEPS_PER_BAR
-from symusic.musicvae.model.config import ConfigError, ModelConfig
+from symusic.musicvae.model.config import MODEL_KEYS, ConfigError, ModelConfig
+from symusic.musicvae.model.params import ConfigModel, config_error
 
-MODEL_KEYS = ("z_size", "encoder_params", "seq_decoder_args")
 MidiProgram = Annotated[int, Field(ge=0, le=127)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
+class _Strict(ConfigModel):
+    model_config = ConfigDict(strict=True, allow_inf_nan=False)
 
 
 class SamplingSettings(_Strict):
@@ -125,7 +128,7 @@ class ExperimentConfig:
             raise ConfigError(f"{path}: must be a finite number, got {value}")
         missing = [key for key in MODEL_KEYS if key not in config]
         if missing:
-            raise ConfigError(f"{missing[0]}: missing (required)")
+            raise ConfigError(f"{missing[0]}: missing required key")
         training_dict = {k: v for k, v in config.items() if k not in MODEL_KEYS}
         if training_dict.get("ckpt_path") == "":
             training_dict["ckpt_path"] = None
@@ -134,6 +137,12 @@ class ExperimentConfig:
         # Plain JSON types only: Sacred hands in read-only dict subclasses that a
         # weights_only checkpoint load would refuse.
         return cls(training=training, model=model, raw=json.loads(json.dumps(config)))
+
+    def with_seed(self, seed: int) -> ExperimentConfig:
+        """This config with Sacred's ``seed``: the one it was given, or one Sacred drew after
+        the config hook validated the config (an int below 2**32)."""
+        training = self.training.model_copy(update={"seed": seed})
+        return dataclasses.replace(self, training=training, raw={**self.raw, "seed": seed})
 
 
 def _first_non_finite(value: Any, path: str = "") -> tuple[str, float] | None:
@@ -157,16 +166,4 @@ def _validate(model_cls: type[BaseModel], data: dict[str, Any]) -> Any:
     try:
         return model_cls.model_validate(data)
     except ValidationError as err:
-        first = err.errors()[0]
-        path = ".".join(str(part) for part in first["loc"])
-        if first["type"] == "extra_forbidden":
-            parent = model_cls
-            for part in first["loc"][:-1]:
-                parent = parent.model_fields[str(part)].annotation
-            allowed = ", ".join(parent.model_fields)
-            raise ConfigError(f"{path}: unknown key; allowed keys are {allowed}") from None
-        if first["type"] == "missing":
-            raise ConfigError(f"{path}: missing (required)") from None
-        raise ConfigError(
-            f"{path}: {first['msg'].lower()}, got {first.get('input')!r}"
-        ) from None
+        raise config_error(err) from None

@@ -56,12 +56,17 @@ for handler in logging.getLogger().handlers:
     handler.addFilter(_DropAddedEntryWarnings())
 
 
+# The config hook's parse, handed to ``train`` (the config is validated once, at start-up).
+_validated: list[ExperimentConfig] = []
+
+
 @ex.config_hook
 def validate_config(config: dict, command_name: str, logger: logging.Logger) -> dict:
-    """Stop at start-up, with one clear line, when a key or a value is wrong."""
+    """Parse the config into typed objects for ``train``; stop at start-up, with one clear
+    line, when a key or a value is wrong."""
     if command_name in ("train", "main"):
         try:
-            ExperimentConfig.from_dict(_without_sacred_keys(config))
+            _validated[:] = [ExperimentConfig.from_dict(_without_sacred_keys(config))]
         except ConfigError as err:
             print(f"config error: {err}", file=sys.stderr)
             raise SystemExit(2) from None
@@ -115,7 +120,7 @@ def train(_run: Any, _config: dict) -> dict[str, float]:
     USER_ERRORS = (NoMelodiesError, CheckpointError, TrainingDiverged, FileNotFoundError,
                    UnsupportedPrecision)
 
-    config = ExperimentConfig.from_dict(_without_sacred_keys(_config))
+    config = _validated.pop().with_seed(_config["seed"])  # Sacred draws one if none was given
     try:
         ctx = setup_distributed(config.training.device)
     except ConfigError as err:
