@@ -144,3 +144,87 @@ def test_nested_hier_checks_against_the_subsequence_length(make_model_dict):
     # 32 steps / 2 = 16-step subsequences, which 3 does not divide
     with pytest.raises(ConfigError, match=re.escape("must divide the sequence length (16 steps)")):
         ModelConfig.from_dict(d, seq_len=32)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        # inside a hier inside the top hier: every tag pydantic puts in the location is gone
+        (f"{INNER}.decoder_args.params.hidden_size", -3,
+         f"{INNER}.decoder_args.params.hidden_size: must be a positive integer, got -3"),
+        (f"{INNER}.decoder_args.params.dropout", 0.5,
+         f"{INNER}.decoder_args.params.dropout: unknown key; allowed keys are embed_size, "
+         "hidden_size, n_layers, z_size"),
+        (f"{INNER}.decoder_args", "another",
+         f"{INNER}.decoder_args: must be a mapping, got 'another'"),
+        (f"{INNER}.decoder_args.extra", 1,
+         f"{INNER}.decoder_args.extra: unknown key; allowed keys are key, params"),
+        (f"{INNER}.temperature", 0.5,
+         f"{INNER}.temperature: unknown key; allowed keys are z_size, decoder_args"),
+        (f"{HIER}.seq_decoder_args",
+         {"key": "sample", "params": {"z_size": 512, "temperature": -1.0, "decoder_args": {
+             "key": "simple", "params": {"embed_size": 4, "hidden_size": 8, "n_layers": 1}}}},
+         f"{HIER}.seq_decoder_args.params.temperature: must be a positive number, got -1.0"),
+        (f"{CONDUCTOR}", [], f"{CONDUCTOR}: must be a mapping, got []"),
+    ],
+)
+def test_errors_deep_in_the_tree_name_the_whole_key_path(path, value, message):
+    with pytest.raises(ConfigError) as caught:
+        ModelConfig.from_dict(broken(SPEC_HIER, path, value), seq_len=128)
+    assert str(caught.value) == message
+
+
+def test_an_inner_hier_is_checked_against_its_own_context(make_model_dict):
+    d = make_model_dict("hier", n_subsequences=2, c_size=10)
+    inner = d["seq_decoder_args"]["params"]
+    inner["seq_decoder_args"] = {"key": "hier", "params": {
+        "z_size": 10, "n_subsequences": 2,
+        "conductor_args": {"key": "conductor",
+                           "params": {"hidden_size": 8, "c_size": 6, "n_layers": 1}},
+        "seq_decoder_args": inner["seq_decoder_args"]}}  # its decoder expects 10, gets 6
+    deepest = "seq_decoder_args.params.seq_decoder_args.params.seq_decoder_args.params"
+    with pytest.raises(ConfigError) as caught:
+        ModelConfig.from_dict(d, seq_len=32, path_prefix="model")
+    assert str(caught.value) == (
+        f"model.{deepest}.z_size: must equal the size of the context it receives "
+        "(model.seq_decoder_args.params.seq_decoder_args.params.conductor_args.params.c_size"
+        " = 6), got 10")
+
+
+# What the hand-written parser before pydantic made of two shipped configs (to_dict): a
+# checkpoint's model_config from then reads back to the same config now.
+OLD_TO_DICT = {
+    "config_folk_mel_2bar.json": {
+        "z_size": 128, "seq_len": 32,
+        "encoder_params": {"embed_size": 32, "hidden_size": 256, "n_layers": 1},
+        "seq_decoder_args": {"key": "greedy", "params": {"z_size": 128, "decoder_args": {
+            "key": "another", "params": {
+                "z_size": 128, "embed_size": 12, "hidden_size": 256, "n_layers": 2}}}}},
+    "config_hier_8bar_small.json": {
+        "z_size": 256, "seq_len": 128,
+        "encoder_params": {"embed_size": 32, "hidden_size": 256, "n_layers": 1},
+        "seq_decoder_args": {"key": "hier", "params": {
+            "z_size": 256, "n_subsequences": 8,
+            "conductor_args": {"key": "conductor",
+                               "params": {"hidden_size": 256, "c_size": 128, "n_layers": 1}},
+            "seq_decoder_args": {"key": "greedy", "params": {"z_size": 128, "decoder_args": {
+                "key": "another", "params": {
+                    "z_size": 128, "embed_size": 12, "hidden_size": 256, "n_layers": 1}}}}}}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(OLD_TO_DICT))
+def test_shipped_configs_parse_to_the_dict_the_old_parser_made(name):
+    path = Path(__file__).parents[2] / "symusic" / "musicvae" / name
+    d = json.loads(path.read_text())
+    config = ModelConfig.from_dict(d, seq_len=d["slice_bar"] * 16)
+    assert config.to_dict() == OLD_TO_DICT[name]
+    assert ModelConfig.from_dict(OLD_TO_DICT[name]) == config
+
+
+def test_a_sample_temperature_given_as_an_int_is_stored_as_a_float(make_model_dict):
+    d = make_model_dict(seq="sample")
+    d["seq_decoder_args"]["params"]["temperature"] = 2
+    stored = ModelConfig.from_dict(d, seq_len=32).to_dict()
+    assert stored["seq_decoder_args"]["params"]["temperature"] == 2.0
+    assert isinstance(stored["seq_decoder_args"]["params"]["temperature"], float)
