@@ -228,3 +228,16 @@ def test_a_sample_temperature_given_as_an_int_is_stored_as_a_float(make_model_di
     stored = ModelConfig.from_dict(d, seq_len=32).to_dict()
     assert stored["seq_decoder_args"]["params"]["temperature"] == 2.0
     assert isinstance(stored["seq_decoder_args"]["params"]["temperature"], float)
+
+
+def test_a_config_nested_without_end_is_a_config_error_quoting_a_bounded_value(make_model_dict):
+    d = make_model_dict("hier", n_subsequences=1, c_size=8)
+    hier = d["seq_decoder_args"]
+    for _ in range(300):  # what a hand-made checkpoint could hold
+        hier = {"key": "hier", "params": {**hier["params"], "z_size": 8, "seq_decoder_args": hier}}
+    d["seq_decoder_args"] = hier
+    with pytest.raises(ConfigError) as caught:
+        ModelConfig.from_dict(d, seq_len=32)
+    message = str(caught.value)
+    assert "maximum validation depth exceeded" in message
+    assert message.endswith("...") and len(message.split(": ", 1)[1]) < 200

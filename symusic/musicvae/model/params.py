@@ -41,8 +41,14 @@ class ConfigError(ValueError):
 def user_error(message: str, at: str = "", got: Any = ...) -> PydanticCustomError:
     """A validation error worded for people; ``at``: a key below the failing location;
     ``got``: the value to quote after the message."""
-    text = message if got is ... else f"{message}, got {got!r}"
+    text = message if got is ... else f"{message}, got {_shown(got)}"
     return PydanticCustomError(_OWN_ERROR, "{text}", {"text": text, "at": at})
+
+
+def _shown(value: Any, limit: int = 120) -> str:
+    """``repr(value)``, cut short: a message stays one readable line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _require_mapping(value: Any) -> dict:
@@ -215,4 +221,4 @@ def config_error(err: ValidationError, prefix: str = "") -> ConfigError:
         return ConfigError(f"{where}: {first['msg']}")
     if first["type"] == "missing":
         return ConfigError(f"{where}: missing required key")
-    return ConfigError(f"{where}: {first['msg'].lower()}, got {first.get('input')!r}")
+    return ConfigError(f"{where}: {first['msg'].lower()}, got {_shown(first.get('input'))}")
