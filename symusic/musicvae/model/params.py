@@ -16,9 +16,9 @@ Nothing here imports torch: the params classes live beside the modules they conf
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union
 
 from pydantic import (
     BaseModel,
@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+P = TypeVar("P", bound="Params")
 _OWN_ERROR = "symusic_config"  # the type of the errors raised here, already worded for people
 
 
@@ -131,10 +132,10 @@ class Registry:
         self.params: dict[str, type[Params]] = {}
         self._args: dict[str, type[BaseModel]] = {}
 
-    def register(self, key: str):
+    def register(self, key: str) -> Callable[[type[P]], type[P]]:
         """Class decorator: ``key`` is configured by the decorated params class."""
 
-        def add(params_cls: type[Params]) -> type[Params]:
+        def add(params_cls: type[P]) -> type[P]:
             if key in self.params:
                 raise ValueError(f"{self.concept} key {key!r} registered twice")
             self.params[key] = params_cls
@@ -183,7 +184,7 @@ class Registry:
                 raise user_error("missing required key", at=name)
         key = value["key"]
         if not isinstance(key, str) or key not in self.params:
-            raise user_error(f"unknown key {key!r}; known: {', '.join(sorted(self.params))}",
+            raise user_error(f"unknown key {_shown(key)}; known: {', '.join(sorted(self.params))}",
                              at="key")
         if key not in allowed:
             only_as = self.params[key].only_as
