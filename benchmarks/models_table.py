@@ -1,10 +1,10 @@
 """The paper's Table 1 for the shipped models, from their evaluation reports.
 
 Reads ``docs/models/NAME.eval.json`` (written by ``python -m symusic.musicvae.evaluate --json``
-through ``python -m symusic.musicvae.pretrained``) and prints two markdown tables: reconstruction
-(z = mu; ELBO and KL with z drawn from q(z|x)) and prior samples against the data, where each
-distance is also given as a multiple of the same distance between two halves of the data (the
-yardstick: 1.0 is "as close as the data is to itself", the aim is 2.0 or less).
+through ``python -m symusic.musicvae.tools.ship``) and prints two markdown tables:
+reconstruction (z = mu; ELBO and KL with z drawn from q(z|x)) and prior samples against the
+data, where each distance is also given as a multiple of the same distance between two halves
+of the data (the yardstick: 1.0 is "as close as the data is to itself", the aim is 2.0 or less).
 
     python benchmarks/models_table.py [docs/models]
 """

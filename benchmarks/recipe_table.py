@@ -37,6 +37,9 @@ def _changes(config: dict, baseline: dict) -> str:
     return ", ".join(changed) or "baseline"
 
 
+OLD_NAMES = {"teacher_forced_accuracy": "accuracy", "teacher_forced_note_accuracy": "note_accuracy"}
+
+
 def row(run_dir: Path, baseline: dict) -> str:
     """The markdown row of one run folder."""
     config = json.loads((run_dir / "config.json").read_text())
@@ -45,12 +48,16 @@ def row(run_dir: Path, baseline: dict) -> str:
     start = datetime.fromisoformat(run["start_time"])
     stop = datetime.fromisoformat(run["stop_time"])
 
-    def last(name: str) -> float:
-        return metrics[f"eval.{name}"]["values"][-1]
+    def series(name: str) -> dict:
+        # runs from before the trainer and the evaluate command shared their names
+        return metrics.get(f"eval.{name}") or metrics[f"eval.{OLD_NAMES.get(name, name)}"]
 
-    step = metrics["eval.accuracy"]["steps"][-1]
+    def last(name: str) -> float:
+        return series(name)["values"][-1]
+
+    step = series("teacher_forced_accuracy")["steps"][-1]
     return (f"| {_changes(config, baseline)} | {step:,} | {(stop - start).seconds / 60:.0f} min"
-            f" | {last('accuracy'):.3f} | {last('note_accuracy'):.3f}"
+            f" | {last('teacher_forced_accuracy'):.3f} | {last('teacher_forced_note_accuracy'):.3f}"
             f" | {last('sampled_accuracy'):.3f} | {last('kl_bits'):.1f} |")
 
 

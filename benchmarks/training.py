@@ -51,7 +51,7 @@ def run_once(name: str, precision: str, steps: int, data: str, device: str) -> d
         "config": name, "precision": precision, "steps": steps,
         "s_per_1000_steps": 1000 * train_seconds / steps,
         "seq_per_s": steps * config.training.batch_size / train_seconds,
-        "eval_loss": metrics["loss"], "tf_acc": metrics["accuracy"],
+        "eval_loss": metrics["loss"], "tf_acc": metrics["teacher_forced_accuracy"],
         "sampled_acc": metrics["sampled_accuracy"],
     }
 

@@ -112,11 +112,12 @@ def reconstruction_metrics(model, batches: Iterable[torch.Tensor], seed: int = 0
             count += len(batch)
     means = {name: total / max(count, 1) for name, total in sums.items()}
     predicted, target = np.concatenate(greedy), np.concatenate(targets)
+    representation = TrainedModel(model).representation
     return {
         "teacher_forced_accuracy": means["teacher_forced_accuracy"],
         "sampled_accuracy": metrics.token_accuracy(predicted, target),
         "teacher_forced_note_accuracy": means["teacher_forced_note_accuracy"],
-        "sampled_note_accuracy": metrics.note_accuracy(predicted, target),
+        "sampled_note_accuracy": metrics.note_accuracy(predicted, target, representation),
         **{name: value for name, value in means.items() if not name.startswith("teacher")},
     }
 
@@ -155,7 +156,8 @@ def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: fl
     """
     rng = np.random.default_rng(seed)
     reconstruction = reconstruction_metrics(model, window_batches(windows, batch_size), seed)
-    samples = TrainedModel(model, batch_size).sample(num_samples, temperature, seed)
+    trained = TrainedModel(model, batch_size)
+    samples = trained.sample(num_samples, temperature, seed)
     half = rng.permutation(len(windows))
     split = len(windows) // 2
     return {
@@ -164,8 +166,9 @@ def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: fl
         "reconstruction": reconstruction,
         "z": dict(WHICH_Z),
         "prior_samples": {"num_samples": num_samples, "temperature": temperature,
-                          **metrics.sample_data_distances(samples, windows)},
-        "data_halves": metrics.sample_data_distances(windows[half[:split]],
-                                                     windows[half[split:]]),
+                          **metrics.sample_data_distances(samples, windows,
+                                                          trained.representation)},
+        "data_halves": metrics.sample_data_distances(windows[half[:split]], windows[half[split:]],
+                                                     trained.representation),
         "interpolation": interpolation_metrics(model, windows, interp_pairs, interp_steps, rng),
     }

@@ -49,3 +49,17 @@ def test_exponential_decay_follows_magenta_and_floors_at_the_minimum():
     expected = ((1e-3 - 1e-5) * 0.9999 ** 5000 + 1e-5) / 1e-3
     assert learning_rate_factor(1e-3, 0.9999, 1e-5, 5000) == pytest.approx(expected)
     assert learning_rate_factor(1e-3, 0.9, 1e-5, 10_000) == pytest.approx(1e-2)
+
+
+def test_at_gives_every_schedule_of_a_step():
+    from symusic.musicvae.training.config import ExperimentConfig
+    from symusic.musicvae.training.schedules import at, learning_rate_factor
+
+    from .test_train_cli import tiny_config
+
+    cfg = ExperimentConfig.from_dict(tiny_config("train", "eval", lr_decay=0.9)).training
+    schedule = at(cfg, 10)
+    assert schedule.beta == pytest.approx(0.1)  # halfway through 20 steps to 0.2
+    assert schedule.sampling_probability == pytest.approx(1 - 10 / (10 + math.e))
+    assert schedule.lr_factor == learning_rate_factor(3e-3, 0.9, 1e-5, 10) < 1.0
+    assert at(cfg, 0).beta == 0.0 and at(cfg, 0).lr_factor == 1.0

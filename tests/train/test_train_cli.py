@@ -75,7 +75,7 @@ def test_cli_writes_a_complete_run_folder(trained_run):
         assert (run_dir / name).is_file(), name
     assert json.loads((run_dir / "run.json").read_text())["status"] == "COMPLETED"
     assert sorted(metric(run_dir, "train.loss")) == [5, 10, 15, 20]
-    assert sorted(metric(run_dir, "eval.accuracy")) == [10, 20]
+    assert sorted(metric(run_dir, "eval.teacher_forced_accuracy")) == [10, 20]
     assert 0.0 <= metric(run_dir, "eval.sampled_accuracy")[20] <= 1.0
     assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
     # The start-up line says what the run trains on.

@@ -1,10 +1,12 @@
-"""Training schedules as pure functions of the step (scheduled sampling and KL annealing)."""
+"""Training schedules as pure functions of the step (scheduled sampling, KL annealing and the
+learning rate's exponential decay); :func:`at` gives all of them for one step."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
-from symusic.musicvae.training.config import BetaSettings, SamplingSettings
+from symusic.musicvae.training.config import BetaSettings, SamplingSettings, TrainingConfig
 
 
 def sampling_probability(settings: SamplingSettings, step: int) -> float:
@@ -39,3 +41,22 @@ def learning_rate_factor(initial: float, decay: float, minimum: float, step: int
     if decay >= 1.0 or initial <= minimum:
         return 1.0
     return ((initial - minimum) * decay ** step + minimum) / initial
+
+
+@dataclass(frozen=True)
+class StepSchedule:
+    """What the schedules set for one training step."""
+
+    beta: float  # the KL weight
+    sampling_probability: float  # of feeding the decoder its own previous output
+    lr_factor: float  # of ``learning_rate`` under the per-step exponential decay
+
+
+def at(cfg: TrainingConfig, step: int) -> StepSchedule:
+    """Every schedule of the training config ``cfg`` at ``step`` (0 for the first step)."""
+    return StepSchedule(
+        beta=beta(cfg.beta_settings, step),
+        sampling_probability=sampling_probability(cfg.sampling_settings, step),
+        lr_factor=learning_rate_factor(cfg.learning_rate, cfg.lr_decay, cfg.min_learning_rate,
+                                       step),
+    )

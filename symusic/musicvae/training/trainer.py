@@ -11,6 +11,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
@@ -19,18 +20,17 @@ from symusic import progress
 from symusic.atomic import remove_stale_temporaries
 from symusic.data.dataset import MelodyCollection, make_eval_loader, make_train_loader
 from symusic.data.settings import DataSettings
-from symusic.musicvae.model import CheckpointError, MusicVAE
+from symusic.musicvae import evaluation
+from symusic.musicvae.inference import TrainedModel
+from symusic.musicvae.model import MusicVAE
 from symusic.musicvae.model.config import ConfigError
-from symusic.musicvae.model.vae import read_checkpoint
 from symusic.musicvae.tools.metrics import note_densities
 from symusic.musicvae.training import checkpoint as ckpt
+from symusic.musicvae.training import schedules
 from symusic.musicvae.training.config import ExperimentConfig
 from symusic.musicvae.training.distributed import DistContext, broadcast_float
 from symusic.musicvae.training.runlog import RunLog
-from symusic.musicvae.training.schedules import beta, learning_rate_factor, sampling_probability
 from symusic.musicvae.training.stopping import StoppedBySignal, StopRequest, prepare_loader_worker
-
-TRAINING_KIND = "symusic.musicvae.training"
 
 
 class TrainingDiverged(RuntimeError):
@@ -133,10 +133,7 @@ class Trainer:
         cfg = self.train_cfg
         if cfg.lr_decay < 1.0:
             return torch.optim.lr_scheduler.LambdaLR(
-                self.optimizer,
-                lambda step: learning_rate_factor(cfg.learning_rate, cfg.lr_decay,
-                                                  cfg.min_learning_rate, step),
-            )
+                self.optimizer, lambda step: schedules.at(cfg, step).lr_factor)
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, mode="min", factor=cfg.lr_scheduler_factor,
             patience=cfg.lr_scheduler_patience,
@@ -192,14 +189,15 @@ class Trainer:
         try:
             while self.state.step < cfg.num_steps and self.stop.signum is None:
                 tokens = next(batches).to(self.device, non_blocking=True)
-                out, lr = self._train_step(tokens)
+                schedule = schedules.at(cfg, self.state.step)
+                out, lr = self._train_step(tokens, schedule)
                 self.state.step += 1
                 bar.step(out)
                 step = self.state.step
                 seqs_in_window += tokens.shape[0] * self.ctx.world_size
                 if step % cfg.print_interval == 0 or step == cfg.num_steps:
                     elapsed = time.perf_counter() - window_start
-                    self._report_train(out, lr, seqs_in_window / max(elapsed, 1e-9))
+                    self._report_train(out, schedule, lr, seqs_in_window / max(elapsed, 1e-9))
                     window_start, seqs_in_window = time.perf_counter(), 0
                 if step % cfg.evaluate_interval == 0 or step == cfg.num_steps:
                     self.evaluate_and_checkpoint()
@@ -221,19 +219,15 @@ class Trainer:
         """Endless batches, from the data position of the loaded checkpoint on."""
         yield from self.train_loader
 
-    def _train_step(self, tokens: torch.Tensor):
+    def _train_step(self, tokens: torch.Tensor, schedule: schedules.StepSchedule):
         cfg = self.train_cfg
-        step = self.state.step
         self.trained_model.train()
         with self._autocast():
-            out = self.trained_model(
-                tokens,
-                sampling_probability=sampling_probability(cfg.sampling_settings, step),
-                beta=beta(cfg.beta_settings, step),
-                free_bits=cfg.free_bits,
-            )
+            out = self.trained_model(tokens, sampling_probability=schedule.sampling_probability,
+                                     beta=schedule.beta, free_bits=cfg.free_bits)
         if not torch.isfinite(out.loss):
-            raise self._diverged(f"the loss became {out.loss.item()} at step {step + 1}")
+            raise self._diverged(f"the loss became {out.loss.item()} at step "
+                                 f"{self.state.step + 1}")
         self.optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
@@ -255,12 +249,13 @@ class Trainer:
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return nullcontext()
 
-    def _report_train(self, out, lr: float, seqs_per_s: float) -> None:
-        cfg, step = self.train_cfg, self.state.step
+    def _report_train(self, out, schedule: schedules.StepSchedule, lr: float,
+                      seqs_per_s: float) -> None:
+        step = self.state.step
         values = {
             "loss": out.loss.item(), "reconstruction": out.reconstruction.item(),
-            "kl_bits": out.kl_bits.item(), "beta": beta(cfg.beta_settings, step - 1),
-            "sampling_probability": sampling_probability(cfg.sampling_settings, step - 1),
+            "kl_bits": out.kl_bits.item(), "beta": schedule.beta,
+            "sampling_probability": schedule.sampling_probability,
             "sampled_fraction": out.sampled_fraction.item(), "learning_rate": lr,
             "accuracy": out.accuracy.item(), "note_accuracy": out.note_accuracy.item(),
             "sequences_per_s": seqs_per_s,
@@ -278,32 +273,15 @@ class Trainer:
             )
 
     # --------------------------------------------------------------- evaluation
-    @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """Loss, ELBO, KL, teacher-forced and free-running (greedy) accuracy on the eval windows."""
-        cfg, step = self.train_cfg, self.state.step
-        self.model.eval()
-        totals: dict[str, float] = {}
-        count = 0
-        for tokens in progress.bar(self.eval_loader, desc="evaluating", unit="batch"):
-            tokens = tokens.to(self.device)
-            with self._autocast():
-                out = self.model(
-                    tokens, sampling_probability=0.0, beta=beta(cfg.beta_settings, step),
-                    free_bits=cfg.free_bits, use_mean=True,
-                )
-                free_running = self.model.decode(out.mu, tokens.shape[1], temperature=0.0)
-            n = tokens.shape[0]
-            batch = {
-                "loss": out.loss.item(), "reconstruction": out.reconstruction.item(),
-                "kl_bits": out.kl_bits.item(), "elbo": out.elbo.item(),
-                "accuracy": out.accuracy.item(), "note_accuracy": out.note_accuracy.item(),
-                "sampled_accuracy": (free_running == tokens).float().mean().item(),
-            }
-            for name, value in batch.items():
-                totals[name] = totals.get(name, 0.0) + value * n
-            count += n
-        return {name: value / max(count, 1) for name, value in totals.items()}
+        """:func:`evaluation.reconstruction_metrics` on the eval windows (the figures of
+        ``python -m symusic.musicvae.evaluate``), with ``loss`` the training objective at this
+        step's beta and free bits (z drawn from q(z|x), seeded as the command's default)."""
+        objective = evaluation.Objective(schedules.at(self.train_cfg, self.state.step).beta,
+                                         self.train_cfg.free_bits)
+        with self._autocast():
+            return evaluation.reconstruction_metrics(self.model, self.eval_loader,
+                                                     objective=objective)
 
     def evaluate_and_checkpoint(self) -> dict[str, float]:
         """Evaluate (rank 0), step the LR scheduler on every rank, save last and best."""
@@ -317,10 +295,11 @@ class Trainer:
         if self.ctx.is_main:
             self.log.scalars(metrics, step, prefix="eval.")
             print(
-                f"eval {step:>7} | loss {metrics['loss']:8.3f} | elbo {metrics['elbo']:9.3f}"
-                f" | kl {metrics['kl_bits']:7.2f} bits | teacher-forced acc "
-                f"{metrics['accuracy']:.3f} (notes {metrics['note_accuracy']:.3f})"
-                f" | sampled acc {metrics['sampled_accuracy']:.3f}",
+                f"eval {step:>7} | loss {metrics['loss']:8.3f} | elbo "
+                f"{metrics['elbo_nats']:9.3f} | kl {metrics['kl_bits']:7.2f} bits (z ~ q(z|x))"
+                f" | z = mu: teacher-forced acc {metrics['teacher_forced_accuracy']:.3f} (notes "
+                f"{metrics['teacher_forced_note_accuracy']:.3f}) | sampled acc "
+                f"{metrics['sampled_accuracy']:.3f} (notes {metrics['sampled_note_accuracy']:.3f})",
                 flush=True,
             )
             self.state.last_eval = metrics
@@ -340,29 +319,24 @@ class Trainer:
         from symusic.musicvae.tools.render import write_melodies_with_roll
 
         step = self.state.step
-        self.model.eval()
-        # A generator of its own keeps the training RNG stream (and so resume) untouched.
-        generator = torch.Generator(device=self.device).manual_seed(self.train_cfg.seed)
+        model = TrainedModel(self.model)  # eval mode
         n = self.train_cfg.num_advanced_samples
-        eval_batch = next(iter(self.eval_loader))
-        eval_tokens = eval_batch[: max(n, 2)].to(self.device)
-        mu, sigma = self.model.encode(eval_tokens)
+        eval_batch = next(iter(self.eval_loader)).numpy()
+        mu, sigma = self.model.encode(torch.as_tensor(eval_batch).to(self.device))
         self.log.histogram("latent/mu", mu, step)
         self.log.histogram("latent/sigma", sigma, step)
         outputs = {
-            "prior": self.model.sample(n, generator=generator),
-            "reconstruction": torch.cat(
-                [eval_tokens[:n], self.model.reconstruct(eval_tokens[:n], temperature=0.0)]
-            ),
-            "interpolation": self.model.decode(
-                self.model.interpolate(mu[0], mu[1], 5), temperature=0.0
-            ),
+            # a seeded generator of its own keeps the training RNG stream (and resume) untouched
+            "prior": model.sample(n, seed=self.train_cfg.seed),
+            "reconstruction": np.concatenate([eval_batch[:n], model.reconstruct(eval_batch[:n])]),
+            "interpolation": model.interpolate(eval_batch[0], eval_batch[1], 5)[1],
         }
         # Token accuracy hides a model that holds long notes; its prior samples' note
         # density against the data's does not.
         density = {
-            "prior_notes_per_bar": float(note_densities(outputs["prior"].cpu().numpy()).mean()),
-            "data_notes_per_bar": float(note_densities(eval_batch.numpy()).mean()),
+            "prior_notes_per_bar": float(note_densities(outputs["prior"],
+                                                        model.representation).mean()),
+            "data_notes_per_bar": float(note_densities(eval_batch, model.representation).mean()),
         }
         self.log.scalars(density, step, prefix="samples.")
         print(f"samples {step:>5} | prior samples {density['prior_notes_per_bar']:.1f} notes per"
@@ -372,8 +346,8 @@ class Trainer:
             folder = Path(tmp) if observed else self.run_dir / "samples"
             for kind, tokens in outputs.items():
                 stem = f"step{step:07d}_{kind}"
-                melodies = [row.cpu().numpy() for row in tokens]
-                for path in write_melodies_with_roll(melodies, folder, stem):
+                for path in write_melodies_with_roll(list(tokens), folder, stem,
+                                                     representation=model.representation):
                     self.log.artifact(path, path.name)
 
     # ------------------------------------------------------------ checkpoints
@@ -385,51 +359,26 @@ class Trainer:
             return
         # Workers prefetch, so the sampler runs ahead: the position is what the steps consumed.
         consumed = self.state.step * self.train_cfg.batch_size
-        epoch, index = self.train_loader.sampler.position_after(consumed)
-        bundle = self.model.to_state()
-        bundle["training"] = {
-            "kind": TRAINING_KIND,
-            "config": self.config.raw,
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "step": self.state.step,
-            "best_eval_loss": self.state.best_eval_loss,
-            "rng": ckpt.rng_state(),
-            "data": {"epoch": epoch, "index": index},
-        }
-        ckpt.atomic_torch_save(bundle, path)
+        ckpt.TrainingCheckpoint.capture(
+            self.config.raw, self.optimizer, self.scheduler, self.state.step,
+            self.state.best_eval_loss, self.train_loader.sampler.position_after(consumed),
+        ).save(self.model, path)
         if path.name == "last.pt":
             self.last_checkpoint = path
 
     def _load(self, path: Path) -> None:
-        if not path.is_file():
-            raise FileNotFoundError(f"ckpt_path: no checkpoint at {path}")
-        # on the CPU: load_state_dict copies onto the model's and optimiser's devices, and the
-        # RNG states must stay CPU byte tensors (set_rng_state refuses CUDA ones)
-        bundle = read_checkpoint(path, map_location="cpu")
-        mismatch = ckpt.architecture_mismatch(self.model.state_dict(), bundle["state_dict"])
-        if mismatch:
-            raise CheckpointError(f"ckpt_path: {path} holds a model of another architecture "
-                                  f"than this config ({mismatch})")
-        if not ckpt.all_finite(bundle["state_dict"].values()):
-            raise CheckpointError(f"ckpt_path: {path} holds NaN or infinite weights (a run "
-                                  "that diverged); continue from an earlier checkpoint")
-        self.model.load_state_dict(bundle["state_dict"])
-        training = bundle.get("training")
+        training = ckpt.load_weights(self.model, path)
         if training is None:  # a model-only checkpoint: start training from its weights
             print(f"initialised the weights from {path} (no training state in it)")
             return
-        step = int(training["step"])
-        if step >= self.train_cfg.num_steps:
-            raise ConfigError(f"num_steps: the checkpoint {path} is already at step {step:,}, "
-                              f"and num_steps is {self.train_cfg.num_steps:,}: nothing to train "
-                              f"(set num_steps above {step:,} to go on)")
-        self.optimizer.load_state_dict(training["optimizer"])
-        self.scheduler.load_state_dict(training["scheduler"])
-        self.state.step = step
-        self.state.best_eval_loss = float(training["best_eval_loss"])
-        ckpt.restore_rng_state(training["rng"])
-        self.train_loader.sampler.set_position(training["data"]["epoch"], training["data"]["index"])
+        if training.step >= self.train_cfg.num_steps:
+            raise ConfigError(f"num_steps: the checkpoint {path} is already at step "
+                              f"{training.step:,}, and num_steps is {self.train_cfg.num_steps:,}:"
+                              f" nothing to train (set num_steps above {training.step:,} to go "
+                              "on)")
+        training.restore(self.optimizer, self.scheduler, self.train_loader.sampler)
+        self.state.step = training.step
+        self.state.best_eval_loss = training.best_eval_loss
         self.last_checkpoint = path
         if self.ctx.is_main:
             print(f"resumed from {path} at step {self.state.step}")
