@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from symusic.data.melody import DEFAULT_PROGRAMS
-from symusic.data.tokens import STEPS_PER_BAR
+from symusic.data.representation import MELODY
 from symusic.musicvae.model.config import MODEL_KEYS, ConfigError, ModelConfig
 from symusic.musicvae.model.params import ConfigModel, config_error
 
@@ -98,8 +98,9 @@ class TrainingConfig(_Strict):
 
     @property
     def seq_len(self) -> int:
-        """Length of one training window in 16th-note steps."""
-        return self.slice_bar * STEPS_PER_BAR
+        """Length of one training window in 16th-note steps (the experiment trains melody
+        models: the spec's config has no representation key)."""
+        return MELODY.window_length(self.slice_bar)
 
 
 @dataclass(frozen=True)
