@@ -29,7 +29,6 @@ import torch
 
 from symusic import progress
 from symusic.data.melody import DEFAULT_PROGRAMS
-from symusic.data.tokens import STEPS_PER_BAR
 from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.tools import metrics
 
@@ -63,7 +62,8 @@ def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | Non
 
     collection = MelodyCollection.from_folder(data_dir, programs=programs, extraction=extraction,
                                               progress=progress.interactive())
-    dataset = WindowDataset(collection, seq_len // STEPS_PER_BAR, max_windows=max_windows)
+    bars = collection.representation.bars_in(seq_len)
+    dataset = WindowDataset(collection, bars, max_windows=max_windows)
     windows = np.stack([dataset.window(i) for i in range(len(dataset))]).astype(np.int64)
     return windows, {"files": collection.report.summary_line()}
 
