@@ -24,12 +24,11 @@ from symusic.data.extraction import (
     MAX_BARS,
     NO_16_STEP_BARS,
     NO_MELODIC_PROGRAM,
-    locate_file_melodies,
-    why_no_melody,
 )
 from symusic.data.melody import MAX_STEPS
 from symusic.data.midi_io import MAX_FILE_BYTES, MidiReadError, read_midi_with_cut
-from symusic.data.settings import DEFAULT_EXTRACTION
+from symusic.data.representation import MELODY
+from symusic.data.settings import DEFAULT_EXTRACTION, DataSettings
 from symusic.data.workers import die_with_parent
 from symusic.progress import bar as progress_bar  # on a terminal, never in logs
 
@@ -53,6 +52,11 @@ class ExtractionSettings:
     max_bytes: int = MAX_FILE_BYTES
     extraction: str = DEFAULT_EXTRACTION
     max_bars: int = MAX_BARS
+
+    @property
+    def data_settings(self) -> DataSettings:
+        """The representation's view of these settings (the scan is the melody's)."""
+        return DataSettings(extraction=self.extraction, programs=self.programs)
 
 
 class UnreadableFolderError(OSError):
@@ -119,13 +123,13 @@ def extract_file(path: str, settings: ExtractionSettings) -> FileMelodies:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             midi, cut_at_read = read_midi_with_cut(path, settings.max_bytes)
-            found = locate_file_melodies(midi, settings.extraction, settings.programs,
-                                         settings.max_steps, settings.max_bars)
+            found = MELODY.extract(midi, settings.data_settings, settings.max_steps,
+                                   settings.max_bars)
             if found.melodies:
                 return FileMelodies([m.melody for m in found.melodies],
                                     cut=found.cut or cut_at_read)
             return FileMelodies([], NO_MELODY,
-                                why_no_melody(midi, settings.programs, settings.extraction))
+                                MELODY.why_none(midi, settings.data_settings))
     except MidiReadError as error:
         return FileMelodies([], UNREADABLE, error.reason)
     except OSError:  # an I/O error: never cached (see TRANSIENT_REASONS)

@@ -200,3 +200,15 @@ def test_lr_decay_lowers_the_rate_every_step_and_resumes_on_its_curve(folk_dirs,
     resumed.fit()
     expected = (1e-3 - 1e-5) * 0.5 ** 6 + 1e-5
     assert resumed.optimizer.param_groups[0]["lr"] == pytest.approx(expected)
+
+
+def test_ckpt_path_takes_a_shipped_model_by_name(folk_dirs, tmp_path):
+    from symusic.musicvae.model import CheckpointError
+    from symusic.musicvae.pretrained import UnknownModelError, shipped_models
+
+    shipped = shipped_models()["folk-mel-2bar"].path
+    with pytest.raises(CheckpointError) as caught:  # found by name; the tiny config differs
+        make_trainer(folk_dirs, tmp_path / "a", num_steps=4, ckpt_path="folk-mel-2bar")
+    assert str(caught.value).startswith(f"ckpt_path: {shipped} holds a model of another")
+    with pytest.raises(UnknownModelError, match="shipped models: folk-mel-2bar"):
+        make_trainer(folk_dirs, tmp_path / "b", num_steps=4, ckpt_path="folk-mel-3bar")

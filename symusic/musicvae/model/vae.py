@@ -28,7 +28,6 @@ from symusic.data.settings import DataSettings
 from symusic.musicvae.model import loss as L
 from symusic.musicvae.model.config import ConfigError, ModelConfig
 from symusic.musicvae.model.seq_decoders import TokenSeqDecoder
-from symusic.musicvae.pretrained import resolve_checkpoint
 
 CHECKPOINT_KIND = "symusic.musicvae"
 
@@ -40,9 +39,8 @@ class CheckpointError(ValueError):
 def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     """The dict saved at ``path``, read with ``torch.load(weights_only=True)`` (an untrusted file
     cannot run code). Raises FileNotFoundError for a missing file and CheckpointError when the
-    file is not a readable MusicVAE checkpoint (see :func:`check_checkpoint_state`). ``path``
-    may name a shipped model (:mod:`symusic.musicvae.pretrained`)."""
-    path = resolve_checkpoint(path)
+    file is not a readable MusicVAE checkpoint (see :func:`check_checkpoint_state`). A shipped
+    model's name is the caller's to resolve (``pretrained.resolve_checkpoint``)."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:

@@ -24,6 +24,7 @@ from symusic.musicvae import evaluation
 from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.model import MusicVAE
 from symusic.musicvae.model.config import ConfigError
+from symusic.musicvae.pretrained import resolve_checkpoint
 from symusic.musicvae.tools.metrics import note_densities
 from symusic.musicvae.training import checkpoint as ckpt
 from symusic.musicvae.training import schedules
@@ -89,9 +90,8 @@ class Trainer:
         torch.set_flush_denormal(True)
         torch.manual_seed(cfg.seed + ctx.rank)
         self.train_data, self.eval_data = self._scan_folders()
-        self.model = MusicVAE(config.model).to(self.device)
-        self.model.data_settings = DataSettings(extraction=cfg.extraction,
-                                                programs=tuple(cfg.programs))
+        data_settings = DataSettings(extraction=cfg.extraction, programs=tuple(cfg.programs))
+        self.model = MusicVAE(config.model, data_settings).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
         self.scheduler = self._make_scheduler()
         self.train_loader = make_train_loader(
@@ -109,12 +109,13 @@ class Trainer:
         if ctx.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.trained_model = DistributedDataParallel(self.model, device_ids=ids)
+        ckpt_path = resolve_checkpoint(cfg.ckpt_path) if cfg.ckpt_path else None  # or a name
         if ctx.is_main:  # what killed writers left (kill -9 while saving)
             remove_stale_temporaries(self.run_dir / "checkpoints")
-            if cfg.ckpt_path:
-                remove_stale_temporaries(Path(cfg.ckpt_path).parent)
-        if cfg.ckpt_path:
-            self._load(Path(cfg.ckpt_path))
+            if ckpt_path is not None:
+                remove_stale_temporaries(ckpt_path.parent)
+        if ckpt_path is not None:
+            self._load(ckpt_path)
 
     def _check_batch_fits(self) -> None:
         """A batch must come from distinct windows: refuse a batch_size larger than the
