@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import numpy as np
 import pretty_midi
 
 STEP_S = 0.125  # a 16th note at 120 BPM
@@ -45,3 +46,16 @@ def write_midi(path: Path, *instruments: pretty_midi.Instrument, tempo: float = 
     midi.instruments.extend(instruments)
     midi.write(str(path))
     return path
+
+
+def scale_walk(seed: int, bars: int, step_choices=(2, 4, 4, 8), lowest: int = 0):
+    """A random walk on the C major scale as ``(pitch, start_step, end_step)`` notes: each note
+    ends a 16th before the next starts, the first onset is on step 0."""
+    rng = np.random.default_rng(seed)
+    notes, step, degree = [], 0, 3
+    while step < bars * 16:
+        length = min(int(rng.choice(step_choices)), bars * 16 - step)
+        degree = int(np.clip(degree + rng.integers(-2, 3), 0, len(SCALE) - 1))
+        notes.append((SCALE[degree] + lowest, step, step + max(length - 1, 1)))
+        step += length
+    return notes

@@ -62,7 +62,7 @@ def test_symusic_models_lists_them_with_figures(capsys):
 def test_recorded_accuracy_holds_on_the_fixed_slice(name, folk_eval):
     """A change that silently breaks a trained model (extraction, tokens, layers) fails here."""
     recorded = MODELS[name].figures["regression"]
-    model = MusicVAE.load(name).eval()
+    model = MusicVAE.load(MODELS[name].path).eval()
     measured = regression_figures(model, folk_eval)
     assert measured["windows"] == recorded["windows"] == REGRESSION_WINDOWS
     for key in ("teacher_forced_accuracy", "teacher_forced_note_accuracy"):

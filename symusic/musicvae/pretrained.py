@@ -1,8 +1,9 @@
 """Models trained on the built-in folk corpus that ship inside the package, loadable by name.
 
-Wherever a checkpoint path is accepted (``symusic sample --checkpoint``, ``evaluate``, the studio,
-``MusicVAE.load``, even a config's ``ckpt_path``), a shipped model's name works too:
-``symusic sample --checkpoint folk-mel-2bar``. ``symusic models`` lists them.
+Wherever a user gives a checkpoint path (``symusic sample --checkpoint``, ``evaluate``, the
+studio, ``TrainedModel.load``, a config's ``ckpt_path``), a shipped model's name works too:
+``symusic sample --checkpoint folk-mel-2bar``. ``symusic models`` lists them. (The model layer,
+``MusicVAE.load``, takes files only: :func:`resolve_checkpoint` turns a name into one.)
 
 Each model is one weights-only file in ``symusic/musicvae/pretrained/`` (the model config, the
 data settings it was trained with and fp16 weights; read with ``torch.load(weights_only=True)``),

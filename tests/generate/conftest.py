@@ -8,30 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from midi_files import SCALE, instrument, tiny_model_config, write_midi
+from midi_files import instrument, scale_walk, tiny_model_config, write_midi
 
 SEQ_LEN = 32  # a 2-bar model
 
 TINY_CONFIG = tiny_model_config()
 
 
-def melody_notes(seed: int, bars: int, lowest: int = 0) -> list[tuple[int, int, int]]:
-    """A random scale walk as ``(pitch, start_step, end_step)``: quarter and eighth notes,
-    each ending a 16th before the next starts, first onset on step 0."""
-    rng = np.random.default_rng(seed)
-    notes, step, degree = [], 0, 3
-    while step < bars * 16:
-        length = int(rng.choice([2, 4, 4, 8]))
-        length = min(length, bars * 16 - step)
-        degree = int(np.clip(degree + rng.integers(-2, 3), 0, len(SCALE) - 1))
-        notes.append((SCALE[degree] + lowest, step, step + max(length - 1, 1)))
-        step += length
-    return notes
-
-
 def one_bar_melody(seed: int) -> list[tuple[int, int, int]]:
     """A melody of exactly one bar: its last note ends on the bar line."""
-    notes = melody_notes(seed, 1)
+    notes = scale_walk(seed, 1)
     pitch, start, _ = notes[-1]
     return [*notes[:-1], (pitch, start, 16)]
 
@@ -50,11 +36,11 @@ def midi_dir(tmp_path_factory) -> Path:
     """Six single-track 4-bar melodies and one file with two melody tracks."""
     folder = tmp_path_factory.mktemp("midi")
     for i in range(6):
-        write_midi(folder / f"tune{i}.mid", instrument(melody_notes(i, 4), name=f"tune {i}"))
+        write_midi(folder / f"tune{i}.mid", instrument(scale_walk(i, 4), name=f"tune {i}"))
     write_midi(
         folder / "two_tracks.mid",
-        instrument(melody_notes(10, 4), program=0, name="Piano"),
-        instrument(melody_notes(11, 4, lowest=-12), program=24, name="Guitar"),
+        instrument(scale_walk(10, 4), program=0, name="Piano"),
+        instrument(scale_walk(11, 4, lowest=-12), program=24, name="Guitar"),
     )
     return folder
 
@@ -62,9 +48,9 @@ def midi_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def gap_midi(tmp_path_factory) -> Path:
     """One track whose 3-bar phrases (bars 0-2 and 5-7) are split by two bars of silence."""
-    shifted = [(p, s + 80, e + 80) for p, s, e in melody_notes(21, 3)]
+    shifted = [(p, s + 80, e + 80) for p, s, e in scale_walk(21, 3)]
     return write_midi(tmp_path_factory.mktemp("gap") / "gap.mid",
-                      instrument(melody_notes(20, 3) + shifted))
+                      instrument(scale_walk(20, 3) + shifted))
 
 
 @pytest.fixture(scope="session")

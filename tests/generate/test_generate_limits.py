@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import melody_notes
-from midi_files import instrument, write_midi
+from midi_files import instrument, scale_walk, write_midi
 
 from symusic.musicvae import inference
 from symusic.musicvae.tools import cli, evaluate, generate
@@ -124,7 +123,7 @@ def test_the_limits_are_in_the_help():
 
 
 def test_evaluate_needs_two_windows(tiny_model_path, tmp_path, capsys):
-    write_midi(tmp_path / "one" / "two_bars.mid", instrument(melody_notes(0, 2)))
+    write_midi(tmp_path / "one" / "two_bars.mid", instrument(scale_walk(0, 2)))
     code = ev(tiny_model_path, tmp_path / "one", "--num-samples", 2)
     one_line_error(capsys, code, "only one window of 2 bars")
 
@@ -148,7 +147,7 @@ def test_a_diverged_checkpoint_is_one_line(tiny_model, tmp_path, midi_dir, capsy
 def test_interpolate_without_bar_takes_the_first_window(tiny_model_path, midi_dir, tmp_path,
                                                         capsys):
     """A file whose melody starts after two bars of rest has no window at bar 0."""
-    late = [(p, s + 32, e + 32) for p, s, e in melody_notes(7, 3)]
+    late = [(p, s + 32, e + 32) for p, s, e in scale_walk(7, 3)]
     rest_first = write_midi(tmp_path / "rest_first.mid", instrument(late))
     out = tmp_path / "i"
     assert gen("interpolate", "--checkpoint", tiny_model_path, "--start", midi_dir / "tune0.mid",

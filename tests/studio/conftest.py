@@ -5,37 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from midi_files import SCALE, instrument, tiny_model_config, write_midi
+from midi_files import instrument, scale_walk, tiny_model_config, write_midi
+from studio_helpers import studio_client
 
 TINY_CONFIG = tiny_model_config()
-BASE_URL = "http://127.0.0.1:8000"  # the Host a browser on this machine sends
-
-
-def studio_client(studio, host: str = "127.0.0.1"):
-    """A ``TestClient`` on the app of ``studio`` listening on ``host``, addressed as a page of
-    the studio would address it (``Host: 127.0.0.1:8000``)."""
-    from fastapi.testclient import TestClient
-
-    from symusic.studio.app import create_app
-
-    return TestClient(create_app(studio, host), base_url=BASE_URL)
-
-
-def scale_walk(seed: int, bars: int, step_choices=(2, 4, 4, 8), lowest: int = 0):
-    """A random walk on the C major scale as ``(pitch, start_step, end_step)`` notes."""
-    rng = np.random.default_rng(seed)
-    notes, step, degree = [], 0, 3
-    while step < bars * 16:
-        length = min(int(rng.choice(step_choices)), bars * 16 - step)
-        degree = int(np.clip(degree + rng.integers(-2, 3), 0, len(SCALE) - 1))
-        notes.append((SCALE[degree] + lowest, step, step + max(length - 1, 1)))
-        step += length
-    return notes
-
-
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory) -> Path:
     """Six one-track 4-bar melodies (busy and sparse ones) and a file with two melody tracks."""

@@ -9,8 +9,8 @@ import numpy as np
 import pretty_midi
 import pytest
 import torch
-from conftest import scale_walk, studio_client
-from midi_files import instrument, write_midi
+from midi_files import instrument, scale_walk, write_midi
+from studio_helpers import studio_client
 
 from symusic.data import tokens as vocab
 from symusic.data.midi_io import melody_notes

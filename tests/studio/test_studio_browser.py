@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pretty_midi
 import pytest
-from conftest import scale_walk
-from midi_files import instrument, write_midi
+from midi_files import instrument, scale_walk, write_midi
 
 from symusic.data.midi_io import melody_notes
 

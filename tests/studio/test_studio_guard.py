@@ -13,8 +13,8 @@ import threading
 import time
 
 import pytest
-from conftest import BASE_URL, scale_walk, studio_client
-from midi_files import instrument, write_midi
+from midi_files import instrument, scale_walk, write_midi
+from studio_helpers import BASE_URL, studio_client
 
 from symusic.studio.__main__ import main
 from symusic.studio.app import create_app
