@@ -112,7 +112,7 @@ def reconstruction_metrics(model, batches: Iterable[torch.Tensor], seed: int = 0
             count += len(batch)
     means = {name: total / max(count, 1) for name, total in sums.items()}
     predicted, target = np.concatenate(greedy), np.concatenate(targets)
-    representation = TrainedModel(model).representation
+    representation = model.representation
     return {
         "teacher_forced_accuracy": means["teacher_forced_accuracy"],
         "sampled_accuracy": metrics.token_accuracy(predicted, target),
