@@ -47,7 +47,7 @@ MODEL_KEYS = ("z_size", "encoder_params", "seq_decoder_args")
 
 class ModelConfig(ConfigModel):
     """The whole model: latent size, the sequence length it is trained on
-    (``slice_bar * STEPS_PER_BAR``), encoder and sequence decoder."""
+    (the representation's window length), encoder and sequence decoder."""
 
     z_size: PositiveInt
     seq_len: PositiveInt
