@@ -59,3 +59,18 @@ def scale_walk(seed: int, bars: int, step_choices=(2, 4, 4, 8), lowest: int = 0)
         notes.append((SCALE[degree] + lowest, step, step + max(length - 1, 1)))
         step += length
     return notes
+
+
+def toy_representation_class():
+    """A second representation for testing the seam: twelve tokens, token 0 the "nothing new"
+    one, eight steps a bar, no note view (only the model needs it)."""
+    from symusic.data.representation import Representation
+
+    class Toy(Representation):
+        name = "toy"
+        vocab_size = 12
+        no_event = 0
+        steps_per_quarter = 2
+        steps_per_bar = 8
+
+    return Toy

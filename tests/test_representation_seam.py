@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from midi_files import tiny_model_config
+from midi_files import tiny_model_config, toy_representation_class
 
 from symusic.data import representation as rep
 from symusic.data.settings import DataSettings
@@ -16,14 +16,7 @@ from symusic.musicvae.model.vae import CheckpointError, MusicVAE
 SEQ_LEN = 16  # two 8-step bars of the toy
 
 
-class Toy(rep.Representation):
-    """Twelve tokens, token 0 the "nothing new" one, eight steps a bar."""
-
-    name = "toy"
-    vocab_size = 12
-    no_event = 0
-    steps_per_quarter = 2
-    steps_per_bar = 8
+Toy = toy_representation_class()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from midi_files import toy_representation_class
 
 from symusic.data import representation as rep
 from symusic.data.midi_io import read_midi
@@ -18,14 +19,7 @@ def window(*events: tuple[int, int], length: int = 32) -> np.ndarray:
     return tokens
 
 
-class Toy(rep.Representation):
-    """Twelve tokens, eight steps a bar; no note view (only the model needs it)."""
-
-    name = "toy"
-    vocab_size = 12
-    no_event = 0
-    steps_per_quarter = 2
-    steps_per_bar = 8
+Toy = toy_representation_class()
 
 
 def test_shape_bars_and_steps():
