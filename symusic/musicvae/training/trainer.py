@@ -135,7 +135,8 @@ class Trainer:
         cfg = self.train_cfg
         if cfg.lr_decay < 1.0:
             return torch.optim.lr_scheduler.LambdaLR(
-                self.optimizer, lambda step: schedules.at(cfg, step).lr_factor)
+                self.optimizer, lambda step: schedules.learning_rate_factor(
+                    cfg.learning_rate, cfg.lr_decay, cfg.min_learning_rate, step))
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
             self.optimizer, mode="min", factor=cfg.lr_scheduler_factor,
             patience=cfg.lr_scheduler_patience,
@@ -279,8 +280,8 @@ class Trainer:
         """:func:`evaluation.reconstruction_metrics` on the eval windows (the figures of
         ``python -m symusic.musicvae.evaluate``), with ``loss`` the training objective at this
         step's beta and free bits (z drawn from q(z|x), seeded as the command's default)."""
-        objective = evaluation.Objective(schedules.at(self.train_cfg, self.state.step).beta,
-                                         self.train_cfg.free_bits)
+        objective = evaluation.Objective(
+            schedules.beta(self.train_cfg.beta_settings, self.state.step), self.train_cfg.free_bits)
         with self._autocast():
             return evaluation.reconstruction_metrics(self.model, self.eval_loader,
                                                      objective=objective)
