@@ -1,9 +1,14 @@
-"""The corpus command line: ``python -m symusic.data.corpus --out DIR [--rebuild] [--workers N]
-[--limit N] [--pack ARCHIVE]`` (``symusic.data.corpus`` runs :func:`main`).
+"""The corpus command line (``symusic.data.corpus`` runs :func:`main`).
 
-Unpacks the shipped folk corpus (seconds), or builds it from music21 with ``--rebuild``
-(minutes); maintainers re-make the shipped archive with ``--rebuild --pack``. A wrong argument
-or an output folder that cannot be written is one line on stderr, before any work.
+* ``python -m symusic.data.corpus --out DIR [--rebuild] [--workers N] [--limit N]
+  [--pack ARCHIVE]`` (``--name folk``, the default): unpacks the shipped folk corpus (seconds),
+  or builds it from music21 with ``--rebuild`` (minutes); maintainers re-make the shipped
+  archive with ``--rebuild --pack``.
+* ``python -m symusic.data.corpus --name pop909 --from POP909 --out DIR [--limit N]``: writes
+  the melodies of a user's copy of POP909 into ``DIR/train`` and ``DIR/eval`` (``pop909``).
+
+A wrong argument or an output folder that cannot be written is one line on stderr, before any
+work.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from symusic.data.corpus import (
     select_tunes,
 )
 from symusic.data.corpus_archive import ArchiveError, pack
+from symusic.data.pop909 import Pop909Error, prepare_pop909
 
 PROG = "python -m symusic.data.corpus"
 
@@ -53,6 +59,13 @@ def argument_problem(args: argparse.Namespace) -> str | None:
         value = getattr(args, name)
         if value is not None and value < 1:
             return f"--{name} must be 1 or more, got {value}"
+    if args.name != "folk" and (args.rebuild or args.pack or args.workers):
+        return f"--rebuild, --pack and --workers are for the folk corpus, not --name {args.name}"
+    if args.name == "pop909" and args.source is None:
+        return ("--name pop909 needs --from PATH: the POP909 folder of a copy of "
+                "https://github.com/music-x-lab/POP909-Dataset")
+    if args.name == "folk" and args.source is not None:
+        return "--from is for --name pop909; the folk corpus ships with the package"
     if args.pack is not None:
         if Path(args.pack).is_dir():
             return f"--pack {args.pack} is a folder, not a file name"
@@ -69,7 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Unpack the built-in folk corpus that ships with the package "
         "(seconds), or build it from music21's ABC files with --rebuild (minutes).")
-    parser.add_argument("--out", default="data/folk", help="output folder (default data/folk)")
+    parser.add_argument("--name", choices=("folk", "pop909"), default="folk",
+                        help="which corpus: folk (shipped, the default) or pop909 (from a "
+                             "copy you downloaded, see --from)")
+    parser.add_argument("--from", dest="source", metavar="PATH", default=None,
+                        help="for --name pop909: the POP909 folder (NNN/NNN.mid song folders)")
+    parser.add_argument("--out", default=None,
+                        help="output folder (default data/folk, or data/pop909)")
     parser.add_argument("--rebuild", action="store_true",
                         help="build from music21's ABC files instead of unpacking the shipped "
                              "archive (minutes instead of seconds)")
@@ -81,10 +100,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="then pack the corpus into ARCHIVE (for maintainers, with "
                              "--rebuild: symusic/data/folk_corpus.tar.xz)")
     args = parser.parse_args(argv)
+    args.out = args.out or f"data/{args.name}"
     problem = argument_problem(args)
     if problem:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
         return 2
+    if args.name == "pop909":
+        return prepare_pop909_corpus(args)
     started = time.perf_counter()
     try:
         manifest = build_corpus(args.out, limit=args.limit, workers=args.workers,
@@ -107,6 +129,25 @@ def main(argv: list[str] | None = None) -> int:
               f"eval {info['files']['eval']:,}")
     print(f"{args.out}: {manifest['files']['train']:,} train and {manifest['files']['eval']:,} "
           f"eval files, {len(manifest['failed'])} tune(s) failed (see manifest.json) "
+          f"[{time.perf_counter() - started:.1f} s]")
+    return 0
+
+
+def prepare_pop909_corpus(args: argparse.Namespace) -> int:
+    """``--name pop909``: write the melodies and print what was written (exit 0, or 1)."""
+    started = time.perf_counter()
+    try:
+        manifest = prepare_pop909(args.source, args.out, limit=args.limit)
+    except (Pop909Error, OSError) as err:
+        print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; run again to finish", file=sys.stderr)
+        return 130
+    files = manifest["files"]
+    print(f"{args.out}: {files['train']:,} train and {files['eval']:,} eval songs, "
+          f"{manifest['bars']:,} bars of 4/4 ({manifest['bars_left_out']:,} bars of another "
+          f"length left out), {len(manifest['failed'])} song(s) skipped (see manifest.json) "
           f"[{time.perf_counter() - started:.1f} s]")
     return 0
 
