@@ -92,7 +92,7 @@ class BeatGrid:
     def bars(self) -> list[tuple[int, int]]:
         """``(first beat, beats)`` of each bar; the last bar is taken as a whole one."""
         starts = self.downbeats.tolist()
-        lengths = [b - a for a, b in zip(starts, starts[1:])] + [BEATS_PER_BAR]
+        lengths = [b - a for a, b in zip(starts, starts[1:], strict=False)] + [BEATS_PER_BAR]
         return list(zip(starts, lengths, strict=True))
 
 
