@@ -26,6 +26,12 @@ from symusic.atomic import atomic_write
 from symusic.data.representation import Representation, check_recorded, get_representation
 from symusic.data.settings import DataSettings
 from symusic.musicvae.model import loss as L
+from symusic.musicvae.model.checkpoint_limits import (
+    CheckpointLimitError,
+    check_archive,
+    check_model_sizes,
+    check_plain_structure,
+)
 from symusic.musicvae.model.config import ConfigError, ModelConfig
 from symusic.musicvae.model.seq_decoders import TokenSeqDecoder
 
@@ -39,10 +45,16 @@ class CheckpointError(ValueError):
 def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     """The dict saved at ``path``, read with ``torch.load(weights_only=True)`` (an untrusted file
     cannot run code). Raises FileNotFoundError for a missing file and CheckpointError when the
-    file is not a readable MusicVAE checkpoint (see :func:`check_checkpoint_state`). A shipped
-    model's name is the caller's to resolve (``pretrained.resolve_checkpoint``)."""
+    file is not a readable MusicVAE checkpoint (see :func:`check_checkpoint_state`) or is
+    beyond the bounds of :mod:`checkpoint_limits` (its unpacked size before reading, its
+    structure after). A shipped model's name is the caller's to resolve
+    (``pretrained.resolve_checkpoint``)."""
     if not Path(path).is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        check_archive(path)
+    except CheckpointLimitError as e:
+        raise CheckpointError(f"{path}: refused: {e}") from None
     try:
         with warnings.catch_warnings():  # torch warns (more lines) about odd pickle protocols
             warnings.simplefilter("ignore")
@@ -50,6 +62,10 @@ def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     except Exception as e:  # torch raises many kinds for a file it cannot read
         reason = _load_failure(e)
         raise CheckpointError(f"{path}: not a readable torch checkpoint ({reason})") from e
+    try:
+        check_plain_structure(state)
+    except CheckpointLimitError as e:
+        raise CheckpointError(f"{path}: refused: {e}") from None
     check_checkpoint_state(state, str(path))
     return state
 
@@ -266,7 +282,9 @@ class MusicVAE(nn.Module):
 
     @classmethod
     def from_state(cls, state: dict, source: str = "state") -> MusicVAE:
-        """Rebuild from ``to_state()``'s dict (``kind`` may be absent); raises CheckpointError."""
+        """Rebuild from ``to_state()``'s dict (``kind`` may be absent); raises CheckpointError,
+        also before building anything when the config's sizes disagree with the weights'
+        (:func:`checkpoint_limits.check_model_sizes`)."""
         check_checkpoint_state(state, source)
         recorded = representation_of(state, source).name
         try:
@@ -274,8 +292,12 @@ class MusicVAE(nn.Module):
             if settings.representation != recorded:
                 raise ValueError(f"it records the {recorded!r} representation but data "
                                  f"settings of {settings.representation!r}")
-            model = cls(ModelConfig.from_dict(state["model_config"]), settings)
+            config = ModelConfig.from_dict(state["model_config"])
+            check_model_sizes(config, lambda: cls(config, settings), state["state_dict"])
+            model = cls(config, settings)
             model.load_state_dict(state["state_dict"])
+        except CheckpointLimitError as e:
+            raise CheckpointError(f"{source}: refused: {e}") from None
         except (ConfigError, RuntimeError, TypeError, AttributeError, ValueError) as e:
             raise CheckpointError(f"{source}: damaged MusicVAE checkpoint: {e}") from e
         return model

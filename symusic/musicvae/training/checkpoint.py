@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,13 @@ import torch
 
 from symusic.atomic import atomic_write
 from symusic.musicvae.model import CheckpointError
+from symusic.musicvae.model.checkpoint_limits import architecture_mismatch
 from symusic.musicvae.model.vae import read_checkpoint
 
 TRAINING_KIND = "symusic.musicvae.training"
+# what a "training" entry must hold, and of which type
+_TRAINING_KEYS = {"optimizer": dict, "scheduler": dict, "step": int,
+                  "best_eval_loss": int | float, "rng": dict, "data": dict}
 
 
 @dataclass
@@ -59,18 +63,40 @@ class TrainingCheckpoint:
         return atomic_torch_save(bundle, path)
 
     @classmethod
-    def from_dict(cls, training: dict[str, Any]) -> TrainingCheckpoint:
-        """Read a checkpoint's ``"training"`` entry."""
+    def from_dict(cls, training: Any, source: str = "checkpoint") -> TrainingCheckpoint:
+        """Read a checkpoint's ``"training"`` entry; CheckpointError naming what is missing or
+        of the wrong type in a damaged one."""
+        if not isinstance(training, dict):
+            raise CheckpointError(f"{source}: damaged training state: a "
+                                  f"{type(training).__name__} where a mapping belongs")
+        for key, kind in _TRAINING_KEYS.items():
+            if not isinstance(training.get(key), kind):
+                found = "missing" if key not in training else type(training[key]).__name__
+                raise CheckpointError(f"{source}: damaged training state: {key!r} is {found}")
+        data = training["data"]
+        if not all(isinstance(data.get(k), int) and data[k] >= 0 for k in ("epoch", "index")):
+            raise CheckpointError(f"{source}: damaged training state: 'data' needs the "
+                                  "sampler's 'epoch' and 'index' (whole numbers)")
+        rng = training["rng"]
+        if not {"torch", "python", "numpy"} <= set(rng):
+            raise CheckpointError(f"{source}: damaged training state: 'rng' needs 'torch', "
+                                  "'python' and 'numpy'")
         return cls(training.get("config", {}), training["optimizer"], training["scheduler"],
-                   int(training["step"]), float(training["best_eval_loss"]), training["rng"],
-                   int(training["data"]["epoch"]), int(training["data"]["index"]))
+                   int(training["step"]), float(training["best_eval_loss"]), rng,
+                   int(data["epoch"]), int(data["index"]))
 
-    def restore(self, optimizer: torch.optim.Optimizer, scheduler: Any, sampler: Any) -> None:
+    def restore(self, optimizer: torch.optim.Optimizer, scheduler: Any, sampler: Any,
+                source: str = "checkpoint") -> None:
         """Put the optimiser, the LR scheduler, the RNGs and the training sampler back where
-        they were."""
-        optimizer.load_state_dict(self.optimizer)
-        scheduler.load_state_dict(self.scheduler)
-        restore_rng_state(self.rng)
+        they were; CheckpointError when a damaged state does not fit them."""
+        try:
+            optimizer.load_state_dict(self.optimizer)
+            scheduler.load_state_dict(self.scheduler)
+            restore_rng_state(self.rng)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:
+            raise CheckpointError(f"{source}: damaged training state: the optimiser, scheduler "
+                                  f"or RNG state does not fit ({type(e).__name__}: "
+                                  f"{str(e)[:120]})") from None
         sampler.set_position(self.data_epoch, self.data_index)
 
 
@@ -95,7 +121,9 @@ def load_weights(model: torch.nn.Module, path: Path) -> TrainingCheckpoint | Non
                               "that diverged); continue from an earlier checkpoint")
     model.load_state_dict(bundle["state_dict"])
     training = bundle.get("training")
-    return None if training is None else TrainingCheckpoint.from_dict(training)
+    if training is None:
+        return None
+    return TrainingCheckpoint.from_dict(training, f"ckpt_path: {path}")
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
@@ -141,34 +169,3 @@ def all_finite(tensors: Iterable[Any]) -> bool:
     """Whether every floating-point tensor among ``tensors`` holds only finite numbers."""
     return all(bool(torch.isfinite(t).all()) for t in tensors
                if isinstance(t, torch.Tensor) and t.is_floating_point())
-
-
-def architecture_mismatch(expected: Mapping[str, torch.Tensor], found: Mapping[str, Any],
-                          shown: int = 3) -> str:
-    """What differs between two state dicts' keys and shapes, in a few words ('' if nothing):
-    ``expected`` is the model's, ``found`` the checkpoint's. Names the first ``shown`` keys of
-    each kind."""
-
-    def first(keys: list[str]) -> str:
-        more = f" (+{len(keys) - shown} more)" if len(keys) > shown else ""
-        return ", ".join(keys[:shown]) + more
-
-    def shape(value: Any) -> str:
-        size = getattr(value, "shape", None)
-        return str(list(size)) if size is not None else type(value).__name__
-
-    missing = [key for key in expected if key not in found]
-    unexpected = [key for key in found if key not in expected]
-    reshaped = [
-        f"{key} {shape(found[key])} in the checkpoint, {shape(expected[key])} here"
-        for key in expected
-        if key in found and getattr(found[key], "shape", None) != expected[key].shape
-    ]
-    parts = []
-    if missing:
-        parts.append(f"missing: {first(missing)}")
-    if unexpected:
-        parts.append(f"unexpected: {first(unexpected)}")
-    if reshaped:
-        parts.append(f"other shapes: {first(reshaped)}")
-    return "; ".join(parts)

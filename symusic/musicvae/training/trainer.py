@@ -388,7 +388,8 @@ class Trainer:
                               f"{training.step:,}, and num_steps is {self.train_cfg.num_steps:,}:"
                               f" nothing to train (set num_steps above {training.step:,} to go "
                               "on)")
-        training.restore(self.optimizer, self.scheduler, self.train_loader.sampler)
+        training.restore(self.optimizer, self.scheduler, self.train_loader.sampler,
+                         source=f"ckpt_path: {path}")
         self.state.step = training.step
         self.state.best_eval_loss = training.best_eval_loss
         self.last_checkpoint = path
