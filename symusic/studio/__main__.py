@@ -134,17 +134,15 @@ def serve(args: argparse.Namespace) -> int:
         print(f"{PROG}: note: listening on {args.host}: other machines can reach the studio",
               file=sys.stderr)
 
-    import uvicorn
-
     from symusic.studio.app import create_app
+    from symusic.studio.connections import server_config
 
     # The latent statistics take a while on a big model: start them before the first request.
     reference = threading.Thread(target=studio.latent.reference, daemon=True)
     reference.start()
     # lifespan off: the studio is closed below, also when a second Ctrl+C cuts shutdown short.
-    # h11 bounds a request's headers (16 KB); at most 100 connections at once hold a body.
-    server = quiet_server(uvicorn.Config(create_app(studio, args.host), log_level="warning",
-                                         lifespan="off", http="h11", limit_concurrency=100))
+    # h11 bounds a request's headers (16 KB); slow and silent connections are closed.
+    server = quiet_server(server_config(create_app(studio, args.host)))
     threading.Thread(target=announce, args=(server, url_of(sock)), daemon=True).start()
     try:
         server.run(sockets=[sock])
