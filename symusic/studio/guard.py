@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import socket
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -63,12 +64,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+# host [":" port], host a name of dot-separated labels (one final dot allowed), an IPv4
+# address or a bracketed IPv6 one (RFC 9110 7.2 with RFC 3986 3.2.2); nothing else
+_HOST_HEADER = re.compile(
+    r"(?:\[(?P<ipv6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?"
+    r"(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*)\.?)(?::[0-9]{1,5})?")
+
+
 def host_name(header: str) -> str:
-    """The name or address of a ``Host`` header, without its port: ``[::1]:80`` -> ``::1``."""
-    header = header.strip().lower()
-    if header.startswith("["):
-        return header[1 : header.find("]")] if "]" in header else ""
-    return header.rsplit(":", 1)[0].rstrip(".") if header.count(":") <= 1 else header
+    """The name or address of a ``Host`` header, without its port: ``[::1]:80`` -> ``::1``;
+    ``""`` for a header that is not exactly a host and an optional port
+    (``localhost:80@evil.example``, ``[::1]evil.example``, ``localhost..``)."""
+    match = _HOST_HEADER.fullmatch(header.strip().lower())
+    if match is None:
+        return ""
+    if match["ipv6"] is not None:
+        return match["ipv6"] if _ip(match["ipv6"]) is not None else ""
+    return match["name"]
 
 
 def _ip(name: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -165,9 +177,9 @@ class Guard:
     def refusal(self, scope: Scope, headers: Headers) -> tuple[int, str] | None:
         """``(status, message)`` when the request is refused before it is read, else None."""
         name = host_name(headers.get("host", ""))
-        if not self.hosts.allows(name):
+        if not name or not self.hosts.allows(name):
             return 400, (f"this studio answers requests for {self.hosts.describe()}, not "
-                         f"{name[:80]!r}")
+                         f"{(name or headers.get('host', ''))[:80]!r}")
         api, method = scope["path"].startswith("/api/"), scope["method"]
         if api or method not in SAFE_METHODS:
             origin = headers.get("origin")

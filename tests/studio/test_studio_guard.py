@@ -52,6 +52,16 @@ def test_a_foreign_host_is_refused_everywhere(client):
     assert refused(client.get("/api/info", headers={"host": "192.168.1.20:8000"}), 400)
 
 
+@pytest.mark.parametrize("host", [
+    "localhost:8000@evil.example", "[::1]evil.example", "localhost..", "localhost:80:80",
+    "127.0.0.1 evil.example", "[::1", "[evil.example]:80", "localhost:", "local%68ost",
+    "localhost:123456", "",
+])
+def test_a_host_header_that_is_not_just_a_host_and_a_port_is_refused(client, host):
+    assert host_name(host) == ""
+    assert refused(client.get("/api/info", headers={"host": host}), 400)
+
+
 def test_the_hosts_each_listening_address_answers_to():
     assert host_name("[::1]:8000") == "::1" and host_name("Example.ORG.:80") == "example.org"
     loopback = HostPolicy.for_address("127.0.0.1")
