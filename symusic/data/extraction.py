@@ -93,11 +93,20 @@ def _in_range(instrument: pretty_midi.Instrument) -> pretty_midi.Instrument:
 
 def _magenta_melodies(midi: pretty_midi.PrettyMIDI, chosen, max_bars: int) -> FileExtraction:
     kept_pieces = [p for p in magenta_grid.pieces(midi) if p.has_16_step_bars]
+    piece_starts = np.array([p.start for p in kept_pieces])
+    piece_ends = np.array([p.end for p in kept_pieces])
     limit = max_bars * STEPS_PER_BAR
     found = FileExtraction()
+    if not kept_pieces:
+        return found
     for index, instrument in chosen:
         times = magenta_grid.instrument_times(_in_range(instrument))
-        for piece in kept_pieces:
+        # only the pieces where one of its notes starts: linear in notes plus pieces, where
+        # every piece for every track took 49 s on a dense tempo map of many tracks
+        holder = np.searchsorted(piece_starts, times[0], side="right") - 1
+        inside = (holder >= 0) & (times[0] < piece_ends[np.maximum(holder, 0)])
+        for k in np.unique(holder[inside]):
+            piece = kept_pieces[k]
             rows = magenta_grid.quantize_piece(piece, *times)
             for origin, melody in locate_melodies(rows, min_music=0):
                 if len(melody) > limit:
