@@ -4,9 +4,10 @@ in its events, and time signatures that make sense."""
 from __future__ import annotations
 
 import mido
+import pytest
 
 from symusic.data import extraction, magenta_grid
-from symusic.data.midi_io import read_midi
+from symusic.data.midi_io import MAX_FILE_BYTES, MidiReadError, read_midi
 
 
 def dense_tempo_map(path, changes: int, tracks: int, notes: int):
@@ -50,3 +51,16 @@ def test_splitting_at_changes_visits_only_the_pieces_where_notes_start(tmp_path,
             expected += [melody for _, melody in extraction.locate_melodies(rows, min_music=0)]
     assert [m.tolist() for m in expected] == [m.melody.tolist() for m in found.melodies]
     assert len(found.melodies) == 12 * 20
+
+
+def test_a_file_past_the_size_bound_is_refused_before_it_is_parsed(tmp_path):
+    """A legal file of 750,000 one-tick notes (4.5 MB, running status) would take mido about
+    11 s and 750 MB; it is refused by its size, at once."""
+    events = b"\x00\x90\x3c\x50" + b"\x01\x3c\x00\x00\x3c\x50" * 750_000 + b"\x00\xff\x2f\x00"
+    header = b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big") + (1).to_bytes(2, "big") \
+        + (480).to_bytes(2, "big")
+    path = tmp_path / "notes.mid"
+    path.write_bytes(header + b"MTrk" + len(events).to_bytes(4, "big") + events)
+    assert path.stat().st_size > MAX_FILE_BYTES
+    with pytest.raises(MidiReadError, match="too large"):
+        read_midi(path)
