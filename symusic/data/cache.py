@@ -2,11 +2,12 @@
 
 The cache holds, for every MIDI file of a folder, its relative path, size and mtime (the
 key that says whether the file must be read again), its outcome (used, no melody,
-unreadable, and why) and its melodies. All melodies are concatenated into one ``uint8``
-token array with offsets, so opening the cache of a 10,000-file folder reads a handful of
-arrays. It lives in ``<folder>/.symusic-cache/`` or, when the folder is not writable, in
-``~/.cache/symusic/``; it is written to a temporary file and renamed into place, and
-temporaries a killed writer left behind are removed the next time the cache is opened.
+unreadable, and why) and its melodies (or drum tracks). All are concatenated into one token
+array with offsets (``uint8`` for melodies, the representation's dtype otherwise), so
+opening the cache of a 10,000-file folder reads a handful of arrays. It lives in
+``<folder>/.symusic-cache/`` or, when the folder is not writable, in ``~/.cache/symusic/``;
+it is written to a temporary file and renamed into place, and temporaries a killed writer
+left behind are removed the next time the cache is opened.
 Outcomes that may change without the file changing (it could not be opened: permissions, I/O
 errors) are stored but never reused: such a file is read again on the next scan.
 """
@@ -33,9 +34,12 @@ STALE_SECONDS = 60.0  # a temporary file untouched this long belongs to no runni
 
 
 def settings_key(settings: ExtractionSettings) -> str:
-    """A short stable hash of the extraction settings and the cache format."""
-    text = json.dumps({"version": FORMAT_VERSION, **dataclasses.asdict(settings)},
-                      sort_keys=True)
+    """A short stable hash of the extraction settings and the cache format (a melody's
+    settings leave the representation out, so melody caches keep their names)."""
+    fields = dataclasses.asdict(settings)
+    if fields["representation"] == "melody":
+        del fields["representation"]
+    text = json.dumps({"version": FORMAT_VERSION, **fields}, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
@@ -82,12 +86,14 @@ class MelodyTable:
 
     @classmethod
     def build(cls, paths: list[str], sizes: list[int], mtimes: list[int],
-              outcomes: list[FileMelodies]) -> MelodyTable:
-        """Pack per-file outcomes (in the order of ``paths``) into one table."""
+              outcomes: list[FileMelodies], token_dtype: type = np.uint8) -> MelodyTable:
+        """Pack per-file outcomes (in the order of ``paths``) into one table, the tokens
+        stored as ``token_dtype`` (the representation's: ``uint8`` melodies, ``uint16``
+        drums)."""
         melodies = [m for outcome in outcomes for m in outcome.melodies]
         counts = [len(outcome.melodies) for outcome in outcomes]
         lengths = [len(m) for m in melodies]
-        tokens = np.concatenate(melodies) if melodies else np.zeros(0, np.uint8)
+        tokens = np.concatenate(melodies) if melodies else np.zeros(0, token_dtype)
         return cls(
             paths=np.array(paths, dtype=str),
             sizes=np.array(sizes, dtype=np.int64),
@@ -97,14 +103,14 @@ class MelodyTable:
             cut=np.array([o.cut for o in outcomes], dtype=bool),
             file_offsets=np.concatenate([[0], np.cumsum(counts, dtype=np.int64)]),
             melody_offsets=np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)]),
-            tokens=tokens.astype(np.uint8, copy=False),
+            tokens=tokens.astype(token_dtype, copy=False),
         )
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def melody(self, m: int) -> np.ndarray:
-        """Melody ``m`` (a view): ``uint8 [16 * bars]``."""
+        """Melody ``m`` (a view): ``[16 * bars]`` tokens."""
         return self.tokens[self.melody_offsets[m]:self.melody_offsets[m + 1]]
 
     def outcome(self, f: int) -> FileMelodies:

@@ -6,6 +6,9 @@
   archive with ``--rebuild --pack``.
 * ``python -m symusic.data.corpus --name pop909 --from POP909 --out DIR [--limit N]``: writes
   the melodies of a user's copy of POP909 into ``DIR/train`` and ``DIR/eval`` (``pop909``).
+* ``python -m symusic.data.corpus --name groove --out DIR [--limit N]``: unpacks the shipped
+  Groove MIDI Dataset (drums) into ``DIR/train``, ``DIR/validation`` and ``DIR/test`` by its
+  official split (``groove``).
 
 A wrong argument or an output folder that cannot be written is one line on stderr, before any
 work.
@@ -28,6 +31,7 @@ from symusic.data.corpus import (
     select_tunes,
 )
 from symusic.data.corpus_archive import ArchiveError, pack
+from symusic.data.groove import unpack_groove
 from symusic.data.pop909 import Pop909Error, prepare_pop909
 
 PROG = "python -m symusic.data.corpus"
@@ -64,8 +68,8 @@ def argument_problem(args: argparse.Namespace) -> str | None:
     if args.name == "pop909" and args.source is None:
         return ("--name pop909 needs --from PATH: the POP909 folder of a copy of "
                 "https://github.com/music-x-lab/POP909-Dataset")
-    if args.name == "folk" and args.source is not None:
-        return "--from is for --name pop909; the folk corpus ships with the package"
+    if args.name in ("folk", "groove") and args.source is not None:
+        return f"--from is for --name pop909; the {args.name} corpus ships with the package"
     if args.pack is not None:
         if Path(args.pack).is_dir():
             return f"--pack {args.pack} is a folder, not a file name"
@@ -82,9 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Unpack the built-in folk corpus that ships with the package "
         "(seconds), or build it from music21's ABC files with --rebuild (minutes).")
-    parser.add_argument("--name", choices=("folk", "pop909"), default="folk",
-                        help="which corpus: folk (shipped, the default) or pop909 (from a "
-                             "copy you downloaded, see --from)")
+    parser.add_argument("--name", choices=("folk", "pop909", "groove"), default="folk",
+                        help="which corpus: folk (shipped, the default), pop909 (from a "
+                             "copy you downloaded, see --from) or groove (drums, shipped)")
     parser.add_argument("--from", dest="source", metavar="PATH", default=None,
                         help="for --name pop909: the POP909 folder (NNN/NNN.mid song folders)")
     parser.add_argument("--out", default=None,
@@ -107,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.name == "pop909":
         return prepare_pop909_corpus(args)
+    if args.name == "groove":
+        return unpack_groove_corpus(args)
     started = time.perf_counter()
     try:
         manifest = build_corpus(args.out, limit=args.limit, workers=args.workers,
@@ -149,6 +155,23 @@ def prepare_pop909_corpus(args: argparse.Namespace) -> int:
           f"{manifest['bars']:,} bars of 4/4 ({manifest['bars_left_out']:,} bars of another "
           f"length left out), {len(manifest['failed'])} song(s) skipped (see manifest.json) "
           f"[{time.perf_counter() - started:.1f} s]")
+    return 0
+
+
+def unpack_groove_corpus(args: argparse.Namespace) -> int:
+    """``--name groove``: unpack the shipped drums by split and print the counts (0, or 1)."""
+    started = time.perf_counter()
+    try:
+        counts = unpack_groove(args.out, limit=args.limit)
+    except (ArchiveError, OSError) as err:
+        print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; run again to finish", file=sys.stderr)
+        return 130
+    print(f"{args.out}: the Groove MIDI Dataset (CC BY 4.0, see ATTRIBUTION.md): "
+          + ", ".join(f"{part} {n:,}" for part, n in counts.items())
+          + f" files [{time.perf_counter() - started:.1f} s]")
     return 0
 
 

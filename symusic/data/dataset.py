@@ -33,7 +33,7 @@ from symusic.data.melody import (
     unique_window_index,
 )
 from symusic.data.midi_io import MAX_FILE_BYTES
-from symusic.data.representation import MELODY, Representation
+from symusic.data.representation import Representation, get_representation
 from symusic.data.sampler import ResumableSampler
 from symusic.data.scan import (
     NO_16_STEP_BARS,
@@ -47,7 +47,7 @@ from symusic.data.scan import (
     find_midi_files,
     write_skipped,
 )
-from symusic.data.settings import DEFAULT_EXTRACTION, check_extraction
+from symusic.data.settings import DEFAULT_EXTRACTION, DataSettings, check_extraction
 
 __all__ = ["MelodyCollection", "NoMelodiesError", "ResumableSampler", "ScanReport",
            "WindowDataset", "make_eval_loader", "make_train_loader"]
@@ -59,11 +59,9 @@ class MelodyCollection:
     ``tokens``: all melodies concatenated (``uint8``); melody ``m`` is
     ``tokens[melody_offsets[m]:melody_offsets[m + 1]]`` and comes from
     ``paths[melody_files[m]]``. ``report`` (a :class:`ScanReport`) says what was used/skipped;
-    ``settings`` how the melodies were extracted. The cache holds melodies: the
-    collection's ``representation`` is the melody one.
+    ``settings`` how the melodies were extracted, and by which ``representation`` (melodies,
+    or drum tracks: the "melodies" are then its token sequences, stored in its dtype).
     """
-
-    representation: Representation = MELODY
 
     def __init__(self, folder: Path, table: MelodyTable, report: ScanReport,
                  settings: ExtractionSettings | None = None):
@@ -77,22 +75,31 @@ class MelodyCollection:
                                       np.diff(table.file_offsets))
         self.report = report
 
+    @property
+    def representation(self) -> Representation:
+        """What the collection's tokens are (its settings' representation)."""
+        return get_representation(self.settings.representation)
+
     @classmethod
     def from_folder(cls, midi_dir: str | os.PathLike,
                     programs=DEFAULT_PROGRAMS, num_processes: int | None = None,
                     cache_dir: str | os.PathLike | None = None, max_steps: int = MAX_STEPS,
                     max_bytes: int = MAX_FILE_BYTES, progress: bool = True,
                     extraction: str = DEFAULT_EXTRACTION,
-                    max_bars: int = MAX_BARS) -> MelodyCollection:
+                    max_bars: int = MAX_BARS, representation: str = "melody"
+                    ) -> MelodyCollection:
         """Scan ``midi_dir`` recursively for ``.mid``/``.midi`` files and extract their melodies.
 
         ``extraction``: ``"magenta"`` (Magenta's converter; ``max_bars`` per melody) or
         ``"any_meter"`` (a tick grid for music in any meter; ``max_steps`` per file). Files
         unchanged since the last scan (same relative path, size and mtime) come from the
         cache; the others are read by ``num_processes`` processes (default all cores).
+        ``representation``: what to extract (``"melody"``, or ``"drums"``: the drum tracks).
         Prints one summary line when ``progress``. Raises :class:`NoMelodiesError` (naming
-        the folder) when it does not exist, cannot be read or gives no usable melody.
+        the folder) when it does not exist, cannot be read or gives no usable melody (or
+        drum track).
         """
+        kind = get_representation(representation)
         folder = Path(midi_dir)
         if not folder.is_dir():
             raise NoMelodiesError(f"{folder}: no such folder")
@@ -112,7 +119,8 @@ class MelodyCollection:
             print(f"warning: {folder}: cannot read {len(unreadable)} folder(s) in it: "
                   f"{', '.join(unreadable[:3])}", file=sys.stderr)
         settings = ExtractionSettings(tuple(sorted(set(programs))), max_steps, max_bytes,
-                                      check_extraction(extraction), max_bars)
+                                      check_extraction(extraction), max_bars, kind.name)
+        DataSettings(kind.name, settings.extraction)  # ValueError: an extraction it lacks
         key = settings_key(settings)
         where = cache_folder(folder, cache_dir)
         remove_stale_temporaries(where)
@@ -122,13 +130,14 @@ class MelodyCollection:
         extracted = 0
         if table is None or not table.matches(paths, sizes, mtimes):
             table, extracted = _update_table(folder, table, paths, sizes, mtimes, settings,
-                                             num_processes, progress)
+                                             num_processes, progress, kind.token_dtype)
             _save_or_warn(table, cache_path, skipped_path)
         elif not skipped_path.exists():
             _save_or_warn(None, cache_path, skipped_path, table)
         report = ScanReport.from_counts(folder, table.statuses, table.reasons, table.cut,
                                         len(table.melody_offsets) - 1, extracted)
         report.cache_path, report.skipped_path = cache_path, skipped_path
+        report.sequence_name = kind.sequence_name
         if progress:
             print(f"{folder}: {report.summary_line()}", file=sys.stderr)
         if report.used == 0:
@@ -144,7 +153,7 @@ class MelodyCollection:
                         "section, which the magenta extraction needs (set `extraction` to "
                         "any_meter in the config to read music in any meter)")
             raise NoMelodiesError(
-                f"{folder}: no usable melody ({report.summary_line()}){hint}")
+                f"{folder}: no usable {kind.sequence_name} ({report.summary_line()}){hint}")
         return cls(folder, table, report, settings)
 
     def __len__(self) -> int:
@@ -152,7 +161,7 @@ class MelodyCollection:
         return len(self.melody_offsets) - 1
 
     def melody(self, m: int) -> np.ndarray:
-        """Melody ``m`` as ``uint8 [16 * bars]`` (a view)."""
+        """Melody ``m`` as ``[16 * bars]`` tokens of the representation's dtype (a view)."""
         return self.tokens[self.melody_offsets[m]:self.melody_offsets[m + 1]]
 
     @property
@@ -167,12 +176,14 @@ class MelodyCollection:
         Returns ``int64 [N, 2]`` rows ``(melody id, start step)``.
         """
         return unique_window_index(self.tokens, self.melody_offsets, self.melody_files, n_bars,
-                                   self.keeps_empty_windows)
+                                   self.keeps_empty_windows,
+                                   as_windows=self.representation.as_windows,
+                                   onsets=self.representation.onsets)
 
 
 def _update_table(folder: Path, old: MelodyTable | None, paths: list[str], sizes: list[int],
-                  mtimes: list[int], settings: ExtractionSettings,
-                  num_processes: int | None, progress: bool) -> tuple[MelodyTable, int]:
+                  mtimes: list[int], settings: ExtractionSettings, num_processes: int | None,
+                  progress: bool, token_dtype: type) -> tuple[MelodyTable, int]:
     """A table for ``paths``: unchanged files from ``old``, the rest extracted now."""
     known = {}
     if old is not None:
@@ -190,7 +201,7 @@ def _update_table(folder: Path, old: MelodyTable | None, paths: list[str], sizes
         else:
             todo.append(p)
     outcomes.update(extract_files(str(folder), todo, settings, num_processes, progress))
-    table = MelodyTable.build(paths, sizes, mtimes, [outcomes[p] for p in paths])
+    table = MelodyTable.build(paths, sizes, mtimes, [outcomes[p] for p in paths], token_dtype)
     return table, len(todo)
 
 
@@ -234,7 +245,8 @@ class WindowDataset(Dataset):
             keep = np.unique(np.linspace(0, len(index) - 1, max_windows).round().astype(np.int64))
             index = index[keep]
         if len(index) == 0:
-            raise NoMelodiesError(f"{collection.folder}: no melody of {slice_bar} bars or more "
+            raise NoMelodiesError(f"{collection.folder}: no {self.representation.sequence_name}"
+                                  f" of {slice_bar} bars or more "
                                   f"({collection.report.summary_line()})")
         self.index = index
         self.offsets = self.melody_offsets[index[:, 0]] + index[:, 1]
@@ -249,8 +261,9 @@ class WindowDataset(Dataset):
         return len(self.index)
 
     def window(self, i: int, shift: int = 0) -> np.ndarray:
-        """Window ``i`` as ``uint8 [T]``, cut as training cuts windows (note-offs before its
-        first onset cleared), its pitches moved ``shift`` semitones (kept in range)."""
+        """Window ``i`` as ``[T]`` tokens, cut as training cuts windows (a melody's note-offs
+        before its first onset cleared), its pitches moved ``shift`` semitones (kept in range;
+        drums never move)."""
         window = self.representation.cut_window(self.tokens, self.offsets[i], self.length)
         return self.representation.transpose(window, shift) if shift else window
 

@@ -174,14 +174,15 @@ def clear_leading_note_offs(windows: np.ndarray) -> np.ndarray:
 
 def unique_window_index(tokens: np.ndarray, melody_offsets: np.ndarray,
                         melody_groups: np.ndarray, n_bars: int, keep_empty: bool = False,
-                        chunk_rows: int = 1 << 16) -> np.ndarray:
+                        chunk_rows: int = 1 << 16, as_windows=None, onsets=None) -> np.ndarray:
     """Every distinct ``n_bars``-bar window of concatenated melodies.
 
     ``tokens``: melodies one after another; melody ``m`` is
     ``tokens[melody_offsets[m]:melody_offsets[m + 1]]`` (``[M + 1]`` offsets);
     ``melody_groups`` (``[M]``, non-decreasing, e.g. the file of each melody): windows are
-    deduplicated within a group, compared after :func:`clear_leading_note_offs`. Windows
-    start every bar; without ``keep_empty`` only those with an onset count. Returns
+    deduplicated within a group, compared after :func:`clear_leading_note_offs` (or another
+    representation's ``as_windows(rows)``). Windows start every bar; without ``keep_empty``
+    only those with an onset count (melody onsets, or ``onsets(rows) -> bool``). Returns
     ``int64 [N, 2]`` rows ``(melody, start step)`` in melody order, first occurrences only.
     """
     length = n_bars * STEPS_PER_BAR
@@ -200,12 +201,13 @@ def unique_window_index(tokens: np.ndarray, melody_offsets: np.ndarray,
         if high <= low:
             high = edges[np.searchsorted(edges, low, side="right")]
         offsets = np.asarray(melody_offsets)[melody[low:high]] + starts[low:high]
-        rows = clear_leading_note_offs(tokens[offsets[:, None] + np.arange(length)])
-        candidates = np.arange(len(rows)) if keep_empty else \
-            np.flatnonzero((rows >= FIRST_PITCH_TOKEN).any(axis=1))
+        rows = tokens[offsets[:, None] + np.arange(length)]
+        rows = (as_windows or clear_leading_note_offs)(rows)
+        onset = onsets(rows) if onsets is not None else rows >= FIRST_PITCH_TOKEN
+        candidates = np.arange(len(rows)) if keep_empty else np.flatnonzero(onset.any(axis=1))
         group_bytes = groups[low:high, None].astype(">i8").view(np.uint8)
         keys = np.ascontiguousarray(np.hstack([group_bytes, rows])[candidates])
-        keys = keys.view(np.dtype((np.void, keys.shape[1]))).ravel()
+        keys = keys.view(np.dtype((np.void, keys.shape[1] * keys.itemsize))).ravel()
         _, first = np.unique(keys, return_index=True)
         kept.append(low + np.sort(candidates[first]))
         low = high

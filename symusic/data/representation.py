@@ -5,9 +5,13 @@ and the token meanings, MIDI files to windows of tokens and tokens back to MIDI,
 shape, transposition, and the note view that metrics, rendering and the studio read. The model
 only sees ``vocab_size``; every other layer asks the representation instead of the token
 constants. :class:`MelodyRepresentation` (Magenta's monophonic melody, 90 tokens; the code in
-``tokens``, ``melody``, ``extraction`` and ``midi_io``) is the first; drums or multi-track
-models come through this seam. :data:`REPRESENTATIONS` is the one registry (``DataSettings``
-validates its ``representation`` against it).
+``tokens``, ``melody``, ``extraction`` and ``midi_io``) is the first, :class:`DrumsRepresentation`
+(Magenta's 9-class drums, 512 tokens; ``drum_tracks``) the second. :data:`REPRESENTATIONS` is
+the one registry (``DataSettings`` validates its ``representation`` against it).
+
+Besides the vocabulary, a representation says what the encoder reads of each token
+(:meth:`Representation.encoder_input_table`: a learned embedding, or fixed features such as
+the drums' hit bits), the dtype its tokens are stored in, and the extractions it supports.
 
 A checkpoint records the representation's name and vocabulary size (:meth:`Representation.record`)
 and loading checks them (:func:`check_recorded`).
@@ -24,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from symusic.data import midi_io
+from symusic.data import drum_tracks, midi_io
 from symusic.data import tokens as melody_tokens
 from symusic.data.extraction import MAX_BARS, FileExtraction, locate_file_melodies, why_no_melody
 from symusic.data.melody import MAX_STEPS, clear_leading_note_offs
@@ -46,6 +50,15 @@ class Representation:
     no_event: ClassVar[int]  # "nothing new at this step": note accuracy leaves these steps out
     steps_per_quarter: ClassVar[int] = 4
     steps_per_bar: ClassVar[int] = 16
+    token_dtype: ClassVar[type] = np.uint8  # how the cache and windows store tokens
+    extractions: ClassVar[tuple[str, ...]] = ("magenta",)  # the DataSettings it supports
+    sequence_name: ClassVar[str] = "melody"  # what one extracted sequence is, for messages
+    row_labels: ClassVar[tuple[str, ...] | None] = None  # a grid's rows (None: a pitch axis)
+
+    def encoder_input_table(self) -> np.ndarray | None:
+        """What the encoder reads of each token: ``float32 [vocab_size, F]`` fixed features,
+        or ``None`` for a learned embedding (the model's ``embed_size``)."""
+        return None
 
     # --- the windows' shape ---------------------------------------------------------------
 
@@ -125,7 +138,12 @@ class Representation:
 
     def cut_window(self, sequence: np.ndarray, start: int, length: int) -> np.ndarray:
         """The window ``sequence[start:start + length]`` as a sequence of its own (a copy)."""
-        return np.array(sequence[start:start + length], copy=True)
+        return self.as_windows(sequence[start:start + length])
+
+    def as_windows(self, rows: np.ndarray) -> np.ndarray:
+        """Windows ``[..., T]`` cut out of longer sequences as sequences of their own (what
+        :meth:`cut_window` does, for many at once): a copy."""
+        return np.array(rows, copy=True)
 
     def to_midi(self, windows: np.ndarray | Sequence[np.ndarray], tempo: float = 120.0,
                 program: int = 0, gap_bars: int = 0,
@@ -153,6 +171,7 @@ class MelodyRepresentation(Representation):
     no_event = melody_tokens.NO_EVENT
     steps_per_quarter = melody_tokens.STEPS_PER_QUARTER
     steps_per_bar = melody_tokens.STEPS_PER_BAR
+    extractions = ("magenta", "any_meter")
 
     def vocabulary(self) -> dict[str, int]:
         """The base meanings plus ``note_off``, ``first_pitch_token`` and ``min_pitch``."""
@@ -214,6 +233,10 @@ class MelodyRepresentation(Representation):
         training cuts windows (a new ``Melody`` in note-seq does the same)."""
         return clear_leading_note_offs(sequence[start:start + length])
 
+    def as_windows(self, rows: np.ndarray) -> np.ndarray:
+        """Every ``NOTE_OFF`` before a window's first onset made ``NO_EVENT``."""
+        return clear_leading_note_offs(rows)
+
     def to_midi(self, windows: np.ndarray | Sequence[np.ndarray], tempo: float = 120.0,
                 program: int = 0, gap_bars: int = 0,
                 velocity: int = midi_io.DEFAULT_VELOCITY) -> pretty_midi.PrettyMIDI:
@@ -222,8 +245,77 @@ class MelodyRepresentation(Representation):
         return midi_io.melodies_to_midi(windows, tempo, program, gap_bars, velocity)
 
 
+class DrumsRepresentation(Representation):
+    """Magenta's drums (``DrumsConverter``): one token a 16th-note step, the set of the nine
+    drum classes hit there, bit ``c`` for class ``c`` (0: no hit); the encoder reads each
+    step as its 9 hit bits plus a "no hit" bit (``roll_input``). Drums do not transpose."""
+
+    name = "drums"
+    vocab_size = drum_tracks.VOCAB_SIZE
+    no_event = 0
+    steps_per_quarter = drum_tracks.STEPS_PER_QUARTER
+    steps_per_bar = drum_tracks.STEPS_PER_BAR
+    token_dtype = drum_tracks.TOKEN_DTYPE
+    sequence_name = "drum track"
+    row_labels = drum_tracks.CLASS_NAMES
+
+    def encoder_input_table(self) -> np.ndarray:
+        """``float32 [512, 10]``: the class bits and the no-hit bit of each token."""
+        return drum_tracks.roll_table()
+
+    def vocabulary(self) -> dict[str, Any]:
+        """The base meanings plus the classes' ``class_names`` and ``class_pitches`` (the
+        General MIDI drum pitch each is written with)."""
+        return {**super().vocabulary(), "class_names": list(drum_tracks.CLASS_NAMES),
+                "class_pitches": list(drum_tracks.OUTPUT_PITCHES)}
+
+    def onsets(self, tokens: np.ndarray) -> np.ndarray:
+        """Steps with any hit."""
+        return np.asarray(tokens) != 0
+
+    def onset_pitches(self, window: np.ndarray) -> np.ndarray:
+        """The output pitch of every hit, by step then class."""
+        return np.array([p for p, _, _ in drum_tracks.drum_hits(window)], dtype=np.int64)
+
+    def notes(self, window: np.ndarray) -> list[Note]:
+        """Every hit as ``(output pitch, step, step + 1)``."""
+        return drum_tracks.drum_hits(self.check_tokens(window))
+
+    def pitch_bounds(self, windows: np.ndarray) -> np.ndarray:
+        """Zeros: drums have no pitch range to keep."""
+        return np.zeros((len(windows), 2), dtype=np.int64)
+
+    def shift_bounds(self, low_pitch: int | np.ndarray, high_pitch: int | np.ndarray,
+                     ) -> tuple[int | np.ndarray, int | np.ndarray]:
+        """No shift at all: a drum class is not a pitch."""
+        zero = np.zeros_like(np.asarray(low_pitch, dtype=np.int64))
+        return (zero, zero.copy()) if zero.ndim else (0, 0)
+
+    def transpose(self, window: np.ndarray, shift: int) -> np.ndarray:
+        """A copy: drums never move."""
+        return np.array(window, copy=True)
+
+    def extract(self, midi: pretty_midi.PrettyMIDI, settings: DataSettings,
+                max_steps: int = MAX_STEPS, max_bars: int = MAX_BARS) -> FileExtraction:
+        """The drum tracks of ``midi`` (``uint16 [16 * bars]`` each; ``programs`` do not
+        apply: drums are the tracks on the drum channel)."""
+        return drum_tracks.locate_drum_tracks(midi, max_bars)
+
+    def why_none(self, midi: pretty_midi.PrettyMIDI, settings: DataSettings) -> str:
+        """E.g. ``no drum track`` (a melody file) or ``no 4/4 section``."""
+        return drum_tracks.why_no_drums(midi)
+
+    def to_midi(self, windows: np.ndarray | Sequence[np.ndarray], tempo: float = 120.0,
+                program: int = 0, gap_bars: int = 0,
+                velocity: int = drum_tracks.OUTPUT_VELOCITY) -> pretty_midi.PrettyMIDI:
+        """The drum channel, each class at its General MIDI pitch, each hit a step long
+        (``program`` does not apply)."""
+        return drum_tracks.drums_to_midi(windows, tempo, gap_bars, velocity)
+
+
 MELODY = MelodyRepresentation()
-REPRESENTATIONS: dict[str, Representation] = {MELODY.name: MELODY}
+DRUMS = DrumsRepresentation()
+REPRESENTATIONS: dict[str, Representation] = {MELODY.name: MELODY, DRUMS.name: DRUMS}
 
 
 def get_representation(name: str) -> Representation:

@@ -27,7 +27,7 @@ from symusic.data.extraction import (
 )
 from symusic.data.melody import MAX_STEPS
 from symusic.data.midi_io import MAX_FILE_BYTES, MidiReadError, read_midi_with_cut
-from symusic.data.representation import MELODY
+from symusic.data.representation import get_representation
 from symusic.data.settings import DEFAULT_EXTRACTION, DataSettings
 from symusic.data.workers import die_with_parent
 from symusic.progress import bar as progress_bar  # on a terminal, never in logs
@@ -44,7 +44,8 @@ class ExtractionSettings:
     """What decides the melodies of a file; part of the cache key.
 
     ``extraction``: ``"magenta"`` or ``"any_meter"`` (see ``symusic.data.extraction``);
-    ``max_bars`` applies to the first, ``max_steps`` to the second.
+    ``max_bars`` applies to the first, ``max_steps`` to the second; ``representation``
+    names what the sequences are (``symusic.data.representation``).
     """
 
     programs: tuple[int, ...] = tuple(range(32))
@@ -52,11 +53,12 @@ class ExtractionSettings:
     max_bytes: int = MAX_FILE_BYTES
     extraction: str = DEFAULT_EXTRACTION
     max_bars: int = MAX_BARS
+    representation: str = "melody"
 
     @property
     def data_settings(self) -> DataSettings:
-        """The representation's view of these settings (the scan is the melody's)."""
-        return DataSettings(extraction=self.extraction, programs=self.programs)
+        """The representation's view of these settings."""
+        return DataSettings(self.representation, self.extraction, self.programs)
 
 
 class UnreadableFolderError(OSError):
@@ -118,18 +120,20 @@ def list_midi_files(folder: str | os.PathLike) -> list[str]:
 
 
 def extract_file(path: str, settings: ExtractionSettings) -> FileMelodies:
-    """Read ``path`` and extract its melodies; never raises (errors become a skip reason)."""
+    """Read ``path`` and extract its sequences (melodies, or the settings' representation's);
+    never raises (errors become a skip reason)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             midi, cut_at_read = read_midi_with_cut(path, settings.max_bytes)
-            found = MELODY.extract(midi, settings.data_settings, settings.max_steps,
-                                   settings.max_bars)
+            representation = get_representation(settings.representation)
+            found = representation.extract(midi, settings.data_settings, settings.max_steps,
+                                           settings.max_bars)
             if found.melodies:
                 return FileMelodies([m.melody for m in found.melodies],
                                     cut=found.cut or cut_at_read)
             return FileMelodies([], NO_MELODY,
-                                MELODY.why_none(midi, settings.data_settings))
+                                representation.why_none(midi, settings.data_settings))
     except MidiReadError as error:
         return FileMelodies([], UNREADABLE, error.reason)
     except OSError:  # an I/O error: never cached (see TRANSIENT_REASONS)
@@ -213,6 +217,7 @@ class ScanReport:
     reasons: dict[str, int] = field(default_factory=dict)
     cache_path: Path | None = None
     skipped_path: Path | None = None
+    sequence_name: str = "melody"  # what the files were searched for (a drum scan: "drum track")
 
     @classmethod
     def from_counts(cls, folder: str, statuses: np.ndarray, reasons: np.ndarray,
@@ -231,7 +236,7 @@ class ScanReport:
     def summary_line(self) -> str:
         """One line, e.g. ``12,345 files: 11,900 used, 300 without melody, 145 unreadable``."""
         line = (f"{self.files:,} files: {self.used:,} used, {self.without_melody:,} without "
-                f"melody, {self.unreadable:,} unreadable")
+                f"{self.sequence_name}, {self.unreadable:,} unreadable")
         if self.cut:
             line += f", {self.cut:,} cut at the length limit"
         if self.skipped_path and (self.without_melody or self.unreadable):

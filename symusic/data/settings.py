@@ -56,8 +56,12 @@ class DataSettings:
         # imported here: the representations import the extraction, which imports this module
         from symusic.data.representation import get_representation
 
-        get_representation(self.representation)  # ValueError naming the known ones
+        representation = get_representation(self.representation)  # ValueError: the known
         check_extraction(self.extraction)
+        if self.extraction not in representation.extractions:
+            raise ValueError(f"the {self.representation} representation reads MIDI by the "
+                             f"{' or '.join(representation.extractions)} extraction, not "
+                             f"{self.extraction!r}")
         object.__setattr__(self, "programs", check_programs(self.programs))
 
     def to_dict(self) -> dict[str, Any]:

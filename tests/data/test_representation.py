@@ -84,7 +84,8 @@ def test_vocabulary_says_what_the_page_draws_with():
 
 
 def test_one_registry_for_settings_and_lookup(monkeypatch):
-    with pytest.raises(ValueError, match=r"unknown representation 'toy' \(known: 'melody'\)"):
+    with pytest.raises(ValueError,
+                       match=r"unknown representation 'toy' \(known: 'melody', 'drums'\)"):
         DataSettings(representation="toy")
     monkeypatch.setitem(rep.REPRESENTATIONS, "toy", Toy())
     assert DataSettings(representation="toy").representation == "toy"
@@ -96,8 +97,10 @@ def test_recorded_representation_is_checked(monkeypatch):
     assert check_recorded(MELODY.record()) is MELODY
     with pytest.raises(ValueError, match="melody vocabulary has 12 tokens; this version's has 90"):
         check_recorded({"name": "melody", "vocab_size": 12})
-    with pytest.raises(ValueError, match="unknown representation 'drums'"):
+    with pytest.raises(ValueError, match="drums vocabulary has 9 tokens; this version's has 512"):
         check_recorded({"name": "drums", "vocab_size": 9})
+    with pytest.raises(ValueError, match="unknown representation 'trio'"):
+        check_recorded({"name": "trio", "vocab_size": 9})
     with pytest.raises(ValueError, match="must be a dict"):
         check_recorded(["melody"])
     monkeypatch.setitem(rep.REPRESENTATIONS, "toy", Toy())
