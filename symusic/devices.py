@@ -44,3 +44,31 @@ def resolve_device(setting: str | torch.device, error: type[ValueError] = ValueE
         return device_from_setting(setting)
     except ValueError as err:
         raise error(f"{key}: {err}") from None
+
+
+def cpu_bf16_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
+    """The bf16 matrix instructions this CPU announces (``avx512_bf16``, ``amx_bf16``); empty
+    where there are none or the system does not say (not Linux)."""
+    try:
+        with open(cpuinfo, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split()) & {"avx512_bf16", "amx_bf16"}
+    except OSError:
+        pass
+    return set()
+
+
+def auto_precision(device: torch.device) -> tuple[str, str]:
+    """``precision: auto`` for ``device``: ``("bf16", why)`` on a CUDA GPU with bf16 or a CPU
+    with AVX512-BF16/AMX, where bf16 autocast trains faster; ``("fp32", why)`` elsewhere."""
+    if device.type == "cuda":
+        if torch.cuda.is_bf16_supported():
+            return "bf16", "this GPU has bf16"
+        return "fp32", "this GPU has no bf16"
+    if device.type == "cpu":
+        flags = cpu_bf16_flags()
+        if flags:
+            return "bf16", f"this CPU has {'/'.join(sorted(flags))}"
+        return "fp32", "this CPU has no AVX512-BF16 or AMX"
+    return "fp32", f"bf16 is not chosen on {device.type}"

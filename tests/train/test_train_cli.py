@@ -33,6 +33,7 @@ def tiny_config(train_dir: Path, eval_dir: Path, **overrides) -> dict:
         "beta_settings": {"start_beta": 0.0, "end_beta": 0.2, "duration": 20},
         "free_bits": 4, "evaluate_interval": 10, "advanced_interval": 10, "print_interval": 5,
         "eval_max_windows": 32, "num_advanced_samples": 2, "seed": 1234,
+        "precision": "fp32",  # the same figures on every CPU (auto picks bf16 on some)
     }
     config.update(overrides)
     return config

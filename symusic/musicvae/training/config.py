@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from symusic.data.melody import DEFAULT_PROGRAMS
-from symusic.data.representation import MELODY
+from symusic.data.representation import get_representation
 from symusic.musicvae.model.config import MODEL_KEYS, ConfigError, ModelConfig
 from symusic.musicvae.model.params import ConfigModel, config_error
 
@@ -83,7 +83,8 @@ class TrainingConfig(_Strict):
     # Extras beyond the seed's keys; all optional.
     seed: int = Field(default=0, ge=0, lt=2**63)
     device: str = Field(default="auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$")
-    precision: Literal["fp32", "bf16"] = "fp32"
+    # "auto": bf16 autocast where the device has fast bf16 (AVX512-BF16/AMX, a bf16 GPU).
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
     grad_clip: float = Field(default=1.0, gt=0.0)
     transpose: int = Field(default=0, ge=0, le=12)
     eval_max_windows: int = Field(default=1024, gt=0)
@@ -95,12 +96,21 @@ class TrainingConfig(_Strict):
     # How melodies are read: "magenta" (Magenta's MusicVAE converter: tempo-split pieces in
     # 4/4 only) or "any_meter" (a tick grid for music in any meter, e.g. the folk corpus).
     extraction: Literal["magenta", "any_meter"] = "magenta"
+    # What the model's tokens are: "melody" (Magenta's 90-token melody) or "drums" (Magenta's
+    # 9-class drums, 512 tokens, read from the drum channel: programs do not apply).
+    representation: Literal["melody", "drums"] = "melody"
+
+    @model_validator(mode="after")
+    def _representation_reads_extraction(self) -> TrainingConfig:
+        if self.extraction not in get_representation(self.representation).extractions:
+            raise ValueError(f"representation {self.representation!r} reads MIDI by the "
+                             f"magenta extraction only, not {self.extraction!r}")
+        return self
 
     @property
     def seq_len(self) -> int:
-        """Length of one training window in 16th-note steps (the experiment trains melody
-        models: the spec's config has no representation key)."""
-        return MELODY.window_length(self.slice_bar)
+        """Length of one training window in 16th-note steps (the representation's)."""
+        return get_representation(self.representation).window_length(self.slice_bar)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from symusic import progress
 from symusic.atomic import remove_stale_temporaries
 from symusic.data.dataset import MelodyCollection, make_eval_loader, make_train_loader
 from symusic.data.settings import DataSettings
+from symusic.devices import auto_precision
 from symusic.musicvae import evaluation
 from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.model import MusicVAE
@@ -59,6 +60,23 @@ class UnsupportedPrecision(RuntimeError):
     """The config asks for a precision this device cannot train in."""
 
 
+def choose_precision(setting: str, device: torch.device) -> tuple[str, str]:
+    """The precision a run trains in, and why: ``fp32`` and ``bf16`` as asked (``bf16`` checked
+    at start-up), ``auto`` bf16 where the device has fast bf16 and its LSTM runs, else fp32."""
+    if setting == "fp32":
+        return "fp32", "as configured"
+    if setting == "bf16":
+        check_bf16_lstm(device)
+        return "bf16", "as configured"
+    precision, reason = auto_precision(device)
+    if precision == "bf16":
+        try:
+            check_bf16_lstm(device)
+        except UnsupportedPrecision:
+            return "fp32", f"auto: {reason}, but its bf16 LSTM does not run"
+    return precision, f"auto: {reason}"
+
+
 @dataclass
 class TrainState:
     """What changes from step to step and must survive a restart."""
@@ -83,14 +101,13 @@ class Trainer:
         self.stop = StopRequest(announce=ctx.is_main)
 
         cfg = self.train_cfg
-        if cfg.precision == "bf16":
-            check_bf16_lstm(self.device)
+        self.precision, self.precision_reason = choose_precision(cfg.precision, self.device)
         # Gradients through long LSTM unrolls decay into denormal floats, which x86 CPUs
         # handle 10-100x slower: a 16-bar step took 10-40 s instead of 2 s without this.
         torch.set_flush_denormal(True)
         torch.manual_seed(cfg.seed + ctx.rank)
         self.train_data, self.eval_data = self._scan_folders()
-        data_settings = DataSettings(extraction=cfg.extraction, programs=tuple(cfg.programs))
+        data_settings = DataSettings(cfg.representation, cfg.extraction, tuple(cfg.programs))
         self.model = MusicVAE(config.model, data_settings).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
         self.scheduler = self._make_scheduler()
@@ -159,6 +176,7 @@ class Trainer:
             progress = self.ctx.is_main
             return tuple(MelodyCollection.from_folder(folder, programs=cfg.programs,
                                                       extraction=cfg.extraction,
+                                                      representation=cfg.representation,
                                                       progress=progress)
                          for folder in (cfg.train_dir, cfg.eval_dir))
 
@@ -178,7 +196,8 @@ class Trainer:
             f"{len(self.train_loader.dataset):,} windows of {cfg.slice_bar} bars | "
             f"eval: {self.eval_data.report.summary_line()} -> "
             f"{len(self.eval_loader.dataset):,} windows | device {self.device}, "
-            f"{cfg.precision}, {n_params:,} parameters, {self.ctx.world_size} process(es)"
+            f"{self.precision} ({self.precision_reason}), {n_params:,} parameters, "
+            f"{self.ctx.world_size} process(es)"
         )
 
     # --------------------------------------------------------------------- loop
@@ -248,7 +267,7 @@ class Trainer:
         )
 
     def _autocast(self):
-        if self.train_cfg.precision == "bf16":
+        if self.precision == "bf16":
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return nullcontext()
 
