@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from symusic.studio.service import MAX_BATCH, MAX_STEPS
+from symusic.studio.service import MAX_BATCH, MAX_CODE, MAX_STEPS
 
 MAX_SEED = 2**63 - 1  # what torch.Generator.manual_seed takes, and JavaScript can write
 MAX_LENGTH = 4096  # steps of a melody or numbers of a code: far above any model's
@@ -24,7 +24,7 @@ Temperature = Field(default=0.0, ge=0.0, le=5.0,
 Seed = Field(default=None, ge=0, le=MAX_SEED, description="for a repeatable draw")
 Tokens = Annotated[list[Annotated[int, Field(ge=0, le=MAX_TOKEN)]],
                    Field(max_length=MAX_LENGTH)]
-Code = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]],
+Code = Annotated[list[Annotated[float, Field(allow_inf_nan=False, ge=-MAX_CODE, le=MAX_CODE)]],
                  Field(max_length=MAX_LENGTH)]
 
 

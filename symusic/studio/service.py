@@ -18,6 +18,7 @@ import torch
 from symusic.errors import InputError
 from symusic.musicvae.inference import TrainedModel
 
+MAX_CODE = 10_000.0  # prior codes lie within +/-6; 3e38 overflowed the decoder into NaN
 MAX_BATCH = 64  # melodies one request may ask for
 MAX_STEPS = 33  # interpolation steps, both ends included
 
@@ -59,6 +60,9 @@ class ModelService:
         _check_batch(array)
         if not np.isfinite(array).all():
             raise InputError("z must hold finite numbers")
+        if np.abs(array).max() > MAX_CODE:
+            raise InputError(f"z must hold numbers within +/-{MAX_CODE:g} (the prior's lie "
+                             "within +/-6)")
         return array
 
     @staticmethod

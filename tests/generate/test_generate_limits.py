@@ -159,3 +159,16 @@ def test_interpolate_without_bar_takes_the_first_window(tiny_model_path, midi_di
     code = gen("interpolate", "--checkpoint", tiny_model_path, "--start", midi_dir / "tune0.mid",
                "--end", rest_first, "--bar", 0, "--out", tmp_path / "j")
     assert code == 1 and "possible --bar values: 2, 3" in capsys.readouterr().err
+
+
+def test_a_tiny_positive_temperature_samples_as_argmax(tiny_model_path, midi_dir, tmp_path):
+    """--temperature 1e-40 was a traceback (NaN probabilities); now it is nearly argmax."""
+    for argv in (["sample", "--num", "2"],
+                 ["reconstruct", "--input", midi_dir / "tune0.mid"]):
+        code = generate.main([*map(str, argv), "--checkpoint", str(tiny_model_path),
+                              "--temperature", "1e-40", "--out", str(tmp_path / argv[0]),
+                              "--device", "cpu"])
+        assert code == 0
+    assert evaluate.main(["--checkpoint", str(tiny_model_path), "--data", str(midi_dir),
+                          "--temperature", "1e-40", "--num-samples", "4", "--interp-pairs", "1",
+                          "--interp-steps", "2", "--device", "cpu"]) == 0

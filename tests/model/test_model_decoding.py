@@ -142,3 +142,21 @@ def test_hier_teacher_forcing_starts_each_piece_from_the_previous_target(make_mo
     embeddings = model.decoder.conductor(mu, 4)
     third, _ = model.decoder.inner(embeddings[:, 2], tunes[:, 16:24], first_input=tunes[:, 15])
     torch.testing.assert_close(out.logits[:, 16:24], third, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("temperature", [1e-38, 1e-40, 1e-45])
+def test_a_temperature_at_the_bottom_of_float_range_draws_the_argmax(temperature):
+    """softmax(logits / 1e-40) was NaN (inf - inf) and torch.multinomial raised."""
+    from symusic.musicvae.model.seq_decoders import choose_tokens
+
+    logits = torch.randn(64, NUM_CLASSES, generator=torch.Generator().manual_seed(0)) * 5
+    tokens = choose_tokens(logits, temperature, torch.Generator().manual_seed(1))
+    assert torch.equal(tokens, logits.argmax(dim=-1))
+
+
+def test_a_sample_decoder_configured_with_a_tiny_temperature_generates(make_model_dict):
+    config = make_model_dict(seq="sample")
+    config["seq_decoder_args"]["params"]["temperature"] = 1e-40
+    model = MusicVAE(ModelConfig.from_dict(config, seq_len=32))
+    tokens = model.sample(3, generator=torch.Generator().manual_seed(0))
+    assert tokens.shape == (3, 32)

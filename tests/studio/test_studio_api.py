@@ -15,6 +15,7 @@ from studio_helpers import studio_client
 from symusic.data import tokens as vocab
 from symusic.data.midi_io import melody_notes
 from symusic.data.midi_windows import read_tracks
+from symusic.errors import InputError
 from symusic.studio.app import STATIC_DIR
 from symusic.studio.state import Studio
 
@@ -123,6 +124,23 @@ def test_sample_and_decode_reject_bad_requests(client):
                                               json={"z": [[0.0] * 16], "temperature": -1}), 422)
     assert error(client.post("/api/sample", content=b"not json",
                              headers={"content-type": "application/json"}), 422)
+
+
+def test_tiny_temperatures_sample_and_huge_codes_are_refused(client, studio, data_dir):
+    """A temperature at the bottom of float range draws the argmax (it was a 500: NaN
+    probabilities); a code beyond the decoder's range is a 422 (3e38 was a 500)."""
+    tiny = ok(client.post("/api/sample", json={"count": 2, "temperature": 1e-45, "seed": 1}))
+    argmax = ok(client.post("/api/decode", json={"z": [m["z"] for m in tiny["melodies"]],
+                                                 "temperature": 0}))
+    assert [m["tokens"] for m in tiny["melodies"]] == [m["tokens"] for m in argmax["melodies"]]
+    window = data_window(data_dir, "tune0.mid", 0, 1).tolist()
+    for path, body in [("/api/reconstruct", {"melodies": [window]}),
+                       ("/api/interpolate", {"start": window, "end": window, "steps": 3})]:
+        assert ok(client.post(path, json={**body, "temperature": 1e-45}))
+    assert "less than or equal to 10000" in error(
+        client.post("/api/decode", json={"z": [[3e38] * Z_SIZE]}), 422)
+    with pytest.raises(InputError, match="within"):
+        studio.service.decode(np.full((1, Z_SIZE), 1e5, dtype=np.float32))
 
 
 def test_encode_and_reconstruct_match_the_model(client, model, data_dir):

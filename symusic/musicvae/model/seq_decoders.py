@@ -126,7 +126,10 @@ def choose_tokens(
     softmax(logits / temperature)."""
     if temperature == 0:
         return logits.argmax(dim=-1)
-    probs = torch.softmax(logits.float() / temperature, dim=-1)
+    # from the largest logit down, so a tiny temperature (1e-40) divides into -inf, never
+    # inf - inf: the draw tends to the argmax instead of failing on NaN probabilities
+    logits = logits.float()
+    probs = torch.softmax((logits - logits.amax(dim=-1, keepdim=True)) / temperature, dim=-1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
