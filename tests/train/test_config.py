@@ -21,7 +21,8 @@ def test_the_shipped_configs_exist():
     assert [p.name for p in SHIPPED] == [
         "config_flat_2bar_small.json", "config_flat_8bar.json",
         "config_folk_mel_16bar_flat.json", "config_folk_mel_16bar_hier.json",
-        "config_folk_mel_2bar.json", "config_hier_8bar.json", "config_hier_8bar_small.json",
+        "config_folk_mel_2bar.json", "config_gmd_drums_2bar.json", "config_hier_8bar.json",
+        "config_hier_8bar_small.json",
     ]
 
 
@@ -29,7 +30,8 @@ def test_the_shipped_configs_exist():
 def test_shipped_configs_parse(path):
     config = ExperimentConfig.from_dict(json.loads(path.read_text()))
     assert config.training.seq_len == config.training.slice_bar * 16
-    assert config.training.train_dir == "data/folk/train"
+    corpus = {"drums": "groove"}.get(config.training.representation, "folk")
+    assert config.training.train_dir == f"data/{corpus}/train"
 
 
 def test_paper_sized_examples_keep_the_seed_values():

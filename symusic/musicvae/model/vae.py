@@ -154,8 +154,10 @@ class MusicVAE(nn.Module):
         self.config = config
         # how MIDI files become windows for this model (the trainer sets its config's)
         self.data_settings = DataSettings() if data_settings is None else data_settings
-        vocab_size = get_representation(self.data_settings.representation).vocab_size
-        self.encoder = config.encoder_params.build(config.z_size, vocab_size)
+        representation = get_representation(self.data_settings.representation)
+        vocab_size = representation.vocab_size
+        self.encoder = config.encoder_params.build(config.z_size, vocab_size,
+                                                   representation.encoder_input_table())
         self.decoder = config.seq_decoder_args.params.build(config.seq_len, vocab_size)
 
     @property

@@ -21,7 +21,7 @@ import torch
 from symusic.atomic import atomic_write
 from symusic.musicvae.model import CheckpointError
 from symusic.musicvae.model.checkpoint_limits import architecture_mismatch
-from symusic.musicvae.model.vae import read_checkpoint
+from symusic.musicvae.model.vae import read_checkpoint, representation_of
 
 TRAINING_KIND = "symusic.musicvae.training"
 # what a "training" entry must hold, and of which type
@@ -112,6 +112,10 @@ def load_weights(model: torch.nn.Module, path: Path) -> TrainingCheckpoint | Non
     # on the CPU: load_state_dict copies onto the model's and optimiser's devices, and the
     # RNG states must stay CPU byte tensors (set_rng_state refuses CUDA ones)
     bundle = read_checkpoint(path, map_location="cpu")
+    recorded = representation_of(bundle, str(path)).name
+    if recorded != model.representation.name:
+        raise CheckpointError(f"ckpt_path: {path} is a {recorded} model; this config trains "
+                              f"{model.representation.name} (its representation)")
     mismatch = architecture_mismatch(model.state_dict(), bundle["state_dict"])
     if mismatch:
         raise CheckpointError(f"ckpt_path: {path} holds a model of another architecture "

@@ -102,9 +102,10 @@ class TrainingConfig(_Strict):
 
     @model_validator(mode="after")
     def _representation_reads_extraction(self) -> TrainingConfig:
-        if self.extraction not in get_representation(self.representation).extractions:
+        readable = get_representation(self.representation).extractions
+        if self.extraction not in readable:
             raise ValueError(f"representation {self.representation!r} reads MIDI by the "
-                             f"magenta extraction only, not {self.extraction!r}")
+                             f"{' or '.join(readable)} extraction, not {self.extraction!r}")
         return self
 
     @property
