@@ -25,7 +25,16 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
 def error_message(err: BaseException) -> str:
     """The message to show: an ``InputError`` as written (it may list choices), anything
-    else squeezed onto one line."""
+    else squeezed onto one line; a file name that is not UTF-8 shown as :func:`printable`."""
     if type(err) is InputError:
-        return str(err)
-    return " ".join(str(err).split()) or type(err).__name__
+        return printable(str(err))
+    return printable(" ".join(str(err).split()) or type(err).__name__)
+
+
+def printable(text: str) -> str:
+    """``text`` safe to write as UTF-8: the bytes of a file name that is not UTF-8 (which
+    Python holds as surrogate escapes, and which made writing it fail) shown as ``\\xNN``."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate that is no escaped byte
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")

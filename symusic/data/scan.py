@@ -30,6 +30,7 @@ from symusic.data.midi_io import MAX_FILE_BYTES, MidiReadError, read_midi_with_c
 from symusic.data.representation import get_representation
 from symusic.data.settings import DEFAULT_EXTRACTION, DataSettings
 from symusic.data.workers import die_with_parent
+from symusic.errors import printable
 from symusic.progress import bar as progress_bar  # on a terminal, never in logs
 
 __all__ = ["NO_16_STEP_BARS", "NO_MELODIC_PROGRAM"]  # skip reasons, re-exported
@@ -246,7 +247,7 @@ class ScanReport:
 
 def write_skipped(path: Path, outcomes: dict[str, FileMelodies]) -> None:
     """Write ``<relative path>\\t<status>: <reason>`` for every skipped file (atomically)."""
-    lines = [f"{p}\t{o.status}: {o.reason}\n" for p, o in sorted(outcomes.items())
+    lines = [printable(f"{p}\t{o.status}: {o.reason}\n") for p, o in sorted(outcomes.items())
              if o.status != USED]
     with atomic_write(path, "w") as handle:
         handle.write("".join(lines))

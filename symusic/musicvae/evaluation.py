@@ -11,7 +11,10 @@
 * ``elbo_nats``, ``reconstruction_nats``, ``kl_nats`` and ``kl_bits``: z drawn once from q(z|x)
   (seeded), beta 1 and no free bits, as the paper's ELBO;
 * ``loss`` (only when an :class:`Objective` is given, as training does): the training objective
-  ``reconstruction_nats + beta * max(KL - free_bits, 0)`` at the same draw of z.
+  ``reconstruction_nats + beta * max(KL - free_bits, 0)`` at the same draw of z;
+* for windows of 4 bars or more, ``teacher_forced_repetition_distance`` and
+  ``sampled_repetition_distance``: how far the repetition profile (:mod:`structure`) of the
+  teacher-forced (argmax) and free-running reconstructions is from the data windows'.
 
 The draws of z depend on the seed and on how the windows are batched: the same windows in the
 same batches give the same figures. This module imports no command-line module.
@@ -29,6 +32,7 @@ import torch
 
 from symusic import progress
 from symusic.data.melody import DEFAULT_PROGRAMS
+from symusic.musicvae import structure
 from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.tools import metrics
 
@@ -75,7 +79,6 @@ def window_batches(windows: np.ndarray, batch_size: int) -> list[torch.Tensor]:
             for i in range(0, len(windows), batch_size)]
 
 
-@torch.no_grad()
 def reconstruction_metrics(model, batches: Iterable[torch.Tensor], seed: int = 0,
                            objective: Objective | None = None) -> dict[str, float]:
     """The module's reconstruction figures of ``model`` over token ``batches`` (each ``[B, T]``).
@@ -83,11 +86,20 @@ def reconstruction_metrics(model, batches: Iterable[torch.Tensor], seed: int = 0
     ``seed`` seeds the draws of z from q(z|x); the global RNG is left as it was. With an
     ``objective``, ``loss`` is added. Call it under autocast to evaluate in that precision.
     """
+    return reconstructions(model, batches, seed, objective)[0]
+
+
+@torch.no_grad()
+def reconstructions(model, batches: Iterable[torch.Tensor], seed: int = 0,
+                    objective: Objective | None = None
+                    ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """:func:`reconstruction_metrics`, and the windows behind them: ``target``,
+    ``teacher_forced`` (argmax at each step) and ``sampled`` (free-running), each ``[N, T]``."""
     model.eval()
     device = next(model.parameters()).device
     sums: dict[str, float] = {}
     count = 0
-    greedy, targets = [], []
+    greedy, targets, teacher_forced = [], [], []
     with torch.random.fork_rng(devices=list(range(torch.cuda.device_count()))):
         torch.manual_seed(seed)
         total = len(batches) if isinstance(batches, Sized) else None
@@ -95,6 +107,7 @@ def reconstruction_metrics(model, batches: Iterable[torch.Tensor], seed: int = 0
             batch = batch.to(device, dtype=torch.long)
             forced = model(batch, sampling_probability=0.0, use_mean=True)
             greedy.append(model.decode(forced.mu, batch.shape[1], temperature=0.0).cpu().numpy())
+            teacher_forced.append(forced.logits.argmax(-1).cpu().numpy())
             targets.append(batch.cpu().numpy())
             weights = objective or Objective()
             drawn = model(batch, sampling_probability=0.0, beta=weights.beta,
@@ -113,13 +126,21 @@ def reconstruction_metrics(model, batches: Iterable[torch.Tensor], seed: int = 0
     means = {name: total / max(count, 1) for name, total in sums.items()}
     predicted, target = np.concatenate(greedy), np.concatenate(targets)
     representation = model.representation
-    return {
+    figures = {
         "teacher_forced_accuracy": means["teacher_forced_accuracy"],
         "sampled_accuracy": metrics.token_accuracy(predicted, target),
         "teacher_forced_note_accuracy": means["teacher_forced_note_accuracy"],
         "sampled_note_accuracy": metrics.note_accuracy(predicted, target, representation),
         **{name: value for name, value in means.items() if not name.startswith("teacher")},
     }
+    windows = {"target": target, "teacher_forced": np.concatenate(teacher_forced),
+               "sampled": predicted}
+    if structure.has_structure(target, representation):
+        reference = structure.repetition_profile(target, representation)
+        for name in ("teacher_forced", "sampled"):
+            figures[f"{name}_repetition_distance"] = structure.profile_distance(
+                structure.repetition_profile(windows[name], representation), reference)
+    return figures, windows
 
 
 @torch.no_grad()
@@ -151,16 +172,18 @@ def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: fl
     at ``temperature`` against the windows), ``data_halves`` (the same measures between two
     random halves of the windows, the first half in the role of the samples: what "as close
     as the data is to itself" looks like) and ``interpolation``
-    (:func:`interpolation_metrics`). Deterministic for a given ``seed``; the global torch RNG
-    is left as it was.
+    (:func:`interpolation_metrics`), and for windows of 4 bars or more ``repetition``
+    (:func:`structure.structure_report`: the repetition profiles of the data, the prior samples
+    and the reconstructions, their distances to the data's, and the data's split-half
+    yardstick). Deterministic for a given ``seed``; the global torch RNG is left as it was.
     """
     rng = np.random.default_rng(seed)
-    reconstruction = reconstruction_metrics(model, window_batches(windows, batch_size), seed)
+    reconstruction, decoded = reconstructions(model, window_batches(windows, batch_size), seed)
     trained = TrainedModel(model, batch_size)
     samples = trained.sample(num_samples, temperature, seed)
     half = rng.permutation(len(windows))
     split = len(windows) // 2
-    return {
+    report = {
         "num_windows": len(windows),
         "seq_len": int(windows.shape[1]),
         "reconstruction": reconstruction,
@@ -172,3 +195,8 @@ def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: fl
                                                      trained.representation),
         "interpolation": interpolation_metrics(model, windows, interp_pairs, interp_steps, rng),
     }
+    if structure.has_structure(windows, trained.representation):
+        report["repetition"] = structure.structure_report(
+            windows, trained.representation, prior_samples=samples,
+            teacher_forced=decoded["teacher_forced"], sampled=decoded["sampled"])
+    return report

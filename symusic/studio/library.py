@@ -35,7 +35,7 @@ from symusic.data.midi_windows import (
 )
 from symusic.data.representation import get_representation
 from symusic.data.settings import DataSettings
-from symusic.errors import InputError
+from symusic.errors import InputError, printable
 
 MAX_UPLOAD_BYTES = 2**20
 MAX_UPLOADS = 32  # the oldest upload is forgotten beyond this
@@ -106,7 +106,7 @@ class DataLibrary:
         return [{"id": f"d{i}", "name": self._name(path)} for i, path in enumerate(self.paths)]
 
     def _name(self, path: Path) -> str:
-        return str(path.relative_to(self.folder))
+        return printable(str(path.relative_to(self.folder)))
 
     def get(self, file_id: str) -> MelodyFile:
         """The file with id ``file_id``, read on first use.

@@ -50,6 +50,8 @@ LIMITS = {"num_samples": (1, 100_000), "batch_size": (1, 65_536), "interp_pairs"
 def _format(value: Any) -> str:
     if isinstance(value, float):
         return "nan" if math.isnan(value) else f"{value:.4f}"
+    if isinstance(value, list):  # a repetition profile: one figure per lag
+        return "[" + " ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in value) + "]"
     return str(value)
 
 

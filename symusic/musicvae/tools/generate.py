@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from symusic.data import midi_windows as mw
 from symusic.data.representation import MELODY, Representation
-from symusic.errors import InputError
+from symusic.errors import InputError, printable
 from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.tools.cli import (
     add_device_argument,
@@ -200,7 +200,7 @@ def cmd_encode(args: argparse.Namespace) -> None:
     found = list(model.folder_windows(tqdm(files, desc="reading", unit="file", disable=None),
                                       hop, skipped=skipped))
     for path, reason in skipped.items():
-        print(f"{PROG}: note: skipped {path}: {reason}", file=sys.stderr)
+        print(printable(f"{PROG}: note: skipped {path}: {reason}"), file=sys.stderr)
     if not found:
         raise InputError(f"{args.input}: no melody of {model.bars} bars or more in any of its "
                          f"{len(files)} MIDI files")
@@ -213,7 +213,8 @@ def cmd_encode(args: argparse.Namespace) -> None:
         rows = csv.DictWriter(handle, fieldnames=fields)
         rows.writeheader()
         for row, (_, source) in enumerate(found):
-            rows.writerow({"row": row, **dataclasses.asdict(source)})
+            where = dataclasses.asdict(source)
+            rows.writerow({"row": row, **where, "file": printable(str(where["file"]))})
     used = len({source.file for _, source in found})
     print(f"encoded {len(z)} window{'s' if len(z) != 1 else ''} from {used} "
           f"file{'s' if used != 1 else ''}: {out} {tuple(z.shape)}, index {index}")
