@@ -57,7 +57,7 @@ for _class, _pitches in enumerate(DRUM_PITCH_CLASSES):
     CLASS_OF_PITCH[list(_pitches)] = _class
 BITS = (1 << np.arange(NUM_CLASSES)).astype(np.int64)
 
-NO_DRUM_TRACK = "no drum track"  # skip reasons the folder scan counts
+NO_DRUM_TRACK = "no track on the drum channel"  # skip reasons the folder scan counts
 NO_DRUM_CLASS = "no hit of a drum class"
 NO_16_STEP_BARS = "no 4/4 section"
 

@@ -87,6 +87,7 @@ class Tracks(list):
     """The melody tracks of a file; ``no_melody`` says why there is none (as the scan does)."""
 
     no_melody: str = ""
+    sequence_name: str = "melody"  # what was looked for (the representation's: "drum track")
 
 
 def read_tracks(path: str | Path, programs: Iterable[int] | None = None,
@@ -117,6 +118,7 @@ def read_tracks(path: str | Path, programs: Iterable[int] | None = None,
                                 representation))
     if not tracks:
         tracks.no_melody = representation.why_none(midi, settings)
+        tracks.sequence_name = representation.sequence_name
     return tracks
 
 
@@ -134,7 +136,8 @@ def choose_track(tracks: list[Track], track: int | None, path: str | Path, seq_l
     """
     if not tracks:
         reason = getattr(tracks, "no_melody", "") or "no monophonic line of a bar or more"
-        raise InputError(f"{path}: no melody found ({reason})")
+        raise InputError(f"{path}: no {getattr(tracks, 'sequence_name', 'melody')} found "
+                         f"({reason})")
     if track is None:
         if len(tracks) == 1:
             return tracks[0]
@@ -171,7 +174,8 @@ def window_at_bar(
     bars = chosen.representation.bars_in(seq_len)
     if not starts:
         longest = max(len(m) for m in chosen.melodies) // chosen.representation.steps_per_bar
-        raise InputError(f"{path}: track {chosen.index} has no melody of {bars} bars or more "
+        raise InputError(f"{path}: track {chosen.index} has no "
+                         f"{chosen.representation.sequence_name} of {bars} bars or more "
                          f"(its longest is {longest} bar{'s' if longest != 1 else ''})")
     shown = ", ".join(starts[:20]) + (", ..." if len(starts) > 20 else "")
     raise InputError(f"{path}: no {bars}-bar window starts at bar {bar} of track "
@@ -200,8 +204,9 @@ def consecutive_windows(
     found = [(window, WindowSource(str(path), chosen.index, chosen.program, m, bar))
              for window, m, bar in chosen.windows(seq_len, seq_len)]
     if not found:
-        raise InputError(f"{path}: no melody of {chosen.representation.bars_in(seq_len)} bars "
-                         f"or more in track {chosen.index}")
+        raise InputError(f"{path}: no {chosen.representation.sequence_name} of "
+                         f"{chosen.representation.bars_in(seq_len)} bars or more in track "
+                         f"{chosen.index}")
     return np.stack([w for w, _ in found]), [source for _, source in found]
 
 

@@ -54,6 +54,7 @@ class Representation:
     extractions: ClassVar[tuple[str, ...]] = ("magenta",)  # the DataSettings it supports
     sequence_name: ClassVar[str] = "melody"  # what one extracted sequence is, for messages
     row_labels: ClassVar[tuple[str, ...] | None] = None  # a grid's rows (None: a pitch axis)
+    row_pitches: ClassVar[tuple[int, ...] | None] = None  # the pitch each row's notes have
 
     def encoder_input_table(self) -> np.ndarray | None:
         """What the encoder reads of each token: ``float32 [vocab_size, F]`` fixed features,
@@ -258,6 +259,7 @@ class DrumsRepresentation(Representation):
     token_dtype = drum_tracks.TOKEN_DTYPE
     sequence_name = "drum track"
     row_labels = drum_tracks.CLASS_NAMES
+    row_pitches = drum_tracks.OUTPUT_PITCHES
 
     def encoder_input_table(self) -> np.ndarray:
         """``float32 [512, 10]``: the class bits and the no-hit bit of each token."""

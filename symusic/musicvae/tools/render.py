@@ -68,7 +68,9 @@ def _nice_stride(count: float, limit: int) -> int:
 
 def _note_boxes(melodies, offsets, height: float, representation: Representation) -> np.ndarray:
     """The notes of ``melodies`` (placed at step ``offsets``) as rectangles ``[N, 4, 2]``."""
-    rows = [(off + start, max(end - start, 0.5), pitch)
+    # a grid of rows (drums: one per class) draws each note on its pitch's row
+    row_of = {p: i for i, p in enumerate(representation.row_pitches or ())}
+    rows = [(off + start, max(end - start, 0.5), row_of.get(pitch, pitch))
             for m, off in zip(melodies, offsets, strict=True) if m is not None
             for pitch, start, end in representation.notes(m)]
     if not rows:
@@ -115,8 +117,11 @@ def _draw_roll(ax, melodies, offsets, titles, references, representation: Repres
     ax.set_ylim(lo, hi)
     bar_ticks = range(0, total + 1, steps_per_bar * _nice_stride(bars, MAX_BAR_TICKS))
     ax.set_xticks(list(bar_ticks), [str(s // steps_per_bar + 1) for s in bar_ticks], fontsize=7)
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
-    ax.yaxis.set_major_formatter(FuncFormatter(_pitch_label))
+    if representation.row_labels:
+        ax.set_yticks(range(len(representation.row_labels)), representation.row_labels)
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+        ax.yaxis.set_major_formatter(FuncFormatter(_pitch_label))
     ax.tick_params(axis="y", labelsize=7)
 
 
@@ -133,7 +138,8 @@ def plot_pianoroll(
 
     One panel per melody, or (``joined=True``, the default beyond ``MAX_ROWS`` melodies)
     all on one axis, one after another, separated by a thick line. Bar lines are grey,
-    beat lines faint; the x axis counts bars from 1, the y axis names pitches (C4 = 60);
+    beat lines faint; the x axis counts bars from 1, the y axis names pitches (C4 = 60), or
+    the representation's rows (drums: a grid of its classes, kick at the bottom);
     ``representation`` gives the notes of the tokens and the bar length.
     ``references`` (one per melody, e.g. the originals under their reconstructions) are
     drawn beneath in light grey, named ``reference_label`` in the legend. The cost is
@@ -152,12 +158,15 @@ def plot_pianoroll(
         if other is not None and len(other) != len(melodies):
             raise ValueError(f"{len(other)} {name} for {len(melodies)} melodies")
     refs = [None] * len(melodies) if references is None else [np.asarray(r) for r in references]
-    pitches = [p for m in [*melodies, *(r for r in refs if r is not None)]
-               for p, _, _ in representation.notes(m)]
-    lo, hi = (min(pitches), max(pitches)) if pitches else (60, 72)
-    if hi - lo < 12:
-        lo, hi = (lo + hi) // 2 - 6, (lo + hi) // 2 + 6
-    pitch_range = (lo - 1.5, hi + 1.5)
+    if representation.row_labels:  # a drum grid: every row, in order
+        pitch_range = (-0.5, len(representation.row_labels) - 0.5)
+    else:
+        pitches = [p for m in [*melodies, *(r for r in refs if r is not None)]
+                   for p, _, _ in representation.notes(m)]
+        lo, hi = (min(pitches), max(pitches)) if pitches else (60, 72)
+        if hi - lo < 12:
+            lo, hi = (lo + hi) // 2 - 6, (lo + hi) // 2 + 6
+        pitch_range = (lo - 1.5, hi + 1.5)
     if joined is None:
         joined = len(melodies) > MAX_ROWS
     if joined:
