@@ -15,12 +15,19 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from symusic.data.melody import DEFAULT_PROGRAMS
 from symusic.data.representation import get_representation
 from symusic.musicvae.model.config import MODEL_KEYS, ConfigError, ModelConfig
-from symusic.musicvae.model.params import ConfigModel, config_error
+from symusic.musicvae.model.params import ConfigModel, config_error, user_error
 
 MidiProgram = Annotated[int, Field(ge=0, le=127)]
 
@@ -52,14 +59,23 @@ class BetaSettings(_Strict):
     duration: int = Field(ge=0)
 
 
+def _names_a_folder(value: str) -> str:
+    if not value.strip():
+        raise user_error("must name a folder (an empty one would scan the current folder)")
+    return value
+
+
+Folder = Annotated[str, AfterValidator(_names_a_folder)]
+
+
 class TrainingConfig(_Strict):
     """Everything in the spec's config except the model, plus a few optional extras."""
 
     # Data loader and dataset.
     batch_size: int = Field(gt=0)
     num_workers: int = Field(ge=0, le=256)
-    train_dir: str
-    eval_dir: str
+    train_dir: Folder
+    eval_dir: Folder
     slice_bar: int = Field(gt=0)
     # Model checkpoint to continue from (a training checkpoint resumes; a model-only one
     # initialises the weights).

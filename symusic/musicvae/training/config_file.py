@@ -40,6 +40,9 @@ def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
                           "code); write the config as JSON")
     if suffix != ".json":
         raise ConfigError(f"{path}: config files are JSON (.json), got {suffix or 'no suffix'}")
+    if path.suffix != ".json":  # Sacred picks its reader by the suffix as written
+        raise ConfigError(f"{path}: name the config file with a lower-case .json, not "
+                          f"{path.suffix}")
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
@@ -106,17 +109,71 @@ def check_command_line(usage: str, argv: list[str], named_configs: Collection[st
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             continue  # Sacred takes it as a string
         check_plain_keys(parsed, where=f"{key}=...", path=key)
+        odd = _not_json(parsed)
+        if odd is not None:
+            raise ConfigError(f"{key}: a {odd} is not a config value (use JSON's: numbers, "
+                              "strings, true/false, null, lists and objects)")
+    check_observers(args)
+    if args.get("COMMAND") == "save_config":
+        for update in args.get("UPDATE") or []:
+            key, _, value = update.partition("=")
+            if key.strip() == "config_filename" and not value.strip().strip("'\"").endswith(
+                    ".json"):
+                raise ConfigError(f"config_filename: save_config writes JSON only (.json), "
+                                  f"got {value.strip()[:80]!r}")
+
+
+# Sacred's observer options and the packages each needs, which symusic does not install
+OBSERVER_PACKAGES = {"--mongo_db": ("pymongo",), "--sql": ("sqlalchemy",),
+                     "--tiny_db": ("tinydb", "hashfs"), "--s3": ("boto3",),
+                     "--gcs": ("google.cloud.storage",)}
+
+
+def check_observers(args: dict[str, Any]) -> None:
+    """:class:`ConfigError` for an observer option (``-m``, ``-s``, ``-t``, ...) whose package
+    is not installed (Sacred's import of it was a traceback)."""
+    import importlib.util
+
+    for option, packages in OBSERVER_PACKAGES.items():
+        if not args.get(option):
+            continue
+        for package in packages:
+            try:
+                found = importlib.util.find_spec(package) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                raise ConfigError(f"{option} needs the {package.split('.')[0]} package, which "
+                                  f"is not installed (pip install {package.split('.')[0]}); "
+                                  "-F DIR keeps runs in a folder without one")
+
+
+def _not_json(value: Any) -> str | None:
+    """The type name of the first value in ``value`` that JSON cannot hold (None if none)."""
+    if isinstance(value, dict):
+        return next((odd for item in value.values() if (odd := _not_json(item))), None)
+    if isinstance(value, list | tuple):
+        return next((odd for item in value if (odd := _not_json(item))), None)
+    if value is None or isinstance(value, str | int | float):
+        return None
+    return type(value).__name__
 
 
 def use_safe_config_files() -> None:
-    """Make Sacred read ``.json`` config files with plain :mod:`json` and no other kind."""
+    """Make Sacred read ``.json`` config files with plain :mod:`json` (a UTF-8 byte-order mark
+    allowed) and no other kind."""
     from sacred.config import config_files
 
     handlers = config_files.HANDLER_BY_EXT
     dump = handlers[".json"].dump
     for suffix in list(handlers):
         del handlers[suffix]
-    handlers[".json"] = config_files.Handler(json.load, dump, "")
+    handlers[".json"] = config_files.Handler(_load_json, dump, "")
+
+
+def _load_json(handle) -> Any:
+    # a byte-order mark, which editors on Windows write, is no part of the JSON
+    return json.loads(handle.read().removeprefix("\ufeff"))
 
 
 def _json_kind(value: Any) -> str:
