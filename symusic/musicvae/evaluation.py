@@ -32,7 +32,7 @@ import torch
 
 from symusic import progress
 from symusic.data.melody import DEFAULT_PROGRAMS
-from symusic.musicvae import structure
+from symusic.musicvae import drum_evaluation, structure
 from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.tools import metrics
 
@@ -53,10 +53,11 @@ class Objective:
 
 def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | None = None,
                       programs: Iterable[int] = DEFAULT_PROGRAMS, extraction: str = "magenta",
-                      ) -> tuple[np.ndarray, dict[str, Any]]:
+                      representation: str = "melody") -> tuple[np.ndarray, dict[str, Any]]:
     """The windows training would evaluate on: every distinct window of ``seq_len`` steps
     of the melodies of the ``programs`` tracks in the MIDI files under ``data_dir`` read by
-    ``extraction``, or an evenly spaced subset of ``max_windows`` of them.
+    ``extraction`` (or their drum tracks, for the ``drums`` representation), or an evenly
+    spaced subset of ``max_windows`` of them.
 
     Returns ``(windows [N, seq_len] int64, info)``; ``info["files"]`` says how many files
     were used and skipped. Raises the data pipeline's ``NoMelodiesError`` when there is no
@@ -65,7 +66,8 @@ def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | Non
     from symusic.data.dataset import MelodyCollection, WindowDataset
 
     collection = MelodyCollection.from_folder(data_dir, programs=programs, extraction=extraction,
-                                              progress=progress.interactive())
+                                              progress=progress.interactive(),
+                                              representation=representation)
     bars = collection.representation.bars_in(seq_len)
     dataset = WindowDataset(collection, bars, max_windows=max_windows)
     windows = np.stack([dataset.window(i) for i in range(len(dataset))]).astype(np.int64)
@@ -135,6 +137,10 @@ def reconstructions(model, batches: Iterable[torch.Tensor], seed: int = 0,
     }
     windows = {"target": target, "teacher_forced": np.concatenate(teacher_forced),
                "sampled": predicted}
+    if representation.name == drum_evaluation.REPRESENTATION:  # hits, per class
+        for name in ("teacher_forced", "sampled"):
+            figures.update({f"{name}_{key}": value for key, value in
+                            drum_evaluation.hit_figures(windows[name], target).items()})
     if structure.has_structure(target, representation):
         reference = structure.repetition_profile(target, representation)
         for name in ("teacher_forced", "sampled"):
@@ -195,6 +201,9 @@ def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: fl
                                                      trained.representation),
         "interpolation": interpolation_metrics(model, windows, interp_pairs, interp_steps, rng),
     }
+    if trained.representation.name == drum_evaluation.REPRESENTATION:
+        report["drums"] = drum_evaluation.drum_report(windows, samples,
+                                                      (half[:split], half[split:]))
     if structure.has_structure(windows, trained.representation):
         report["repetition"] = structure.structure_report(
             windows, trained.representation, prior_samples=samples,

@@ -72,7 +72,7 @@ def test_the_checkpoint_is_a_drum_model(drum_run):
     assert model.encoder.lstm.input_size == 10  # Magenta's roll input: 9 hits + no hit
     assert model.decoder.generate(torch.zeros(2, model.config.z_size), 32).max() < 512
     metrics = json.loads((drum_run / "metrics.json").read_text())
-    assert "eval.hit_f1" in metrics or "eval.teacher_forced_note_accuracy" in metrics
+    assert "eval.teacher_forced_hit_f1" in metrics
 
 
 def test_every_command_writes_drum_midi_and_a_grid(drum_run, groove, tmp_path):
@@ -132,3 +132,18 @@ def test_a_melody_checkpoint_cannot_continue_as_drums(drum_run, groove, tmp_path
     assert result.returncode != 0
     assert "is a melody model; this config trains drums" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_evaluate_command_reports_drum_figures(drum_run, groove, tmp_path):
+    from symusic.musicvae.tools.evaluate import main as evaluate
+
+    out = tmp_path / "eval.json"
+    assert evaluate(["--checkpoint", str(drum_run / "checkpoints" / "last.pt"), "--data",
+                     str(groove / "test"), "--num-samples", "16", "--interp-pairs", "2",
+                     "--json", str(out), "--device", "cpu"]) == 0
+    report = json.loads(out.read_text())
+    for name in ("teacher_forced_hit_accuracy", "teacher_forced_hit_f1", "sampled_hit_f1"):
+        assert 0.0 <= report["reconstruction"][name] <= 1.0
+    drums = report["drums"]
+    assert drums["data"]["hits_per_bar"] > 4 and drums["data_halves"]["class_distance"] < 0.3
+    assert {"hits_per_bar_ratio", "class_distance"} <= set(drums["prior_samples"])

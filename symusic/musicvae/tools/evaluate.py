@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> None:
     settings = model.data_settings  # read the data as the model's training data was read
     programs = settings.programs if programs is None else programs
     windows, info = load_data_windows(args.data, model.config.seq_len, args.max_windows,
-                                      programs, settings.extraction)
+                                      programs, settings.extraction, settings.representation)
     if len(windows) < 2:
         bars = model.representation.bars_in(model.config.seq_len)
         raise InputError(f"{args.data}: only one window of {bars} bars; evaluation needs 2 "
