@@ -235,7 +235,19 @@ class Trainer:
         finally:
             bar.close()
             restore()
+            batches.close()
+            self._stop_loader_workers()
         return self.state.last_eval
+
+    def _stop_loader_workers(self) -> None:
+        """End the loaders' persistent worker processes now. They hold the output pipe that
+        Sacred's tee reads, and Sacred, once the run ends, waits for tee to see its end: a
+        second per stream, then two ``tee_stdout.wait timeout`` warnings."""
+        for loader in (self.train_loader, self.eval_loader):
+            iterator = getattr(loader, "_iterator", None)  # torch keeps persistent ones there
+            if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+                iterator._shutdown_workers()
+                loader._iterator = None
 
     def _batches(self):
         """Endless batches, from the data position of the loaded checkpoint on."""
