@@ -29,6 +29,7 @@ from symusic.data.tokens import (
 # mido takes 15 s and 1 GB to parse a legal 6 MB file of 10^6 notes (a note in 6 bytes):
 # at 4 MB a file costs at most about 10 s and 700 MB per scan worker
 MAX_FILE_BYTES = 4 * 2**20
+MAX_DENOMINATOR = 128  # a 128th note; 4/2^255 made bar numbers like 7.5e72
 MAX_TICKS_PER_BEAT = 32_767  # larger header values are SMPTE timing or corrupt
 MAX_SECONDS = 3600.0  # the one-hour rule: music after the first hour of a file is cut
 # pretty_midi refuses files whose last event lies at tick 10**7 or later (it builds an array
@@ -133,6 +134,9 @@ def read_mido_with_cut(path: str | os.PathLike, max_bytes: int = MAX_FILE_BYTES,
         for message in track:
             if message.type == "set_tempo" and message.tempo <= 0:
                 raise MidiReadError("bad tempo", f"{message.tempo} microseconds per beat")
+            if message.type == "time_signature" and message.denominator > MAX_DENOMINATOR:
+                raise MidiReadError("bad time signature",
+                                    f"{message.numerator}/2^{message.denominator.bit_length() - 1}")
     end_ticks = [sum(message.time for message in track) for track in midi.tracks]
     cut = _cut_tick(midi, max_seconds)
     if max(end_ticks, default=0) <= cut:

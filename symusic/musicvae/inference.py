@@ -45,6 +45,8 @@ def load_model(checkpoint: str | Path, device: str | torch.device = "cpu"):
         path = resolve_checkpoint(checkpoint)
     except UnknownModelError as err:
         raise InputError(str(err)) from None
+    if path.is_dir():
+        raise InputError(f"checkpoint {path} is a folder, not a checkpoint file (.pt)")
     if not path.is_file():
         raise InputError(f"checkpoint {path} does not exist")
     model = MusicVAE.load(path, map_location="cpu")

@@ -64,3 +64,16 @@ def test_a_file_past_the_size_bound_is_refused_before_it_is_parsed(tmp_path):
     assert path.stat().st_size > MAX_FILE_BYTES
     with pytest.raises(MidiReadError, match="too large"):
         read_midi(path)
+
+
+def test_a_time_signature_of_4_over_2_to_the_255_is_refused(tmp_path):
+    """Its denominator byte is an exponent: 4/2^255 made bar numbers like 7.5e72."""
+    meta = b"\x00\xff\x58\x04\x04\xff\x18\x08"  # time signature 4 / 2^255
+    events = meta + b"\x00\x90\x3c\x50\x83\x60\x80\x3c\x00\x00\xff\x2f\x00"
+    header = b"MThd" + (6).to_bytes(4, "big") + (0).to_bytes(2, "big") + (1).to_bytes(2, "big") \
+        + (480).to_bytes(2, "big")
+    path = tmp_path / "meter.mid"
+    path.write_bytes(header + b"MTrk" + len(events).to_bytes(4, "big") + events)
+    with pytest.raises(MidiReadError, match="bad time signature") as caught:
+        read_midi(path)
+    assert caught.value.reason == "bad time signature" and "4/2^255" in str(caught.value)

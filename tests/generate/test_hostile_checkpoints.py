@@ -147,3 +147,13 @@ def test_the_tiny_checkpoint_still_loads(tiny_model_path):
     buffer = io.BytesIO(tiny_model_path.read_bytes())
     assert zipfile.is_zipfile(buffer)
     assert MusicVAE.load(tiny_model_path).config.seq_len == 32
+
+
+def test_a_folder_given_as_checkpoint_is_named_a_folder(tmp_path, tiny_model, capsys):
+    from symusic.musicvae.tools import generate
+
+    code = generate.main(["sample", "--checkpoint", str(tmp_path), "--out",
+                          str(tmp_path / "out"), "--device", "cpu"])
+    assert_one_line_error(code, capsys.readouterr().err, "is a folder, not a checkpoint file")
+    with pytest.raises(CheckpointError, match="is a folder"):
+        ckpt.load_weights(tiny_model, tmp_path)

@@ -107,6 +107,8 @@ def load_weights(model: torch.nn.Module, path: Path) -> TrainingCheckpoint | Non
     Raises FileNotFoundError for a missing file, and CheckpointError for an unreadable one,
     another architecture or weights holding NaN or infinity.
     """
+    if path.is_dir():
+        raise CheckpointError(f"ckpt_path: {path} is a folder, not a checkpoint file (.pt)")
     if not path.is_file():
         raise FileNotFoundError(f"ckpt_path: no checkpoint at {path}")
     # on the CPU: load_state_dict copies onto the model's and optimiser's devices, and the
