@@ -219,11 +219,11 @@ def apply_attribute(body: schemas.ApplyAttributeRequest, studio: StudioDep) -> d
 
 @router.post("/midi")
 def midi(body: schemas.MidiRequest, studio: StudioDep) -> Response:
-    """The melodies as one MIDI file (one after another), as a download."""
-    from symusic.data.midi_io import melodies_to_midi
-
+    """The melodies as one MIDI file (one after another), as a download, written by the
+    model's representation (a drum model's: the drum channel)."""
     tokens = studio.service.check_tokens(body.melodies)
-    score = melodies_to_midi(list(tokens), tempo=body.tempo, gap_bars=body.gap_bars)
+    score = studio.service.representation.to_midi(list(tokens), tempo=body.tempo,
+                                                  gap_bars=body.gap_bars)
     buffer = io.BytesIO()
     score.write(buffer)
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", body.filename).strip("._") or "symusic"

@@ -1,10 +1,29 @@
-// Token melodies as notes, and notes drawn on a canvas as a piano roll.
+// Token melodies as notes, and notes drawn on a canvas as a piano roll (or, for a drum
+// model, a grid with one row per drum class).
 
 import { vocab } from "./store.js";
 
-/** Notes {pitch, start, end} (in 16th steps) of a token melody, as the MIDI writer reads it. */
+/** Whether the model's tokens are drum hits (each the set of classes hit at a step). */
+export function isDrums() {
+  return Array.isArray(vocab().class_names);
+}
+
+/** A drum model's hits {pitch, row, start, end}: bit c of a token is class c (row c). */
+function hitsOf(tokens, v) {
+  const hits = [];
+  tokens.forEach((token, step) => {
+    v.class_names.forEach((_, c) => {
+      if (token & (1 << c)) hits.push({ pitch: v.class_pitches[c], row: c, start: step, end: step + 1 });
+    });
+  });
+  return hits;
+}
+
+/** Notes {pitch, start, end} (in 16th steps) of a token melody, as the MIDI writer reads it
+ * (a drum model's: its hits, each a step long, with the row of its class). */
 export function notesOf(tokens) {
   const v = vocab();
+  if (v.class_names) return hitsOf(tokens, v);
   const notes = [];
   let current = null;
   tokens.forEach((token, step) => {
@@ -27,6 +46,7 @@ export function notesOf(tokens) {
 
 /** The lowest and highest pitch to show for several melodies: at least an octave. */
 export function pitchRange(melodies) {
+  if (isDrums()) return [0, vocab().class_names.length - 1]; // every class row, always
   const pitches = melodies.flatMap((tokens) => notesOf(tokens).map((n) => n.pitch));
   let lo = pitches.length ? Math.min(...pitches) : 60;
   let hi = pitches.length ? Math.max(...pitches) : 72;
@@ -59,8 +79,9 @@ export function drawRoll(canvas, tokens, { range = null, playhead = null } = {})
   const stepW = width / tokens.length;
   g.fillStyle = "#fbfbfd";
   g.fillRect(0, 0, width, height);
+  const drums = Boolean(v.class_names);
   for (let p = lo; p <= hi; p += 1) {
-    if (BLACK_KEYS.has(((p % 12) + 12) % 12)) {
+    if (drums ? p % 2 === 1 : BLACK_KEYS.has(((p % 12) + 12) % 12)) {
       g.fillStyle = "#eef0f5";
       g.fillRect(0, (hi - p) * rowH, width, rowH);
     }
@@ -77,9 +98,15 @@ export function drawRoll(canvas, tokens, { range = null, playhead = null } = {})
   const notes = notesOf(tokens);
   for (const n of notes) {
     const x = n.start * stepW + 0.5;
-    const y = (hi - n.pitch) * rowH + 0.5;
+    const y = (hi - (drums ? n.row : n.pitch)) * rowH + 0.5;
     g.fillStyle = playhead !== null && n.start <= playhead && playhead < n.end ? "#f08a24" : "#3d6fd6";
     g.fillRect(x, y, Math.max((n.end - n.start) * stepW - 1, 2), Math.max(rowH - 1, 2));
+  }
+  if (drums && rowH >= 8) {
+    g.fillStyle = "#8a90a0";
+    g.font = `${Math.min(10, rowH - 1)}px sans-serif`;
+    g.textAlign = "left";
+    v.class_names.forEach((name, c) => g.fillText(name, 2, (hi - c + 0.8) * rowH));
   }
   if (!notes.length) {
     g.fillStyle = "#8a90a0";

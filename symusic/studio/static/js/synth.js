@@ -1,6 +1,7 @@
-// A small Web Audio synth: one oscillator and envelope per note; one player at a time.
+// A small Web Audio synth: one oscillator and envelope per note; one player at a time. A drum
+// model's hits are drums made here too (noise and pitch-dropping tones, no sample files).
 
-import { notesOf } from "./pianoroll.js";
+import { isDrums, notesOf } from "./pianoroll.js";
 import { store, vocab } from "./store.js";
 
 let context = null;
@@ -37,6 +38,67 @@ function scheduleNote(ctx, output, pitch, start, end) {
   return osc;
 }
 
+let noiseBuffer = null;
+
+/** One second of white noise, made once (the snare, hi-hats and cymbals filter it). */
+function noise(ctx) {
+  if (!noiseBuffer || noiseBuffer.sampleRate !== ctx.sampleRate) {
+    noiseBuffer = ctx.createBuffer(1, ctx.sampleRate, ctx.sampleRate);
+    const data = noiseBuffer.getChannelData(0);
+    for (let i = 0; i < data.length; i += 1) data[i] = Math.random() * 2 - 1;
+  }
+  return noiseBuffer;
+}
+
+// Per drum class (kick, snare, closed hat, open hat, low/mid/high tom, crash, ride): a tone
+// from `from` Hz falling to `to` Hz and/or noise through a `filter` at `cutoff` Hz, `decay` s.
+const DRUMS = [
+  { from: 150, to: 45, tone: 1.0, decay: 0.35 },
+  { from: 220, to: 160, tone: 0.35, noise: 0.8, filter: "bandpass", cutoff: 1800, decay: 0.18 },
+  { noise: 0.45, filter: "highpass", cutoff: 7000, decay: 0.05 },
+  { noise: 0.45, filter: "highpass", cutoff: 6000, decay: 0.35 },
+  { from: 120, to: 80, tone: 0.8, decay: 0.3 },
+  { from: 170, to: 115, tone: 0.8, decay: 0.26 },
+  { from: 230, to: 160, tone: 0.8, decay: 0.22 },
+  { noise: 0.5, filter: "highpass", cutoff: 4000, decay: 1.1 },
+  { from: 520, to: 500, tone: 0.12, noise: 0.3, filter: "bandpass", cutoff: 9000, decay: 0.6 },
+];
+
+function scheduleHit(ctx, output, row, start) {
+  const drum = DRUMS[row] || DRUMS[1];
+  const sources = [];
+  const env = ctx.createGain();
+  env.gain.setValueAtTime(0.0001, start);
+  env.gain.exponentialRampToValueAtTime(1, start + 0.003);
+  env.gain.exponentialRampToValueAtTime(0.0001, start + drum.decay);
+  env.connect(output);
+  if (drum.tone) {
+    const osc = ctx.createOscillator();
+    const level = ctx.createGain();
+    osc.frequency.setValueAtTime(drum.from, start);
+    osc.frequency.exponentialRampToValueAtTime(drum.to, start + drum.decay * 0.6);
+    level.gain.value = drum.tone;
+    osc.connect(level).connect(env);
+    sources.push(osc);
+  }
+  if (drum.noise) {
+    const source = ctx.createBufferSource();
+    const filter = ctx.createBiquadFilter();
+    const level = ctx.createGain();
+    source.buffer = noise(ctx);
+    filter.type = drum.filter;
+    filter.frequency.value = drum.cutoff;
+    level.gain.value = drum.noise;
+    source.connect(filter).connect(level).connect(env);
+    sources.push(source);
+  }
+  for (const source of sources) {
+    source.start(start);
+    source.stop(start + drum.decay + 0.05);
+  }
+  return { stop() { for (const source of sources) source.stop(); } };
+}
+
 /** Stop whatever is playing. */
 export function stop() {
   if (current) current.stop();
@@ -55,7 +117,7 @@ export function play(melodies, { onStep = () => {} } = {}) {
   master.gain.value = 0.22;
   const filter = ctx.createBiquadFilter();
   filter.type = "lowpass";
-  filter.frequency.value = 3200;
+  filter.frequency.value = isDrums() ? 16000 : 3200; // hi-hats and cymbals live above 3 kHz
   master.connect(filter).connect(ctx.destination);
   const t0 = ctx.currentTime + 0.06;
   const oscillators = [];
@@ -64,8 +126,10 @@ export function play(melodies, { onStep = () => {} } = {}) {
   for (const tokens of melodies) {
     offsets.push(offset);
     for (const n of notesOf(tokens)) {
-      oscillators.push(scheduleNote(ctx, master, n.pitch, t0 + (offset + n.start) * stepSeconds,
-        t0 + (offset + n.end) * stepSeconds));
+      const start = t0 + (offset + n.start) * stepSeconds;
+      oscillators.push(n.row === undefined
+        ? scheduleNote(ctx, master, n.pitch, start, t0 + (offset + n.end) * stepSeconds)
+        : scheduleHit(ctx, master, n.row, start));
     }
     offset += tokens.length;
   }
