@@ -11,12 +11,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from symusic.studio.guard import is_loopback
@@ -66,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "name (default: folk-mel-2bar; see `symusic models`)")
     parser.add_argument("--data", default=None,
                         help="folder of MIDI files: melodies to pick, the map, the attribute "
-                             "vectors and the mixer's dimensions")
+                             "vectors and the mixer's dimensions (default: the built-in folk "
+                             "corpus's eval tunes, for a melody model)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to listen on (default %(default)s: this machine only)")
     parser.add_argument("--port", type=port_number, default=0,
@@ -111,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(args: argparse.Namespace) -> int:
     """Load the model (and data) ``args`` name and serve the studio until stopped."""
     from symusic.errors import error_message, user_errors
+    from symusic.musicvae.inference import load_model
+    from symusic.studio.builtin_tunes import default_data
+    from symusic.studio.library import UPLOAD_DIR_PREFIX
     from symusic.studio.state import Studio
 
     try:  # the port first: no point loading a big model to find it taken
@@ -119,15 +126,22 @@ def serve(args: argparse.Namespace) -> int:
         print(f"{PROG}: error: cannot listen on {args.host}:{args.port}: "
               f"{err.strerror or err}", file=sys.stderr)
         return 1
+    scratch = Path(tempfile.mkdtemp(prefix=f"{UPLOAD_DIR_PREFIX}{os.getpid()}-folk-"))
     try:
         print(f"{PROG}: loading {args.checkpoint}" +
               (f" and reading {args.data}" if args.data else ""), flush=True)
-        studio = Studio.open(args.checkpoint, args.data, args.device, args.max_windows)
+        model = load_model(args.checkpoint, args.device)
+        data = args.data or default_data(model, scratch)
+        if data is not None and not args.data:
+            print(f"{PROG}: no --data: offering the built-in folk corpus's eval tunes",
+                  flush=True)
+        studio = Studio.from_model(model, data, args.max_windows, Path(args.checkpoint).name)
     except user_errors() as err:
         print(f"{PROG}: error: {error_message(err)}", file=sys.stderr)
         sock.close()
+        shutil.rmtree(scratch, ignore_errors=True)
         return 1
-    if args.data:
+    if data:
         print(f"{PROG}: {len(studio.library.paths)} MIDI files (each read when first needed)",
               flush=True)
     if not is_loopback(args.host):
@@ -149,6 +163,7 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a late Ctrl+C while exiting
         studio.close()
+        shutil.rmtree(scratch, ignore_errors=True)
     if reference.is_alive():
         # torch still busy in that thread would abort the interpreter's exit ("terminate
         # called without an active exception"): nothing is left to save, so leave at once

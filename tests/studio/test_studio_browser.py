@@ -108,6 +108,11 @@ def test_the_server_listens_on_loopback_only(server):
     assert server.startswith("http://127.0.0.1:")
 
 
+def test_the_sample_page_opens_on_samples(page):
+    """The first page shows a first set of samples without a click (it opened empty)."""
+    wait_until(page, "document.querySelectorAll('#sample-results .card').length === 4")
+
+
 def test_sample_and_play(page):
     page.fill("#sample-count", "3")
     page.click("#sample-go")

@@ -85,3 +85,32 @@ def test_ctrl_c_twice_or_sigterm_to_the_group_stops_cleanly(checkpoint, data_dir
         for proc in procs.values():
             if proc.poll() is None:
                 proc.kill()
+
+
+def test_without_data_the_studio_offers_the_built_in_folk_eval_tunes(checkpoint, tmp_path):
+    """Walk and Mix get melodies to pick from the first page, not "no data folder"; the
+    unpacked tunes go when the studio stops."""
+    import json
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "symusic.studio", str(checkpoint)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True, env={**os.environ, "TMPDIR": str(tmp_path)})
+    try:
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if "serving at" in line:
+                break
+        url = line.split("serving at ")[1].split()[0]
+        assert "built-in folk corpus's eval tunes" in "".join(seen)
+        with urllib.request.urlopen(url + "api/files", timeout=30) as answer:
+            files = json.loads(answer.read())["files"]
+        assert len(files) > 1000 and all(f["name"].endswith(".mid") for f in files)
+        assert list(tmp_path.glob("symusic-studio-*-folk-*/eval"))
+        os.killpg(proc.pid, signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0
+        assert not list(tmp_path.glob("symusic-studio-*"))
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -26,4 +26,5 @@ export function initSample(root) {
     el("div", { class: "controls" },
       el("label", {}, "melodies ", count), temperature, el("label", {}, "seed ", seed), go, playAll, download),
     results);
+  go.click();  // the page opens on a first set of samples, not an empty page
 }
