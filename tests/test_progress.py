@@ -81,6 +81,16 @@ def test_env_turns_bars_off_even_on_a_terminal(monkeypatch):
     assert progress.interactive()
 
 
+@pytest.mark.parametrize("value", ["2", "maybe", "", " "])
+def test_another_env_value_leaves_the_choice_to_the_terminal(monkeypatch, value):
+    monkeypatch.setenv(progress.ENV, value)
+    monkeypatch.setattr(progress, "_STARTED_ON", "/dev/pts/0")
+    assert progress.interactive()
+    monkeypatch.setattr(progress, "_STARTED_ON", None)
+    fake_screen(monkeypatch)
+    assert not progress.interactive()
+
+
 def _run_on_a_terminal(command: list[str], timeout: float = 240) -> str:
     """Run ``command`` with a pseudo-terminal as stdout and stderr; return what it showed."""
     controller, terminal = pty.openpty()

@@ -131,3 +131,13 @@ def test_scan_workers_die_with_their_parent(tmp_path):
                 os.kill(int(p.stem), signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_without_home_the_cache_fallback_is_the_users_home(tmp_path, monkeypatch):
+    """``HOME`` unset: ``~/.cache`` is the password database's home, no traceback."""
+    import pwd
+
+    monkeypatch.delenv("HOME", raising=False)
+    unwritable = Path("/proc/sys")  # a folder no one can make a .symusic-cache in
+    folder = cache_folder(unwritable)
+    assert folder.parent == Path(pwd.getpwuid(os.getuid()).pw_dir) / ".cache" / "symusic"
