@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from symusic.data.tokens import NO_EVENT
 from symusic.musicvae.model import CheckpointError, ModelConfig, MusicVAE, VAEOutput
 from symusic.musicvae.model import loss as L
+from symusic.musicvae.model.config import ConfigError
 
 
 def build(d: dict, seq_len: int = 32) -> MusicVAE:
@@ -142,3 +143,44 @@ def test_loading_something_else_raises_checkpoint_error(make_model_dict, tmp_pat
     with pytest.raises(FileNotFoundError):
         MusicVAE.load(tmp_path / "missing.pt")
     assert issubclass(CheckpointError, ValueError)
+
+
+def test_a_hierarchical_encoder_reads_each_bar_then_the_bars(make_model_dict, tunes):
+    from symusic.musicvae.model.encoder import HierarchicalEncoder
+
+    d = make_model_dict("hier")
+    d["encoder_params"].update(segment_length=16, segment_hidden_size=12)
+    model = MusicVAE(ModelConfig.from_dict(d, seq_len=32)).eval()
+    assert isinstance(model.encoder, HierarchicalEncoder)
+    assert model.encoder.segment_lstm.hidden_size == 12
+    mu, sigma = model.encoder(tunes)
+    assert mu.shape == sigma.shape == (8, 8) and bool((sigma > 0).all())
+    # a change in the second bar moves mu, and only the second bar's summary changes
+    changed = tunes.clone()
+    changed[:, 20] = (changed[:, 20] + 3) % 90
+    segments = lambda t: model.encoder.summary(t.reshape(16, 16)).reshape(8, 2, -1)  # noqa: E731
+    with torch.no_grad():
+        before, after = segments(tunes), segments(changed)
+        assert torch.equal(before[:, 0], after[:, 0]) and not torch.equal(before[:, 1], after[:, 1])
+        assert not torch.allclose(model.encoder(changed)[0], mu)
+    out = model(tunes)
+    out.loss.backward()
+    assert model.encoder.segment_lstm.weight_ih_l0.grad.abs().sum() > 0
+    # the config round-trips with the extra keys; a flat encoder's config has only the spec's
+    assert ModelConfig.from_dict(model.config.to_dict()).to_dict() == model.config.to_dict()
+    assert set(make_model_dict("hier")["encoder_params"]) == {"embed_size", "hidden_size",
+                                                              "n_layers"}
+    assert set(ModelConfig.from_dict(make_model_dict("hier"), seq_len=32).to_dict()[
+        "encoder_params"]) == {"embed_size", "hidden_size", "n_layers"}
+
+
+def test_segments_that_do_not_tile_the_window_are_a_config_error(make_model_dict):
+    d = make_model_dict("another")
+    d["encoder_params"]["segment_length"] = 12
+    with pytest.raises(ConfigError, match="encoder_params.segment_length: 12 steps do not "
+                                          "divide the window of 32 steps"):
+        ModelConfig.from_dict(d, seq_len=32)
+    d["encoder_params"] = {"embed_size": 6, "hidden_size": 8, "n_layers": 1,
+                           "segment_hidden_size": 4}
+    with pytest.raises(ConfigError, match="segment_hidden_size: only with segment_length"):
+        ModelConfig.from_dict(d, seq_len=32)

@@ -57,6 +57,7 @@ class ModelConfig(ConfigModel):
     @model_validator(mode="after")
     def _sizes_agree(self, info: ValidationInfo) -> ModelConfig:
         prefix = (info.context or {}).get("path_prefix", "")
+        self.encoder_params.check(join(prefix, "encoder_params"), self.seq_len)
         self.seq_decoder_args.params.check(join(prefix, "seq_decoder_args.params"),
                                            Context(self.z_size, join(prefix, "z_size")),
                                            self.seq_len)
