@@ -7,7 +7,8 @@ it does and about how long it takes on 2 idle cores:
 2. **training**: the real Sacred experiment on it (the same as ``python -m
    symusic.musicvae.train with config_flat_2bar_small.json -F runs/demo``), with a live bar;
 3. **samples**: 8 samples from the prior and an interpolation between two evaluation melodies,
-   as MIDI and piano-roll PNG, and as WAV when FluidSynth and a soundfont are installed.
+   as MIDI and piano-roll PNG, and as WAV when FluidSynth and a soundfont are installed;
+   with the shipped drum model, eight of its beats too (drum MIDI, a drum grid, WAV).
 
 Then a summary: where everything is, the final evaluation, and what to try next. Each phase is
 one function of a :class:`Demo` in :data:`PHASES`, so a phase is added by writing one more.
@@ -33,6 +34,7 @@ from symusic import progress
 CONFIG = Path(__file__).resolve().parent / "musicvae" / "config_flat_2bar_small.json"
 PROG = "demo"
 SHIPPED_MODEL = "folk-mel-2bar"  # its melodies are written beside the trained model's
+DRUM_MODEL, DRUM_SAMPLES = "gmd-drums-2bar", 8  # when shipped: eight of its beats too
 # On 2 idle cores of the AVX-512 Xeon (benchmarks/README.md): the flat small model trains
 # about 8 steps/s at first and slower as scheduled sampling grows; the first read of the
 # corpus (then cached) is 35 CPU-seconds, in 2 processes. The bar shows the real rate.
@@ -152,6 +154,9 @@ def samples_phase(demo: Demo) -> None:
         shipped = TrainedModel.load(SHIPPED_MODEL)
         tasks += _melody_tasks(demo, shipped, out / SHIPPED_MODEL, ends,
                                with_audio=not no_audio)
+    if DRUM_MODEL in _shipped_names():
+        tasks += _drum_tasks(demo, TrainedModel.load(DRUM_MODEL), out / DRUM_MODEL,
+                             with_audio=not no_audio)
     for task in progress.bar(tasks, desc="writing", unit="part"):
         demo.written += task()
     for path in demo.written:
@@ -199,6 +204,30 @@ def _melody_tasks(demo: Demo, model, out: Path, ends: tuple[np.ndarray, np.ndarr
 
     return [samples, interpolation] + ([audio("samples"), audio("interpolation")]
                                        if with_audio else [])
+
+
+def _drum_tasks(demo: Demo, model, out: Path, with_audio: bool) -> list[Callable[[], list[Path]]]:
+    """The writing jobs for the shipped drum model: eight beats from its prior (temperature
+    0.5) as drum MIDI and a drum grid, and their WAV file when ``with_audio``."""
+    from symusic.musicvae.tools.render import (
+        AudioUnavailableError,
+        render_audio,
+        write_melodies_with_roll,
+    )
+
+    def beats() -> list[Path]:
+        drawn = model.sample(DRUM_SAMPLES, temperature=0.5, seed=0)
+        return list(write_melodies_with_roll(list(drawn), out, "drum_samples",
+                                             representation=model.representation))
+
+    def audio() -> list[Path]:
+        try:
+            return [render_audio(out / "drum_samples.mid")]
+        except AudioUnavailableError as err:
+            demo.notes.append(f"no drum_samples.wav: {err}")
+            return []
+
+    return [beats] + ([audio] if with_audio else [])
 
 
 @dataclass(frozen=True)

@@ -147,3 +147,16 @@ def test_the_evaluate_command_reports_drum_figures(drum_run, groove, tmp_path):
     drums = report["drums"]
     assert drums["data"]["hits_per_bar"] > 4 and drums["data_halves"]["class_distance"] < 0.3
     assert {"hits_per_bar_ratio", "class_distance"} <= set(drums["prior_samples"])
+
+
+def test_the_demo_writes_eight_beats_of_a_drum_model(drum_run, tmp_path):
+    from types import SimpleNamespace
+
+    from symusic import demo
+
+    model = TrainedModel.load(drum_run / "checkpoints" / "last.pt")
+    written = [path for task in demo._drum_tasks(SimpleNamespace(notes=[]), model, tmp_path,
+                                                 with_audio=False) for path in task()]
+    assert [p.name for p in written] == ["drum_samples.mid", "drum_samples.png"]
+    midi = assert_drum_midi(tmp_path / "drum_samples.mid")
+    assert midi.get_end_time() > 7 * 4  # eight 2-bar beats at 120 BPM: 32 s, less a last rest

@@ -19,6 +19,8 @@ from typing import Any
 from symusic.musicvae import pretrained
 from symusic.musicvae.pretrained import HEADLINE, ShippedModel
 
+DRUM_HEADLINE = ("teacher_forced_hit_accuracy", "teacher_forced_hit_f1", "sampled_hit_f1")
+
 
 def ship(checkpoint: str, name: str, description: str, eval_dir: str,
          data_settings: dict[str, Any] | None = None) -> ShippedModel:
@@ -36,6 +38,9 @@ def ship(checkpoint: str, name: str, description: str, eval_dir: str,
         raise SystemExit(f"evaluation of {path} failed")
     report = json.loads(report_path.read_text())
     figures = {k: report["reconstruction"][k] for k in HEADLINE}
+    # a drum model's card also quotes its hits (drum_evaluation's figures)
+    figures.update({k: report["reconstruction"][k] for k in DRUM_HEADLINE
+                    if k in report["reconstruction"]})
     model = MusicVAE.load(path).eval()
     figures["regression"] = pretrained.regression_figures(model, eval_dir)
     entries = {m.name: m for m in pretrained.shipped_models().values()}
