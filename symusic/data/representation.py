@@ -55,6 +55,7 @@ class Representation:
     sequence_name: ClassVar[str] = "melody"  # what one extracted sequence is, for messages
     row_labels: ClassVar[tuple[str, ...] | None] = None  # a grid's rows (None: a pitch axis)
     row_pitches: ClassVar[tuple[int, ...] | None] = None  # the pitch each row's notes have
+    reads_programs: ClassVar[bool] = True  # whether DataSettings.programs choose its tracks
 
     def encoder_input_table(self) -> np.ndarray | None:
         """What the encoder reads of each token: ``float32 [vocab_size, F]`` fixed features,
@@ -260,6 +261,7 @@ class DrumsRepresentation(Representation):
     sequence_name = "drum track"
     row_labels = drum_tracks.CLASS_NAMES
     row_pitches = drum_tracks.OUTPUT_PITCHES
+    reads_programs = False
 
     def encoder_input_table(self) -> np.ndarray:
         """``float32 [512, 10]``: the class bits and the no-hit bit of each token."""

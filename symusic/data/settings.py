@@ -95,8 +95,12 @@ class DataSettings:
         return DataSettings(self.representation, self.extraction, tuple(programs))
 
     def describe(self) -> str:
-        """E.g. ``melody, magenta extraction, programs 0-31``."""
+        """E.g. ``melody, magenta extraction, programs 0-31`` (``drums, magenta extraction,
+        the drum channel``: drums are not read by program)."""
         from symusic.data.melody import describe_programs
+        from symusic.data.representation import get_representation
 
-        return (f"{self.representation}, {self.extraction} extraction, "
-                f"programs {describe_programs(self.programs)}")
+        tracks = (f"programs {describe_programs(self.programs)}"
+                  if get_representation(self.representation).reads_programs
+                  else "the drum channel")
+        return f"{self.representation}, {self.extraction} extraction, {tracks}"
