@@ -1,0 +1,68 @@
+"""Evaluation note accuracy against training steps and wall time, for runs side by side.
+
+Reads each run folder's Sacred ``metrics.json`` (``eval.teacher_forced_note_accuracy`` and
+``eval.sampled_note_accuracy``, logged at every evaluation) and draws one PNG with two panels:
+against steps and against wall-clock minutes since the run started (Sacred's ``run.json``).
+
+    python benchmarks/learning_curves.py --out docs/models/table1-pop-16bar.png \\
+        hier=runs/pop-16bar-hier/1 flat=runs/pop-16bar-flat/1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+SERIES = {"eval.teacher_forced_note_accuracy": ("teacher-forced", "-"),
+          "eval.sampled_note_accuracy": ("free-running", "--")}
+
+
+def read_curves(run: Path) -> dict[str, tuple[list[int], list[float], list[float]]]:
+    """``{metric: (steps, minutes, values)}`` of one run folder."""
+    metrics = json.loads((run / "metrics.json").read_text())
+    started = json.loads((run / "run.json").read_text()).get("start_time")
+    first = datetime.fromisoformat(started) if started else min(
+        datetime.fromisoformat(t) for m in metrics.values() for t in m["timestamps"])
+    return {name: (metrics[name]["steps"],
+                   [(datetime.fromisoformat(t) - first).total_seconds() / 60
+                    for t in metrics[name]["timestamps"]],
+                   metrics[name]["values"]) for name in SERIES if name in metrics}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Draw the curves of the ``label=run_folder`` arguments into ``--out``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", help="label=run folder")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--title", default="evaluation note accuracy (z = mu)")
+    args = parser.parse_args(argv)
+    figure, (by_step, by_time) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for index, item in enumerate(args.runs):
+        label, folder = item.split("=", 1)
+        colour = f"C{index}"
+        for name, (steps, minutes, values) in read_curves(Path(folder)).items():
+            kind, style = SERIES[name]
+            by_step.plot(steps, values, style, color=colour, label=f"{label}, {kind}")
+            by_time.plot(minutes, values, style, color=colour, label=f"{label}, {kind}")
+    by_step.set_xlabel("training step")
+    by_time.set_xlabel("wall time (minutes)")
+    by_step.set_ylabel("note-onset accuracy")
+    by_step.legend(fontsize=8)
+    for axis in (by_step, by_time):
+        axis.grid(alpha=0.3)
+    figure.suptitle(args.title)
+    figure.tight_layout()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(args.out, dpi=110)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
