@@ -207,12 +207,14 @@ def convert_song(song: Path) -> tuple[pretty_midi.PrettyMIDI, dict[str, int]]:
 
 
 def prepare_pop909(source: str | Path, out: str | Path, limit: int | None = None,
-                   progress: bool = True) -> dict:
+                   progress: bool = True, splits: tuple[str, ...] = ("train", "eval")) -> dict:
     """Write ``out/train/NNN.mid`` and ``out/eval/NNN.mid`` for each song of ``source`` (the
-    first ``limit`` songs only, when given), and ``out/manifest.json``; return the manifest.
+    first ``limit`` songs of ``splits`` only, when given), and ``out/manifest.json``; return
+    the manifest.
 
     Songs that cannot be read are listed under ``failed`` with a reason, not fatal."""
-    songs = find_songs(Path(source))[:limit]
+    songs = [song for song in find_songs(Path(source))
+             if song_split(int(song.name)) in splits][:limit]
     out = Path(out)
     manifest: dict = {"source": "POP909", "licence": LICENCE_NOTE,
                       "files": {"train": 0, "eval": 0}, "bars": 0, "bars_left_out": 0,
