@@ -30,8 +30,8 @@ BATCH_SIZE = 256  # windows per model call
 
 
 def load_model(checkpoint: str | Path, device: str | torch.device = "cpu"):
-    """The ``MusicVAE`` of ``checkpoint`` (a path or a shipped model's name) on ``device``, in
-    eval mode.
+    """The ``MusicVAE`` of ``checkpoint`` (a path, a magenta.js folder or a shipped model's
+    name) on ``device``, in eval mode.
 
     Raises ``InputError`` for an unknown name, a missing file, an unusable device or weights
     holding NaN (a diverged training), and the model's ``CheckpointError`` for a file that is
@@ -45,9 +45,7 @@ def load_model(checkpoint: str | Path, device: str | torch.device = "cpu"):
         path = resolve_checkpoint(checkpoint)
     except UnknownModelError as err:
         raise InputError(str(err)) from None
-    if path.is_dir():
-        raise InputError(f"checkpoint {path} is a folder, not a checkpoint file (.pt)")
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"checkpoint {path} does not exist")
     model = MusicVAE.load(path, map_location="cpu")
     tensors = [t for t in model.state_dict().values() if t.is_floating_point()]

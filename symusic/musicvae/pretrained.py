@@ -65,12 +65,13 @@ def shipped_models() -> dict[str, ShippedModel]:
 def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
     """The checkpoint file meant by a path or a shipped model's name.
 
-    A path to an existing file wins over a name. A bare word (no folder, no suffix) that
-    names no shipped model raises :class:`UnknownModelError` listing the shipped names; any
-    other missing path is returned as it is, for the caller to report.
+    A path to an existing file (or a magenta.js checkpoint folder) wins over a name. A bare
+    word (no folder, no suffix) that names no shipped model raises :class:`UnknownModelError`
+    listing the shipped names; any other missing path is returned as it is, for the caller
+    to report.
     """
     path = Path(name_or_path)
-    if path.is_file():
+    if path.is_file() or path.is_dir():  # a folder: a magenta.js checkpoint
         return path
     models = shipped_models()
     if str(name_or_path) in models:

@@ -14,9 +14,10 @@ whole sequence or step by step.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
+from pydantic import model_serializer
 from torch import Tensor, nn
 
 from symusic.musicvae.model.params import Params, PositiveInt, Registry
@@ -28,18 +29,32 @@ DECODERS = Registry("decoder")
 
 @DECODERS.register("simple")
 class InitialStateDecoderParams(Params):
-    """``simple``: token embedding -> LSTM -> logits; the context sets the initial state."""
+    """``simple``: token embedding -> LSTM -> logits; the context sets the initial state.
+
+    ``start_input`` (an extra key): what the first step reads, a learned start-token
+    embedding (``"learned"``, the default) or zeros (``"zeros"``, fixed, as Magenta's decoders
+    feed: a model trained so exports to magenta.js exactly)."""
 
     context_every_step: ClassVar[bool] = False
 
     embed_size: PositiveInt
     hidden_size: PositiveInt
     n_layers: PositiveInt
+    start_input: Literal["learned", "zeros"] = "learned"
+
+    @model_serializer(mode="wrap")
+    def _without_default_start(self, handler):
+        # a config that leaves the default out stays the spec's keys (checkpoints, to_dict)
+        values = handler(self)
+        if values.get("start_input") == "learned":
+            del values["start_input"]
+        return values
 
     def build(self, context_size: int, vocab_size: int) -> TokenDecoder:
         """The decoder of a ``context_size`` context over ``vocab_size`` tokens."""
         return TokenDecoder(context_size, self.embed_size, self.hidden_size, self.n_layers,
-                            vocab_size, self.context_every_step)
+                            vocab_size, self.context_every_step,
+                            zero_start=self.start_input == "zeros")
 
 
 @DECODERS.register("another")
@@ -96,14 +111,17 @@ class TokenDecoder(nn.Module):
         embed_size, hidden_size, n_layers: the embedding and the LSTM.
         vocab_size: the number of tokens.
         context_every_step: also feed the context at every step (``another``).
+        zero_start: the start token's row is zeros and never learned (Magenta's first input).
     """
 
     def __init__(self, context_size: int, embed_size: int, hidden_size: int, n_layers: int,
-                 vocab_size: int, context_every_step: bool):
+                 vocab_size: int, context_every_step: bool, zero_start: bool = False):
         super().__init__()
         self.context_every_step = context_every_step
         self.start_token = vocab_size
-        self.embed = nn.Embedding(vocab_size + 1, embed_size)
+        # a padding row starts at zero and gets no gradient: the first input stays zeros
+        self.embed = nn.Embedding(vocab_size + 1, embed_size,
+                                  padding_idx=vocab_size if zero_start else None)
         self.initial_state = InitialState(context_size, hidden_size, n_layers)
         input_size = embed_size + (context_size if context_every_step else 0)
         self.lstm = nn.LSTM(input_size, hidden_size, n_layers, batch_first=True)

@@ -48,7 +48,14 @@ def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     file is not a readable MusicVAE checkpoint (see :func:`check_checkpoint_state`) or is
     beyond the bounds of :mod:`checkpoint_limits` (its unpacked size before reading, its
     structure after). A shipped model's name is the caller's to resolve
-    (``pretrained.resolve_checkpoint``)."""
+    (``pretrained.resolve_checkpoint``). A folder is read as a magenta.js checkpoint
+    (:mod:`symusic.magenta`: JSON and raw numbers, bounded), into the same state."""
+    if Path(path).is_dir():
+        from symusic.magenta import read_magenta_state
+
+        state = read_magenta_state(path)
+        check_checkpoint_state(state, str(path))
+        return state
     if not Path(path).is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     try:

@@ -101,15 +101,14 @@ class TrainingCheckpoint:
 
 
 def load_weights(model: torch.nn.Module, path: Path) -> TrainingCheckpoint | None:
-    """Load the weights of the checkpoint at ``path`` (the ``ckpt_path`` setting) into
-    ``model`` and return its training entry (None for a model-only checkpoint).
+    """Load the weights of the checkpoint at ``path`` (the ``ckpt_path`` setting; a file or a
+    magenta.js folder) into ``model`` and return its training entry (None for a model-only
+    checkpoint).
 
     Raises FileNotFoundError for a missing file, and CheckpointError for an unreadable one,
     another architecture or weights holding NaN or infinity.
     """
-    if path.is_dir():
-        raise CheckpointError(f"ckpt_path: {path} is a folder, not a checkpoint file (.pt)")
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"ckpt_path: no checkpoint at {path}")
     # on the CPU: load_state_dict copies onto the model's and optimiser's devices, and the
     # RNG states must stay CPU byte tensors (set_rng_state refuses CUDA ones)
