@@ -160,3 +160,16 @@ def test_the_demo_writes_eight_beats_of_a_drum_model(drum_run, tmp_path):
     assert [p.name for p in written] == ["drum_samples.mid", "drum_samples.png"]
     midi = assert_drum_midi(tmp_path / "drum_samples.mid")
     assert midi.get_end_time() > 7 * 4  # eight 2-bar beats at 120 BPM: 32 s, less a last rest
+
+
+def test_the_config_key_is_checked_at_start_up(tmp_path):
+    from symusic.musicvae.model.config import ConfigError
+    from symusic.musicvae.training.config import ExperimentConfig
+
+    config = tiny_config(tmp_path, tmp_path, representation="drums")
+    assert ExperimentConfig.from_dict(config).training.seq_len == 32
+    with pytest.raises(ConfigError, match="reads MIDI by the magenta extraction, not "
+                                          "'any_meter'"):
+        ExperimentConfig.from_dict({**config, "extraction": "any_meter"})
+    with pytest.raises(ConfigError, match="representation"):
+        ExperimentConfig.from_dict({**config, "representation": "trio"})
