@@ -168,7 +168,8 @@ def test_the_config_key_is_checked_at_start_up(tmp_path):
 
     config = tiny_config(tmp_path, tmp_path, representation="drums")
     assert ExperimentConfig.from_dict(config).training.seq_len == 32
-    with pytest.raises(ConfigError, match="reads MIDI by the magenta extraction, not "
+    with pytest.raises(ConfigError, match="representation: value error, the drums "
+                                          "representation needs extraction 'magenta', not "
                                           "'any_meter'"):
         ExperimentConfig.from_dict({**config, "extraction": "any_meter"})
     with pytest.raises(ConfigError, match="representation"):

@@ -21,6 +21,8 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -116,13 +118,15 @@ class TrainingConfig(_Strict):
     # 9-class drums, 512 tokens, read from the drum channel: programs do not apply).
     representation: Literal["melody", "drums"] = "melody"
 
-    @model_validator(mode="after")
-    def _representation_reads_extraction(self) -> TrainingConfig:
-        readable = get_representation(self.representation).extractions
-        if self.extraction not in readable:
-            raise ValueError(f"representation {self.representation!r} reads MIDI by the "
-                             f"{' or '.join(readable)} extraction, not {self.extraction!r}")
-        return self
+    @field_validator("representation")
+    @classmethod
+    def _representation_reads_extraction(cls, value: str, info: ValidationInfo) -> str:
+        readable = get_representation(value).extractions
+        extraction = info.data.get("extraction")  # validated before: it is declared first
+        if extraction is not None and extraction not in readable:
+            raise ValueError(f"the {value} representation needs extraction "
+                             f"{' or '.join(repr(e) for e in readable)}, not {extraction!r}")
+        return value
 
     @property
     def seq_len(self) -> int:
