@@ -24,6 +24,7 @@ from symusic.data.cache import (
     save_table,
     settings_key,
 )
+from symusic.data.drum_tracks import NO_DRUM_TRACK
 from symusic.data.extraction import MAX_BARS
 from symusic.data.melody import (
     DEFAULT_PROGRAMS,
@@ -148,10 +149,15 @@ class MelodyCollection:
                 hint = (f"; {outside} file{'s' if outside != 1 else ''} only hold instruments "
                         f"outside the melodic programs {describe_programs(settings.programs)}"
                         " (set `programs` in the config to read other instruments)")
-            elif other_meter:
+            elif other_meter and "any_meter" in kind.extractions:
                 hint = (f"; {other_meter} file{'s' if other_meter != 1 else ''} hold no 4/4 "
                         "section, which the magenta extraction needs (set `extraction` to "
                         "any_meter in the config to read music in any meter)")
+            no_drums = report.reasons.get(NO_DRUM_TRACK, 0)
+            if no_drums and not hint:
+                files = f"{no_drums} files have" if no_drums != 1 else "1 file has"
+                hint = (f"; {files} no track on the drum channel (MIDI channel 10), the only "
+                        "tracks a drum model reads")
             raise NoMelodiesError(
                 f"{folder}: no usable {kind.sequence_name} ({report.summary_line()}){hint}")
         return cls(folder, table, report, settings)

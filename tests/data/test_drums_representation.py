@@ -60,3 +60,20 @@ def test_a_melody_scan_of_drum_files_says_drums_only(groove_train, tmp_path):
                                          r"melody"):
         MelodyCollection.from_folder(groove_train, num_processes=1, progress=False,
                                      cache_dir=tmp_path)
+
+
+def test_a_drum_scan_of_melody_files_says_why(tmp_path):
+    import pretty_midi
+
+    folder = tmp_path / "tunes"
+    folder.mkdir()
+    midi = pretty_midi.PrettyMIDI()
+    piano = pretty_midi.Instrument(0)
+    piano.notes = [pretty_midi.Note(80, 60 + k, k * 0.5, k * 0.5 + 0.4) for k in range(16)]
+    midi.instruments.append(piano)
+    midi.write(str(folder / "tune.mid"))
+    with pytest.raises(ValueError, match=r"no usable drum track \(1 files: 0 used, 1 without "
+                                         r"drum track.*; 1 file has no track on the drum "
+                                         r"channel \(MIDI channel 10\)"):
+        MelodyCollection.from_folder(folder, representation="drums", num_processes=1,
+                                     progress=False, cache_dir=tmp_path / "cache")
