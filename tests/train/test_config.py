@@ -23,7 +23,7 @@ def test_the_shipped_configs_exist():
         "config_folk_mel_16bar_flat.json", "config_folk_mel_16bar_hier.json",
         "config_folk_mel_2bar.json", "config_gmd_drums_2bar.json", "config_hier_8bar.json",
         "config_hier_8bar_small.json", "config_pop_mel_16bar_flat.json",
-        "config_pop_mel_16bar_hier.json",
+        "config_pop_mel_16bar_hier.json", "config_pop_mel_2bar.json",
     ]
 
 
