@@ -132,9 +132,18 @@ def load_weights(model: torch.nn.Module, path: Path) -> TrainingCheckpoint | Non
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` through :func:`symusic.atomic.atomic_write`: never half a checkpoint."""
-    with atomic_write(path) as handle:
-        torch.save(obj, handle)
+    """``torch.save`` through :func:`symusic.atomic.atomic_write`: never half a checkpoint.
+
+    A write that fails (a full disk: ``ENOSPC``) raises its ``OSError``; the file at ``path``
+    is left as it was."""
+    try:
+        with atomic_write(path) as handle:
+            torch.save(obj, handle)
+    except RuntimeError as error:
+        # torch's zip writer, closed after a failed write, raises "unexpected pos" over it
+        if isinstance(error.__context__, OSError):
+            raise error.__context__ from None
+        raise
     return Path(path)
 
 

@@ -19,6 +19,7 @@ import os
 import secrets
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,25 @@ def _without_sacred_keys(config: dict) -> dict:
     return {k: v for k, v in config.items() if k != "__doc__"}
 
 
+def runs_folder_problem(argv: list[str]) -> str | None:
+    """Why the ``-F`` folder cannot hold run folders (one line: read-only, not a folder), or
+    None; checked before the run starts, as Sacred would fail there with a traceback."""
+    for i, arg in enumerate(argv):
+        if arg in ("-F", "--file_storage") and i + 1 < len(argv):
+            folder = Path(argv[i + 1])
+        elif arg.startswith("--file_storage="):
+            folder = Path(arg.split("=", 1)[1])
+        else:
+            continue
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as err:
+            return f"-F {folder}: cannot write run folders there ({err.strerror or err})"
+    return None
+
+
 def _run_dir(run: Any, create: bool = True) -> Path:
     """The file observer's run folder; without one (no ``-F``), a new folder of this run's own
     under ``runs/``, made exclusively so that two runs never share one."""
@@ -115,10 +135,15 @@ def train(_run: Any, _config: dict) -> dict[str, float]:
     """Build everything from the config, train, and return the last evaluation metrics."""
     from symusic.data.melody import NoMelodiesError
     from symusic.musicvae.model import CheckpointError
-    from symusic.musicvae.training.trainer import Trainer, TrainingDiverged, UnsupportedPrecision
+    from symusic.musicvae.training.trainer import (
+        CheckpointNotWritten,
+        Trainer,
+        TrainingDiverged,
+        UnsupportedPrecision,
+    )
 
     USER_ERRORS = (NoMelodiesError, CheckpointError, TrainingDiverged, FileNotFoundError,
-                   UnsupportedPrecision)
+                   UnsupportedPrecision, CheckpointNotWritten)
 
     config = _validated.pop().with_seed(_config["seed"])  # Sacred draws one if none was given
     try:
@@ -127,7 +152,12 @@ def train(_run: Any, _config: dict) -> dict[str, float]:
         print(f"config error: {err}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
     try:
-        run_dir = _run_dir(_run, create=ctx.is_main)
+        try:
+            run_dir = _run_dir(_run, create=ctx.is_main)
+        except OSError as err:  # no -F, and runs/ cannot be written
+            print(f"error: cannot make a run folder in {Path('runs').absolute()} "
+                  f"({err.strerror or err}); give one with -F", file=sys.stderr, flush=True)
+            raise SystemExit(1) from None
         log = RunLog(_run if ctx.is_main else None, run_dir, enabled=ctx.is_main)
         try:
             trainer = Trainer(config, run_dir, log, ctx)
@@ -190,6 +220,8 @@ def main(argv: list[str]) -> None:
         signal.signal(signum, _stop_at_once)
     try:
         check_command_line(ex.get_usage()[2], argv, named_configs=ex.named_configs)
+        if problem := runs_folder_problem(argv):
+            raise ConfigError(problem)
         ex.run_commandline(argv)
     except ConfigError as err:
         print(f"config error: {err}", file=sys.stderr)

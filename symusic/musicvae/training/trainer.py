@@ -39,6 +39,11 @@ class TrainingDiverged(RuntimeError):
     """The loss or the weights became NaN or infinite; the last good checkpoint is kept."""
 
 
+class CheckpointNotWritten(RuntimeError):
+    """A checkpoint could not be written (a full disk, a read-only folder); the one before it
+    is kept whole."""
+
+
 def check_bf16_lstm(device: torch.device) -> None:
     """Fail at start-up, not mid-run, where this device cannot run an LSTM under bf16 autocast.
 
@@ -402,10 +407,18 @@ class Trainer:
             return
         # Workers prefetch, so the sampler runs ahead: the position is what the steps consumed.
         consumed = self.state.step * self.train_cfg.batch_size
-        ckpt.TrainingCheckpoint.capture(
-            self.config.raw, self.optimizer, self.scheduler, self.state.step,
-            self.state.best_eval_loss, self.train_loader.sampler.position_after(consumed),
-        ).save(self.model, path)
+        try:
+            ckpt.TrainingCheckpoint.capture(
+                self.config.raw, self.optimizer, self.scheduler, self.state.step,
+                self.state.best_eval_loss, self.train_loader.sampler.position_after(consumed),
+            ).save(self.model, path)
+        except OSError as error:
+            kept = (f"{path} is as it was" if path.exists()
+                    else f"the last checkpoint is {self.last_checkpoint}" if self.last_checkpoint
+                    else "no checkpoint was written")
+            raise CheckpointNotWritten(
+                f"could not write the checkpoint {path} at step {self.state.step}: "
+                f"{error.strerror or error}; {kept}") from None
         if path.name == "last.pt":
             self.last_checkpoint = path
 
