@@ -41,7 +41,7 @@ from pathlib import Path
 import pretty_midi
 
 from symusic.atomic import atomic_write
-from symusic.data.corpus_archive import ARCHIVE, unpack
+from symusic.data.corpus_archive import ARCHIVE, remove_stale_temporaries_under, unpack
 from symusic.data.workers import die_with_parent
 from symusic.progress import bar as progress_bar
 
@@ -296,6 +296,7 @@ def build_corpus(out_dir: str | os.PathLike, limit: int | None = None,
     out = Path(out_dir)
     archive = Path(ARCHIVE if archive is None else archive)
     say = print if progress else (lambda *_args, **_kwargs: None)
+    remove_stale_temporaries_under(out)  # what a killed build left half-written
     tunes = list_tunes()
     chosen = select_tunes(tunes, limit)
     todo = [t for t in chosen if not (out / t.relative_path()).exists()]
@@ -320,8 +321,8 @@ def build_corpus(out_dir: str | os.PathLike, limit: int | None = None,
     manifest = describe_corpus(out, tunes, chosen, failures)
     if source:
         manifest["unpacked_from"] = f"{archive.name}, built from the {source}"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    with atomic_write(out / "manifest.json", "w") as handle:
+        handle.write(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
 

@@ -27,13 +27,14 @@ import json
 import lzma
 import os
 import re
+import secrets
 import tarfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from symusic import progress
-from symusic.atomic import atomic_write
+from symusic.atomic import atomic_write, remove_stale_temporaries
 
 ARCHIVE = Path(__file__).with_name("folk_corpus.tar.xz")
 FORMAT = 1
@@ -105,7 +106,8 @@ def _write_file(target: Path, data: bytes) -> None:
     No fsync per file: thousands of small files would take minutes on some disks, and a
     file lost to a power cut is simply unpacked again by the next run."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    # named as atomic_write names its temporaries, so remove_stale_temporaries knows them
+    temporary = target.with_name(f".{target.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         with open(temporary, "wb") as handle:  # honours the umask
             handle.write(data)
@@ -113,6 +115,12 @@ def _write_file(target: Path, data: bytes) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries_under(folder: str | os.PathLike) -> int:
+    """Remove what killed writers left under ``folder`` (half-written files under temporary
+    names, see :func:`symusic.atomic.remove_stale_temporaries`); returns how many."""
+    return sum(len(remove_stale_temporaries(dirpath)) for dirpath, _, _ in os.walk(folder))
 
 
 def unpack(archive: str | os.PathLike, out_dir: str | os.PathLike, wanted: Mapping[str, str],

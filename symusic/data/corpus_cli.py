@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -78,11 +79,28 @@ def argument_problem(args: argparse.Namespace) -> str | None:
     return folder_problem(Path(args.out))
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM, answered as Ctrl-C is: the file being written is dropped, not left half."""
+
+    signum = signal.SIGTERM
+
+
+def _stop_on_sigterm(_signum, _frame) -> None:
+    raise Stopped()
+
+
+def _interrupted(error: KeyboardInterrupt) -> int:
+    """128 + the signal that stopped the command (130 for Ctrl-C, 143 for SIGTERM)."""
+    return 128 + getattr(error, "signum", signal.SIGINT)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: unpack (or build) the corpus and print one line per collection.
 
     A wrong argument or an output folder that cannot be written is one line on stderr and
-    exit code 2, before any work."""
+    exit code 2, before any work. Ctrl-C or SIGTERM stops it in one line, keeping the whole
+    files written (exit 130 or 143); the next run finishes the job."""
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     parser = argparse.ArgumentParser(
         prog=PROG, description="Unpack the built-in folk corpus that ships with the package "
         "(seconds), or build it from music21's ABC files with --rebuild (minutes).")
@@ -126,10 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stopped:
         print(f"{PROG}: interrupted; the files written are kept, run again to finish",
               file=sys.stderr)
-        return 130
+        return _interrupted(stopped)
     for name, info in manifest["collections"].items():
         print(f"{name}: {info['tunes_found']:,} tunes, train {info['files']['train']:,}, "
               f"eval {info['files']['eval']:,}")
@@ -147,9 +165,9 @@ def prepare_pop909_corpus(args: argparse.Namespace) -> int:
     except (Pop909Error, OSError) as err:
         print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stopped:
         print(f"{PROG}: interrupted; run again to finish", file=sys.stderr)
-        return 130
+        return _interrupted(stopped)
     files = manifest["files"]
     print(f"{args.out}: {files['train']:,} train and {files['eval']:,} eval songs, "
           f"{manifest['bars']:,} bars of 4/4 ({manifest['bars_left_out']:,} bars of another "
@@ -166,9 +184,9 @@ def unpack_groove_corpus(args: argparse.Namespace) -> int:
     except (ArchiveError, OSError) as err:
         print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stopped:
         print(f"{PROG}: interrupted; run again to finish", file=sys.stderr)
-        return 130
+        return _interrupted(stopped)
     print(f"{args.out}: the Groove MIDI Dataset (CC BY 4.0, see ATTRIBUTION.md): "
           + ", ".join(f"{part} {n:,}" for part, n in counts.items())
           + f" files [{time.perf_counter() - started:.1f} s]")

@@ -40,6 +40,7 @@ from symusic.data.corpus_archive import (
     _BoundedReader,
     _read_member,
     _write_file,
+    remove_stale_temporaries_under,
 )
 
 ARCHIVE = Path(__file__).with_name("groove_corpus.tar.xz")
@@ -168,6 +169,7 @@ def unpack_groove(out_dir: str | os.PathLike, archive: str | os.PathLike = ARCHI
     Raises :class:`ArchiveError` when the archive is damaged, breaks a rule above or a
     file's bytes differ from its index entry."""
     out = Path(out_dir)
+    remove_stale_temporaries_under(out)  # what a killed unpack left half-written
     index: dict[str, tuple[str, str]] = {}
     counts: Counter[str] = Counter()
     bar = progress.bar(total=1150, desc="unpacking groove", unit="file", enabled=show_progress)
