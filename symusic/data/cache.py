@@ -8,6 +8,8 @@ opening the cache of a 10,000-file folder reads a handful of arrays. It lives in
 ``<folder>/.symusic-cache/`` or, when the folder is not writable, in ``~/.cache/symusic/``;
 it is written to a temporary file and renamed into place, and temporaries a killed writer
 left behind are removed the next time the cache is opened.
+A file whose size or mtime changed while the scan read it is stored with the mtime
+``CHANGED_WHILE_READ``, which no file has, so the next scan reads it again.
 Outcomes that may change without the file changing (it could not be opened: permissions, I/O
 errors) are stored but never reused: such a file is read again on the next scan.
 """
@@ -31,6 +33,7 @@ from symusic.data.scan import UNREADABLE, ExtractionSettings, FileMelodies
 FORMAT_VERSION = 2  # 2: extraction settings (magenta / any_meter), leading note-offs
 CACHE_FOLDER = ".symusic-cache"
 STALE_SECONDS = 60.0  # a temporary file untouched this long belongs to no running writer
+CHANGED_WHILE_READ = -1  # the mtime stored for a file that changed while it was read
 
 
 def settings_key(settings: ExtractionSettings) -> str:

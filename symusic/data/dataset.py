@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
 from symusic.data.cache import (
+    CHANGED_WHILE_READ,
     MelodyTable,
     cache_folder,
     load_table,
@@ -207,8 +208,23 @@ def _update_table(folder: Path, old: MelodyTable | None, paths: list[str], sizes
         else:
             todo.append(p)
     outcomes.update(extract_files(str(folder), todo, settings, num_processes, progress))
+    # A file that changed while the scan ran may have been read in either state: its outcome
+    # is kept under a stamp no file has, so the next scan reads it again.
+    stamps = dict(zip(paths, zip(sizes, mtimes, strict=True), strict=True))
+    changed = {p for p in todo if _stamp(folder / p) != stamps[p]}
+    mtimes = [CHANGED_WHILE_READ if p in changed else m for p, m in zip(paths, mtimes,
+                                                                         strict=True)]
     table = MelodyTable.build(paths, sizes, mtimes, [outcomes[p] for p in paths], token_dtype)
     return table, len(todo)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    """``(size, mtime in ns)`` of ``path`` now, as :func:`find_midi_files` gives them."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return -1, -1
+    return stat.st_size, stat.st_mtime_ns
 
 
 def _save_or_warn(table: MelodyTable | None, cache_path: Path, skipped_path: Path,
