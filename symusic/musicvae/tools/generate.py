@@ -7,6 +7,8 @@ Subcommands::
                         [--track I] [--bar B]
     symusic reconstruct --checkpoint C --input X.mid --out DIR [--track I]
     symusic encode      --checkpoint C --input DIR --out z.npy [--batch-size B]
+    symusic import-magenta MAGENTAJS_FOLDER --out model.pt [--half] [--config-out FILE]
+    symusic export-magenta CHECKPOINT OUT_DIR [--quantize uint8|uint16|float16]
 
 Every MIDI file written gets a piano-roll PNG beside it, and a WAV with ``--audio``.
 The model work is ``symusic.musicvae.inference.TrainedModel``'s; this module is the command line.
@@ -34,6 +36,7 @@ from symusic.musicvae.tools.cli import (
     check_output_folder,
     run_cli,
 )
+from symusic.musicvae.tools.magenta import add_magenta_commands
 from symusic.musicvae.tools.render import (
     AudioUnavailableError,
     audio_problem,
@@ -287,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list the models that ship with symusic "
                                       "(use a name as --checkpoint)")
     p.set_defaults(func=cmd_models)
+
+    add_magenta_commands(sub)
     return parser
 
 

@@ -1,0 +1,103 @@
+"""``symusic import-magenta`` and ``symusic export-magenta``: Magenta's checkpoints both ways.
+
+    symusic import-magenta MAGENTAJS_FOLDER --out model.pt [--half] [--config-out FILE]
+    symusic export-magenta CHECKPOINT OUT_DIR [--quantize uint8|uint16|float16]
+
+The reading and folding are :mod:`symusic.magenta`'s; this module is the command line
+(registered by ``generate.py``, reported by its ``run_cli``: one line, exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from symusic.errors import InputError, printable
+from symusic.musicvae.tools.cli import check_output_file, check_output_folder
+
+
+def add_magenta_commands(subcommands) -> None:
+    """Register both subcommands on the ``symusic`` parser's subparsers."""
+    p = subcommands.add_parser("import-magenta", help="a magenta.js checkpoint folder as a "
+                                                      "symusic checkpoint (.pt)")
+    p.add_argument("source", help="magenta.js checkpoint folder (config.json and "
+                                  "weights_manifest.json, or deeplearn.js manifest.json)")
+    p.add_argument("--out", required=True, help="symusic checkpoint to write (.pt)")
+    p.add_argument("--half", action="store_true", help="store the weights as float16")
+    p.add_argument("--config-out", default=None,
+                   help="also write the model's part of a training config (JSON: add "
+                        "train_dir, eval_dir and the schedule to fine-tune with ckpt_path)")
+    p.set_defaults(func=cmd_import_magenta)
+
+    p = subcommands.add_parser("export-magenta", help="a symusic checkpoint as a magenta.js "
+                                                      "checkpoint folder")
+    p.add_argument("checkpoint", help="symusic checkpoint (.pt) or a shipped model's name")
+    p.add_argument("out_dir", help="folder to write config.json, weights_manifest.json and "
+                                   "the shards into")
+    p.add_argument("--quantize", choices=["uint8", "uint16", "float16"], default=None,
+                   help="store the weights quantized as tfjs reads them (default float32)")
+    p.set_defaults(func=cmd_export_magenta)
+
+
+def cmd_import_magenta(args: argparse.Namespace) -> None:
+    """``symusic import-magenta SRC --out model.pt``: read through the loading door, save."""
+    import torch
+
+    from symusic.atomic import atomic_write
+    from symusic.magenta import is_magenta_folder
+    from symusic.musicvae.inference import load_model
+
+    out = check_output_file(args.out)
+    config_out = None if args.config_out is None else check_output_file(args.config_out,
+                                                                        "--config-out")
+    if not is_magenta_folder(args.source):
+        raise InputError(f"{printable(str(args.source))}: not a magenta.js checkpoint folder (no "
+                         "weights_manifest.json or manifest.json)")
+    model = load_model(args.source, "cpu")
+    state = model.to_state()
+    if args.half:
+        state["state_dict"] = {k: v.half() if v.is_floating_point() else v
+                               for k, v in state["state_dict"].items()}
+    with atomic_write(out) as handle:
+        torch.save(state, handle)
+    print(f"{out}: {describe_model(model)}, from the magenta.js checkpoint "
+          f"{printable(str(args.source))}")
+    if config_out is not None:
+        with atomic_write(config_out) as handle:
+            handle.write(json.dumps(training_config_part(model), indent=1).encode())
+        print(f"{config_out}: the model's part of a training config")
+
+
+def training_config_part(model) -> dict:
+    """The training config keys that build ``model``'s architecture and read its data."""
+    config = model.config.to_dict()
+    settings = model.data_settings
+    return {"slice_bar": model.representation.bars_in(config["seq_len"]),
+            "representation": settings.representation, "extraction": settings.extraction,
+            "programs": list(settings.programs),
+            **{key: config[key] for key in ("z_size", "encoder_params", "seq_decoder_args")}}
+
+
+def cmd_export_magenta(args: argparse.Namespace) -> None:
+    """``symusic export-magenta CHECKPOINT OUT_DIR``: fold exactly or refuse saying why."""
+    from symusic.magenta import export_magenta
+    from symusic.magenta.export import ExportRefused
+    from symusic.musicvae.inference import load_model
+
+    out = check_output_folder(args.out_dir, "OUT_DIR")
+    model = load_model(args.checkpoint, "cpu")
+    try:
+        export_magenta(model, out, args.quantize)
+    except ExportRefused as e:
+        raise InputError(f"{printable(str(args.checkpoint))}: magenta.js cannot run this "
+                         f"model exactly: {e}") from None
+    print(f"{out}: a magenta.js checkpoint of {describe_model(model)}"
+          + (f", {args.quantize}" if args.quantize else ""))
+
+
+def describe_model(model) -> str:
+    """E.g. ``melody, hier, 16 bars, z 512``."""
+    config = model.config
+    bars = model.representation.bars_in(config.seq_len)
+    return (f"{model.representation.name}, {config.seq_decoder_args.key}, {bars} bars, "
+            f"z {config.z_size}")
