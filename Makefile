@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CORPUS := data/folk
 
-.PHONY: install demo test corpus lint bench clean system-packages
+.PHONY: install demo test corpus lint bench clean system-packages magentajs
 
 install: $(STAMP)
 
@@ -28,8 +28,19 @@ corpus: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m symusic.demo
 
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages magentajs
 	$(PY) -m pytest -q
+
+# magenta.js itself for the parity tests (tests/magenta/): npm @magenta/music 1.23.1 in a cache
+# outside the clone, once (about 260 MB, 20 s on a fast link); the tests skip, saying why,
+# when Node or npm is missing or the registry cannot be reached.
+MAGENTAJS ?= $(or $(SYMUSIC_MAGENTAJS),$(HOME)/.cache/symusic-magentajs)
+magentajs:
+	@test -f $(MAGENTAJS)/node_modules/@magenta/music/node/music_vae.js || { \
+	  command -v npm >/dev/null && mkdir -p $(MAGENTAJS) && \
+	  timeout 300 npm install --prefix $(MAGENTAJS) --no-audit --no-fund --ignore-scripts \
+	    --fetch-retries=1 --fetch-timeout=30000 @magenta/music@1.23.1 >/dev/null; } || \
+	  echo "note: could not install @magenta/music 1.23.1; the magenta.js parity tests will be skipped"
 
 # Debian packages some tests use: Chromium for the studio's browser test (never
 # `playwright install`: it downloads), FluidSynth and a GM soundfont for `--audio`. Tests that
