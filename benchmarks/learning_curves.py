@@ -5,7 +5,7 @@ Reads each run folder's Sacred ``metrics.json`` (``eval.teacher_forced_note_accu
 against steps and against wall-clock minutes since the run started (Sacred's ``run.json``).
 
     python benchmarks/learning_curves.py --out docs/models/table1-pop-16bar.png \\
-        hier=runs/pop-16bar-hier/1 flat=runs/pop-16bar-flat/1
+        hier=runs/pop-16bar-hier/1+runs/pop-16bar-hier/2 flat=runs/pop-16bar-flat/1
 """
 
 from __future__ import annotations
@@ -24,30 +24,43 @@ SERIES = {"eval.teacher_forced_note_accuracy": ("teacher-forced", "-"),
           "eval.sampled_note_accuracy": ("free-running", "--")}
 
 
-def read_curves(run: Path) -> dict[str, tuple[list[int], list[float], list[float]]]:
-    """``{metric: (steps, minutes, values)}`` of one run folder."""
-    metrics = json.loads((run / "metrics.json").read_text())
-    started = json.loads((run / "run.json").read_text()).get("start_time")
-    first = datetime.fromisoformat(started) if started else min(
-        datetime.fromisoformat(t) for m in metrics.values() for t in m["timestamps"])
-    return {name: (metrics[name]["steps"],
-                   [(datetime.fromisoformat(t) - first).total_seconds() / 60
-                    for t in metrics[name]["timestamps"]],
-                   metrics[name]["values"]) for name in SERIES if name in metrics}
+def read_curves(runs: list[Path]) -> dict[str, tuple[list[int], list[float], list[float]]]:
+    """``{metric: (steps, minutes, values)}`` of a run and the runs that resumed it, in order:
+    each one's minutes follow on from the last value logged by the one before."""
+    curves: dict[str, tuple[list[int], list[float], list[float]]] = {
+        name: ([], [], []) for name in SERIES}
+    offset = 0.0
+    for run in runs:
+        metrics = json.loads((run / "metrics.json").read_text())
+        started = json.loads((run / "run.json").read_text()).get("start_time")
+        first = datetime.fromisoformat(started) if started else min(
+            datetime.fromisoformat(t) for m in metrics.values() for t in m["timestamps"])
+        last = max(datetime.fromisoformat(t) for m in metrics.values() for t in m["timestamps"])
+        for name in SERIES:
+            if name in metrics:
+                steps, minutes, values = curves[name]
+                steps += metrics[name]["steps"]
+                minutes += [offset + (datetime.fromisoformat(t) - first).total_seconds() / 60
+                            for t in metrics[name]["timestamps"]]
+                values += metrics[name]["values"]
+        offset += (last - first).total_seconds() / 60
+    return {name: curve for name, curve in curves.items() if curve[0]}
 
 
 def main(argv: list[str] | None = None) -> None:
     """Draw the curves of the ``label=run_folder`` arguments into ``--out``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", help="label=run folder")
+    parser.add_argument("runs", nargs="+",
+                        help="label=run folder, or label=run+resumed run+... (in order)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--title", default="evaluation note accuracy (z = mu)")
     args = parser.parse_args(argv)
     figure, (by_step, by_time) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for index, item in enumerate(args.runs):
-        label, folder = item.split("=", 1)
+        label, folders = item.split("=", 1)
         colour = f"C{index}"
-        for name, (steps, minutes, values) in read_curves(Path(folder)).items():
+        runs = [Path(folder) for folder in folders.split("+")]
+        for name, (steps, minutes, values) in read_curves(runs).items():
             kind, style = SERIES[name]
             by_step.plot(steps, values, style, color=colour, label=f"{label}, {kind}")
             by_time.plot(minutes, values, style, color=colour, label=f"{label}, {kind}")
