@@ -4,6 +4,7 @@
 
 * ``service.py``: the model behind a lock, numpy in and out (sample, encode, decode, walk);
 * ``library.py``: the MIDI files of ``--data`` and uploads, as tracks and bar windows;
+* ``upload_reader.py``: an upload read in a worker process, killed at the deadline;
 * ``reference.py``: the latent codes of a reference set (the data windows, or prior samples)
   and what is derived from them: the most active dimensions, the 2-D map;
 * ``projection.py``: PCA (numpy) and t-SNE (scikit-learn, optional) onto a plane;

@@ -8,7 +8,8 @@ An upload is bounded before it is read: at most ``MAX_UPLOAD_BYTES`` (``guard.py
 larger body while it streams in), at most ``MAX_MIDI_TRACKS`` tracks in its header, at most
 ``MAX_MELODY_TRACKS`` melody tracks offered, each at most the data pipeline's one hour
 (``melody.MAX_STEPS``), and only ``MAX_PARALLEL_READS`` read at once (parsing a dense file
-takes ~100 MB per MB of notes). Uploads live in ``<tmp>/symusic-studio-<pid>-*``; a folder whose
+takes ~100 MB per MB of notes), each in a worker process killed after ``READ_TIMEOUT_S``
+(``upload_reader.py``). Uploads live in ``<tmp>/symusic-studio-<pid>-*``; a folder whose
 process is gone (killed before it could clean up) is removed when the next studio starts.
 """
 
@@ -36,6 +37,7 @@ from symusic.data.midi_windows import (
 from symusic.data.representation import get_representation
 from symusic.data.settings import DataSettings
 from symusic.errors import InputError, printable
+from symusic.studio.upload_reader import READ_TIMEOUT_S, read_tracks_in_time
 
 MAX_UPLOAD_BYTES = 2**20
 MAX_UPLOADS = 32  # the oldest upload is forgotten beyond this
@@ -218,10 +220,12 @@ class Uploads:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._reading = threading.BoundedSemaphore(MAX_PARALLEL_READS)
+        self.read_timeout_s = READ_TIMEOUT_S  # one upload's read, in its worker process
 
     def add(self, name: str, data: bytes) -> MelodyFile:
         """Read an uploaded file. Raises ``InputError`` when it is too large or too wide, not
-        MIDI, or has no melody long enough for the model; the file is then not kept."""
+        MIDI, takes longer than ``read_timeout_s`` to read, or has no melody long enough for
+        the model; the file is then not kept."""
         from symusic.data.midi_windows import UnreadableMidiError
 
         name = Path(name or "upload.mid").name
@@ -243,7 +247,7 @@ class Uploads:
             path.unlink(missing_ok=True)
             raise InputError("the studio is busy reading other uploads: try again in a moment")
         try:
-            tracks = read_tracks(path, settings=self.settings)
+            tracks = read_tracks_in_time(path, self.settings, self.read_timeout_s)
         except UnreadableMidiError as err:
             path.unlink(missing_ok=True)
             reason = str(err.__cause__ or err).replace(str(path), name)
