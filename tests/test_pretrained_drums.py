@@ -1,5 +1,5 @@
 """The shipped drum model, gmd-drums-2bar: it loads by name, is a drum model, and still scores
-what its model card says on a fixed slice of the Groove test split (skipped until it ships)."""
+what its model card says on a fixed slice of the Groove test split."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from symusic.musicvae.pretrained import REGRESSION_WINDOWS, regression_figures, 
 
 NAME = "gmd-drums-2bar"
 MODELS = shipped_models()
-pytestmark = pytest.mark.skipif(NAME not in MODELS, reason=f"{NAME} is not shipped yet")
 
 
 @pytest.fixture(scope="session")

@@ -117,7 +117,7 @@ def format_models_table(models: dict[str, ShippedModel]) -> str:
     widths = [max(len(r[i]) for r in [titles, *rows]) for i in range(len(titles) - 1)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]
              for r in [titles, *rows]]
-    lines.append("figures: eval split of the built-in folk corpus, z = mu (docs/MODELS.md)")
+    lines.append("figures: each model's eval split (test split for drums), z = mu (docs/MODELS.md)")
     return "\n".join(lines)
 
 
