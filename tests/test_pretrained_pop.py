@@ -18,7 +18,7 @@ from symusic.musicvae.pretrained import REGRESSION_WINDOWS, regression_figures, 
 from symusic.musicvae.tools import evaluate, generate
 
 POP909 = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "pop909"
-SHIPPED_POP = ("pop-mel-16bar-hier", "pop-mel-16bar-flat")
+SHIPPED_POP = ("pop-mel-16bar-hier", "pop-mel-16bar-flat", "pop-mel-2bar")
 MODELS = shipped_models()
 
 
@@ -43,7 +43,8 @@ def test_the_pop_models_ship_as_small_fp16_files_reading_pop_as_trained():
         state = torch.load(path, weights_only=True)
         assert state["data_settings"]["extraction"] == "magenta"
         assert {t.dtype for t in state["state_dict"].values()} == {torch.float16}
-        assert MusicVAE.load(path).config.seq_len == 256
+        bars = 2 if name.endswith("-2bar") else 16
+        assert MusicVAE.load(path).config.seq_len == 16 * bars
 
 
 @pytest.mark.parametrize("name", SHIPPED_POP)
