@@ -4,24 +4,21 @@ their model cards say on a fixed slice of the folk corpus's eval split."""
 from __future__ import annotations
 
 import hashlib
-import itertools
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from shipped_commands import run_every_command
 
-from symusic.errors import user_errors
-from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.model import MusicVAE
 from symusic.musicvae.pretrained import (
     REGRESSION_WINDOWS,
     regression_figures,
     shipped_models,
 )
-from symusic.musicvae.tools import evaluate, generate
+from symusic.musicvae.tools import generate
 
 SHIPPED = ("folk-mel-2bar", "folk-mel-16bar-hier", "folk-mel-16bar-flat")
 MODELS = shipped_models()
@@ -72,41 +69,10 @@ def test_recorded_accuracy_holds_on_the_fixed_slice(name, folk_eval):
 
 
 @pytest.mark.parametrize("name", ["folk-mel-2bar", "folk-mel-16bar-hier"])
-def test_every_command_takes_a_shipped_name(name, folk_eval, tmp_path, capsys):
+def test_every_command_takes_a_shipped_name(name, folk_eval, tmp_path):
     files = sorted(folk_eval.rglob("*.mid"))[:40]
-    model = TrainedModel.load(name)
-    long_enough = list(itertools.islice((f for f in files if _has_window(model, f)), 2))
-    assert len(long_enough) == 2, f"no eval files with a {model.bars}-bar window"
-    first, second = long_enough
-    common = ["--checkpoint", name, "--device", "cpu"]
-    assert generate.main(["sample", *common, "--num", "2", "--out", str(tmp_path / "s")]) == 0
-    assert len(list((tmp_path / "s").glob("sample_*.mid"))) == 2
-    assert generate.main(["interpolate", *common, "--start", str(first), "--end", str(second),
-                          "--steps", "3", "--out", str(tmp_path / "i")]) == 0
-    assert (tmp_path / "i" / "interpolation.mid").is_file()
-    assert generate.main(["reconstruct", *common, "--input", str(first),
-                          "--out", str(tmp_path / "r")]) == 0
-    assert list((tmp_path / "r").glob("*.mid"))
-    folder = tmp_path / "two"
-    folder.mkdir()
-    for f in long_enough:
-        (folder / f.name).write_bytes(f.read_bytes())
-    assert generate.main(["encode", *common, "--input", str(folder),
-                          "--out", str(tmp_path / "z.npy")]) == 0
-    assert (tmp_path / "z.npy").is_file()
-    report = tmp_path / "report.json"
-    assert evaluate.main([*common, "--data", str(folder), "--json", str(report),
-                          "--num-samples", "4", "--interp-pairs", "1"]) == 0
-    assert json.loads(report.read_text())["reconstruction"]["teacher_forced_accuracy"] > 0.5
-
-
-def _has_window(model: TrainedModel, path: Path) -> bool:
-    """Whether ``path`` holds a whole window for ``model``, read as the commands read it."""
-    try:
-        model.file_windows(path)
-    except user_errors():
-        return False
-    return True
+    _, report = run_every_command(name, files, tmp_path)
+    assert report["reconstruction"]["teacher_forced_accuracy"] > 0.5
 
 
 def test_the_studio_opens_a_shipped_model_by_name_and_by_default(folk_eval):

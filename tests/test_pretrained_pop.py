@@ -4,18 +4,15 @@ studio, and still score what their model cards say on a fixed slice of POP909's 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import torch
+from shipped_commands import run_every_command
 
 from symusic.data import pop909
-from symusic.errors import user_errors
-from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.model import MusicVAE
 from symusic.musicvae.pretrained import REGRESSION_WINDOWS, regression_figures, shipped_models
-from symusic.musicvae.tools import evaluate, generate
 
 POP909 = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "pop909"
 SHIPPED_POP = ("pop-mel-16bar-hier", "pop-mel-16bar-flat", "pop-mel-2bar")
@@ -62,38 +59,9 @@ def test_every_command_and_the_studio_take_the_hierarchical_pop_model(pop909_eva
     from symusic.studio.state import Studio
 
     name = "pop-mel-16bar-hier"
-    model = TrainedModel.load(name)
-    files = [f for f in sorted(pop909_eval.glob("*.mid"))[:10] if _has_window(model, f)]
-    first, second = files[:2]
-    common = ["--checkpoint", name, "--device", "cpu"]
-    assert generate.main(["sample", *common, "--num", "2", "--out", str(tmp_path / "s")]) == 0
-    assert len(list((tmp_path / "s").glob("sample_*.mid"))) == 2
-    assert generate.main(["interpolate", *common, "--start", str(first), "--end", str(second),
-                          "--steps", "3", "--out", str(tmp_path / "i")]) == 0
-    assert (tmp_path / "i" / "interpolation.mid").is_file()
-    assert generate.main(["reconstruct", *common, "--input", str(first),
-                          "--out", str(tmp_path / "r")]) == 0
-    assert list((tmp_path / "r").glob("*.mid"))
-    folder = tmp_path / "two"
-    folder.mkdir()
-    for f in (first, second):
-        (folder / f.name).write_bytes(f.read_bytes())
-    assert generate.main(["encode", *common, "--input", str(folder),
-                          "--out", str(tmp_path / "z.npy")]) == 0
-    report = tmp_path / "report.json"
-    assert evaluate.main([*common, "--data", str(folder), "--json", str(report),
-                          "--num-samples", "4", "--interp-pairs", "1", "--max-windows", "16"]
-                         ) == 0
-    written = json.loads(report.read_text())
-    assert written["reconstruction"]["teacher_forced_note_accuracy"] > 0.2
-    assert set(written["repetition"]) >= {"data", "prior_samples", "teacher_forced", "sampled"}
+    files = sorted(pop909_eval.glob("*.mid"))[:10]
+    folder, report = run_every_command(name, files, tmp_path, max_windows=16)
+    assert report["reconstruction"]["teacher_forced_note_accuracy"] > 0.2
+    assert set(report["repetition"]) >= {"data", "prior_samples", "teacher_forced", "sampled"}
     studio = Studio.open(name, str(folder), "cpu", 64)
     assert studio.service.seq_len == 256 and studio.checkpoint_name == name
-
-
-def _has_window(model: TrainedModel, path: Path) -> bool:
-    """Whether ``path`` holds a whole window for ``model``, read as the commands read it."""
-    try:
-        return len(model.file_windows(path)) > 0
-    except user_errors():
-        return False

@@ -22,7 +22,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from symusic.data.corpus import (
     LICENCE_NOTE,
@@ -157,40 +159,45 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def prepare_pop909_corpus(args: argparse.Namespace) -> int:
-    """``--name pop909``: write the melodies and print what was written (exit 0, or 1)."""
+def run_corpus_job(job: Callable[[], Any], errors: tuple[type[BaseException], ...],
+                   report: Callable[[Any, float], str]) -> int:
+    """Run ``job``; print ``report(its result, seconds)`` (exit 0), one line for an error of
+    ``errors`` (exit 1), or an interruption (Ctrl-C, SIGTERM)."""
     started = time.perf_counter()
     try:
-        manifest = prepare_pop909(args.source, args.out, limit=args.limit)
-    except (Pop909Error, OSError) as err:
+        result = job()
+    except errors as err:
         print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as stopped:
         print(f"{PROG}: interrupted; run again to finish", file=sys.stderr)
         return _interrupted(stopped)
-    files = manifest["files"]
-    print(f"{args.out}: {files['train']:,} train and {files['eval']:,} eval songs, "
-          f"{manifest['bars']:,} bars of 4/4 ({manifest['bars_left_out']:,} bars of another "
-          f"length left out), {len(manifest['failed'])} song(s) skipped (see manifest.json) "
-          f"[{time.perf_counter() - started:.1f} s]")
+    print(report(result, time.perf_counter() - started))
     return 0
+
+
+def prepare_pop909_corpus(args: argparse.Namespace) -> int:
+    """``--name pop909``: write the melodies and print what was written (exit 0, or 1)."""
+    def report(manifest: dict, seconds: float) -> str:
+        files = manifest["files"]
+        return (f"{args.out}: {files['train']:,} train and {files['eval']:,} eval songs, "
+                f"{manifest['bars']:,} bars of 4/4 ({manifest['bars_left_out']:,} bars of "
+                f"another length left out), {len(manifest['failed'])} song(s) skipped (see "
+                f"manifest.json) [{seconds:.1f} s]")
+
+    return run_corpus_job(lambda: prepare_pop909(args.source, args.out, limit=args.limit),
+                          (Pop909Error, OSError), report)
 
 
 def unpack_groove_corpus(args: argparse.Namespace) -> int:
     """``--name groove``: unpack the shipped drums by split and print the counts (0, or 1)."""
-    started = time.perf_counter()
-    try:
-        counts = unpack_groove(args.out, limit=args.limit)
-    except (ArchiveError, OSError) as err:
-        print(f"{PROG}: error: {' '.join(str(err).split())}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt as stopped:
-        print(f"{PROG}: interrupted; run again to finish", file=sys.stderr)
-        return _interrupted(stopped)
-    print(f"{args.out}: the Groove MIDI Dataset (CC BY 4.0, see ATTRIBUTION.md): "
-          + ", ".join(f"{part} {n:,}" for part, n in counts.items())
-          + f" files [{time.perf_counter() - started:.1f} s]")
-    return 0
+    def report(counts: dict, seconds: float) -> str:
+        return (f"{args.out}: the Groove MIDI Dataset (CC BY 4.0, see ATTRIBUTION.md): "
+                + ", ".join(f"{part} {n:,}" for part, n in counts.items())
+                + f" files [{seconds:.1f} s]")
+
+    return run_corpus_job(lambda: unpack_groove(args.out, limit=args.limit),
+                          (ArchiveError, OSError), report)
 
 
 if __name__ == "__main__":
