@@ -4,6 +4,7 @@ studio, and still score what their model cards say on a fixed slice of POP909's 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,9 @@ def pop909_eval(request, tmp_path_factory) -> Path:
     if not (POP909 / "010" / "010.mid").is_file():
         pytest.skip("../shared/data/pop909 is not here")
     cache = getattr(request.config, "cache", None)
-    name = "symusic-pop909-eval-v1"
+    # keyed on the preparation's code, so a change to it is measured, never a stale copy
+    digest = hashlib.sha1(Path(pop909.__file__).read_bytes()).hexdigest()[:10]
+    name = f"symusic-pop909-eval-{digest}"
     root = Path(cache.mkdir(name)) if cache is not None else tmp_path_factory.mktemp(name)
     if not (root / "manifest.json").is_file():
         pop909.prepare_pop909(POP909, root, progress=False, splits=("eval",))
