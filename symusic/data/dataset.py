@@ -174,7 +174,7 @@ class MelodyCollection:
     @property
     def keeps_empty_windows(self) -> bool:
         """Whether windows without a note count (Magenta's converter keeps them)."""
-        return self.settings.extraction == "magenta"
+        return self.settings.extraction == "magenta" and self.representation.keeps_empty_windows
 
     def window_index(self, n_bars: int) -> np.ndarray:
         """Every distinct window of ``n_bars`` bars, per file, in file order (under
@@ -291,7 +291,8 @@ class WindowDataset(Dataset):
 
     def __getitem__(self, key) -> torch.Tensor:
         i, shift = key if isinstance(key, tuple) else (key, 0)
-        return torch.from_numpy(self.window(int(i), int(shift)).astype(np.int64))
+        window = self.window(int(i), int(shift))
+        return torch.from_numpy(window.astype(self.representation.window_dtype, copy=False))
 
     def shift_bounds(self) -> np.ndarray:
         """The lowest and highest semitone shift that keeps each window's notes in range:

@@ -206,7 +206,8 @@ def unique_window_index(tokens: np.ndarray, melody_offsets: np.ndarray,
         onset = onsets(rows) if onsets is not None else rows >= FIRST_PITCH_TOKEN
         candidates = np.arange(len(rows)) if keep_empty else np.flatnonzero(onset.any(axis=1))
         group_bytes = groups[low:high, None].astype(">i8").view(np.uint8)
-        keys = np.ascontiguousarray(np.hstack([group_bytes, rows])[candidates])
+        keys = np.ascontiguousarray(np.hstack([group_bytes, rows.reshape(len(rows), -1)])
+                                    [candidates])
         keys = keys.view(np.dtype((np.void, keys.shape[1] * keys.itemsize))).ravel()
         _, first = np.unique(keys, return_index=True)
         kept.append(low + np.sort(candidates[first]))

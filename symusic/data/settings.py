@@ -13,6 +13,7 @@ read. Two extractions exist:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,6 +23,7 @@ EXTRACTIONS: tuple[str, ...] = ("magenta", "any_meter")
 DEFAULT_EXTRACTION: Extraction = "magenta"
 LEGACY_EXTRACTION: Extraction = "any_meter"  # what checkpoints without data settings used
 DEFAULT_PROGRAMS: tuple[int, ...] = tuple(range(32))  # piano, chromatic perc., organ, guitar
+INPUT_SETTINGS: tuple[str, ...] = ("humanize", "tapify", "fixed_velocities")
 
 
 def check_extraction(value: object) -> Extraction:
@@ -51,6 +53,11 @@ class DataSettings:
     representation: str = "melody"
     extraction: Extraction = DEFAULT_EXTRACTION
     programs: tuple[int, ...] = DEFAULT_PROGRAMS
+    # the groove representation's input transformations (what its encoder reads; Magenta's
+    # GrooveConverter options): recorded only when set, so other checkpoints keep their dicts
+    humanize: bool = False
+    tapify: bool = False
+    fixed_velocities: bool = False
 
     def __post_init__(self) -> None:
         # imported here: the representations import the extraction, which imports this module
@@ -63,23 +70,32 @@ class DataSettings:
                              f"{' or '.join(representation.extractions)} extraction, not "
                              f"{self.extraction!r}")
         object.__setattr__(self, "programs", check_programs(self.programs))
+        for flag in INPUT_SETTINGS:
+            value = getattr(self, flag)
+            if not isinstance(value, bool):
+                raise ValueError(f"{flag} must be true or false, got {value!r}")
+            if value and flag not in representation.input_settings:
+                raise ValueError(f"{flag} is an input transformation of the groove "
+                                 f"representation, not of {self.representation!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only (a ``weights_only`` checkpoint load takes them)."""
+        flags = {flag: True for flag in INPUT_SETTINGS if getattr(self, flag)}
         return {"representation": self.representation, "extraction": self.extraction,
-                "programs": list(self.programs)}
+                "programs": list(self.programs), **flags}
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> DataSettings:
         """Inverse of :meth:`to_dict`; ``ValueError`` for anything else."""
         if not isinstance(values, Mapping):
             raise ValueError(f"data settings must be a dict, got {type(values).__name__}")
-        unknown = set(values) - {"representation", "extraction", "programs"}
+        unknown = set(values) - {"representation", "extraction", "programs", *INPUT_SETTINGS}
         if unknown:
             raise ValueError(f"unknown data settings {sorted(unknown)}")
         return cls(representation=values.get("representation", "melody"),
                    extraction=values.get("extraction", DEFAULT_EXTRACTION),
-                   programs=tuple(values.get("programs", DEFAULT_PROGRAMS)))
+                   programs=tuple(values.get("programs", DEFAULT_PROGRAMS)),
+                   **{flag: values.get(flag, False) for flag in INPUT_SETTINGS})
 
     @classmethod
     def legacy(cls, training_config: Mapping[str, Any] | None = None) -> DataSettings:
@@ -92,7 +108,7 @@ class DataSettings:
 
     def with_programs(self, programs: Iterable[int]) -> DataSettings:
         """The same settings reading other programs (a deliberate widening by the user)."""
-        return DataSettings(self.representation, self.extraction, tuple(programs))
+        return dataclasses.replace(self, programs=tuple(programs))
 
     def describe(self) -> str:
         """E.g. ``melody, magenta extraction, programs 0-31`` (``drums, magenta extraction,
@@ -103,4 +119,6 @@ class DataSettings:
         tracks = (f"programs {describe_programs(self.programs)}"
                   if get_representation(self.representation).reads_programs
                   else "the drum channel")
-        return f"{self.representation}, {self.extraction} extraction, {tracks}"
+        flags = "".join(f", {flag.replace('_', ' ')}" for flag in INPUT_SETTINGS
+                        if getattr(self, flag))
+        return f"{self.representation}, {self.extraction} extraction, {tracks}{flags}"
