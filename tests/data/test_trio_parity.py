@@ -14,17 +14,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pretty_midi
 import pytest
 from magenta_trio_reference import magenta_trio_windows
+from trio_files import MULTITRACK, second_bass, too_high, trio_file
 
 from symusic.data import trio_tracks
 from symusic.data.dataset import MelodyCollection, WindowDataset
 from symusic.data.midi_io import read_midi
 from symusic.data.representation import get_representation
-
-MULTITRACK = Path(__file__).resolve().parents[3] / "shared" / "data" / "multitrack"
-SECONDS_PER_STEP = 0.125  # a 16th note at 120 qpm
 
 
 def our_list(path: Path, slice_bars: int) -> list[tuple]:
@@ -67,56 +64,6 @@ def test_real_multitrack_files_window_for_window(slice_bars, tmp_path):
             path.name
 
 
-TICKS_PER_STEP = 120  # at 480 ticks a quarter
-
-
-def _notes(midi: pretty_midi.PrettyMIDI, instrument: pretty_midi.Instrument, pitch: int, bars,
-           step_every: int = 4, length: int = 3) -> None:
-    for bar in bars:
-        for step in range(0, 16, step_every):
-            tick = (bar * 16 + step) * TICKS_PER_STEP
-            instrument.notes.append(pretty_midi.Note(
-                90, pitch + step % 5, midi.tick_to_time(tick),
-                midi.tick_to_time(tick + length * TICKS_PER_STEP)))
-
-
-def trio_file(path: Path, bars: int = 24, melody_bars=None, bass_bars=None, drum_bars=None,
-              melody_program: int = 0, drum_program: int = 0, extra=(),
-              tempo_change_bar: int | None = None, meters=()) -> Path:
-    """A lead (program ``melody_program``), a bass (33) and drums playing ``bars`` bars (or
-    the bars given), ``extra(midi)`` instruments, a change to 90 qpm at ``tempo_change_bar``
-    and time signatures ``(numerator, denominator, bar)``."""
-    midi = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=120)
-    if tempo_change_bar is not None:
-        midi._tick_scales = [(0, 60.0 / (120 * 480)),
-                             (tempo_change_bar * 16 * TICKS_PER_STEP, 60.0 / (90 * 480))]
-    midi._update_tick_to_time((bars + 8) * 16 * TICKS_PER_STEP)
-    midi.time_signature_changes = [
-        pretty_midi.TimeSignature(n, d, midi.tick_to_time(bar * 16 * TICKS_PER_STEP))
-        for n, d, bar in meters]
-    lead = pretty_midi.Instrument(melody_program, name="lead")
-    bass = pretty_midi.Instrument(33, name="bass")
-    drums = pretty_midi.Instrument(drum_program, is_drum=True, name="drums")
-    _notes(midi, lead, 60, melody_bars if melody_bars is not None else range(bars), 2, 2)
-    _notes(midi, bass, 36, bass_bars if bass_bars is not None else range(bars), 4, 4)
-    _notes(midi, drums, 36, drum_bars if drum_bars is not None else range(bars), 2, 1)
-    midi.instruments.extend([lead, bass, drums, *(make(midi) for make in extra)])
-    midi.write(str(path))
-    return path
-
-
-def _second_bass(midi: pretty_midi.PrettyMIDI) -> pretty_midi.Instrument:
-    bass = pretty_midi.Instrument(38, name="synth bass")
-    _notes(midi, bass, 40, range(4, 20), 8, 8)
-    return bass
-
-
-def _too_high(midi: pretty_midi.PrettyMIDI) -> pretty_midi.Instrument:
-    high = pretty_midi.Instrument(5, name="too high")
-    _notes(midi, high, 115, range(12, 24), 4, 2)
-    return high
-
-
 def generated(folder: Path) -> list[Path]:
     folder.mkdir()
     return [
@@ -128,9 +75,9 @@ def generated(folder: Path) -> list[Path]:
                   drum_bars=range(21)),
         trio_file(folder / "melody_on_program_40.mid", melody_program=40),
         trio_file(folder / "drums_with_a_program.mid", drum_program=25),
-        trio_file(folder / "two_bass_tracks.mid", extra=[_second_bass]),
+        trio_file(folder / "two_bass_tracks.mid", extra=[second_bass]),
         # notes above 108 cover their bars but encode nothing: a lead of its own, empty
-        trio_file(folder / "lead_out_of_range.mid", melody_bars=range(12), extra=[_too_high]),
+        trio_file(folder / "lead_out_of_range.mid", melody_bars=range(12), extra=[too_high]),
         trio_file(folder / "tempo_change.mid", bars=36, tempo_change_bar=18),
         trio_file(folder / "meter_changes.mid", bars=40,
                   meters=[(4, 4, 0), (3, 4, 20), (4, 4, 26)]),
