@@ -9,6 +9,9 @@
 * ``python -m symusic.data.corpus --name groove --out DIR [--limit N]``: unpacks the shipped
   Groove MIDI Dataset (drums) into ``DIR/train``, ``DIR/validation`` and ``DIR/test`` by its
   official split (``groove``).
+* ``python -m symusic.data.corpus --name lakh-trio --from LMD --out DIR [--limit N]
+  [--workers N]``: copies the files of a user's multi-track collection (the Lakh MIDI
+  Dataset) that hold a 16-bar trio into ``DIR/train`` and ``DIR/eval`` (``lakh_trio``).
 
 A wrong argument or an output folder that cannot be written is one line on stderr, before any
 work.
@@ -35,6 +38,7 @@ from symusic.data.corpus import (
 )
 from symusic.data.corpus_archive import ArchiveError, pack
 from symusic.data.groove import unpack_groove
+from symusic.data.lakh_trio import LakhTrioError, prepare_lakh_trio
 from symusic.data.pop909 import Pop909Error, prepare_pop909
 
 PROG = "python -m symusic.data.corpus"
@@ -66,11 +70,15 @@ def argument_problem(args: argparse.Namespace) -> str | None:
         value = getattr(args, name)
         if value is not None and value < 1:
             return f"--{name} must be 1 or more, got {value}"
-    if args.name != "folk" and (args.rebuild or args.pack or args.workers):
+    if args.name != "folk" and (args.rebuild or args.pack
+                                or (args.workers and args.name != "lakh-trio")):
         return f"--rebuild, --pack and --workers are for the folk corpus, not --name {args.name}"
     if args.name == "pop909" and args.source is None:
         return ("--name pop909 needs --from PATH: the POP909 folder of a copy of "
                 "https://github.com/music-x-lab/POP909-Dataset")
+    if args.name == "lakh-trio" and args.source is None:
+        return ("--name lakh-trio needs --from PATH: a folder of multi-track MIDI files, e.g. "
+                "the lmd_full folder of the Lakh MIDI Dataset")
     if args.name in ("folk", "groove") and args.source is not None:
         return f"--from is for --name pop909; the {args.name} corpus ships with the package"
     if args.pack is not None:
@@ -106,11 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=PROG, description="Unpack the built-in folk corpus that ships with the package "
         "(seconds), or build it from music21's ABC files with --rebuild (minutes).")
-    parser.add_argument("--name", choices=("folk", "pop909", "groove"), default="folk",
+    parser.add_argument("--name", choices=("folk", "pop909", "groove", "lakh-trio"),
+                        default="folk",
                         help="which corpus: folk (shipped, the default), pop909 (from a "
                              "copy you downloaded, see --from) or groove (drums, shipped)")
     parser.add_argument("--from", dest="source", metavar="PATH", default=None,
-                        help="for --name pop909: the POP909 folder (NNN/NNN.mid song folders)")
+                        help="for --name pop909: the POP909 folder (NNN/NNN.mid song folders); "
+                             "for --name lakh-trio: a folder of multi-track MIDI files")
     parser.add_argument("--out", default=None,
                         help="output folder (default data/folk, or data/pop909)")
     parser.add_argument("--rebuild", action="store_true",
@@ -124,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="then pack the corpus into ARCHIVE (for maintainers, with "
                              "--rebuild: symusic/data/folk_corpus.tar.xz)")
     args = parser.parse_args(argv)
-    args.out = args.out or f"data/{args.name}"
+    args.out = args.out or f"data/{args.name.replace('-', '_')}"
     problem = argument_problem(args)
     if problem:
         print(f"{PROG}: error: {problem}", file=sys.stderr)
@@ -133,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         return prepare_pop909_corpus(args)
     if args.name == "groove":
         return unpack_groove_corpus(args)
+    if args.name == "lakh-trio":
+        return prepare_lakh_trio_corpus(args)
     started = time.perf_counter()
     try:
         manifest = build_corpus(args.out, limit=args.limit, workers=args.workers,
@@ -198,6 +210,19 @@ def unpack_groove_corpus(args: argparse.Namespace) -> int:
 
     return run_corpus_job(lambda: unpack_groove(args.out, limit=args.limit),
                           (ArchiveError, OSError), report)
+
+
+def prepare_lakh_trio_corpus(args: argparse.Namespace) -> int:
+    """``--name lakh-trio``: copy the files with a trio and print the counts (0, or 1)."""
+    def report(manifest: dict, seconds: float) -> str:
+        files, left_out = manifest["files"], sum(manifest["left_out"].values())
+        return (f"{args.out}: {files['train']:,} train and {files['eval']:,} eval files with a "
+                f"16-bar trio, {left_out:,} left out (reasons in manifest.json) "
+                f"[{seconds:.1f} s]")
+
+    return run_corpus_job(lambda: prepare_lakh_trio(args.source, args.out, limit=args.limit,
+                                                    workers=args.workers),
+                          (LakhTrioError, OSError), report)
 
 
 if __name__ == "__main__":

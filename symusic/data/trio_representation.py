@@ -40,6 +40,7 @@ class TrioRepresentation(Representation):
 
     name = "trio"
     part_names = T.PARTS
+    part_representations = PART_REPRESENTATIONS  # what each part's tokens are
     part_sizes = T.PART_SIZES
     vocab_size = sum(T.PART_SIZES)
     no_event = 0

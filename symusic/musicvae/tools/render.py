@@ -151,6 +151,12 @@ def plot_pianoroll(
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
+    parts = getattr(representation, "part_representations", None)
+    if parts:  # a step of several parts (the trio): a lane each
+        from symusic.musicvae.tools.lanes import plot_lanes
+
+        return plot_lanes(melodies, path, parts, representation.part_names, titles, references,
+                          reference_label)
     melodies = [np.asarray(m) for m in melodies]
     if not melodies:
         raise ValueError("no melodies to plot")
