@@ -159,6 +159,9 @@ class MelodyCollection:
                 files = f"{no_drums} files have" if no_drums != 1 else "1 file has"
                 hint = (f"; {files} no track on the drum channel (MIDI channel 10), the only "
                         "tracks a drum model reads")
+            if not hint and report.reasons:  # the skip reasons, counted
+                hint = "; " + ", ".join(f"{count} {reason}" for reason, count
+                                        in sorted(report.reasons.items()))
             raise NoMelodiesError(
                 f"{folder}: no usable {kind.sequence_name} ({report.summary_line()}){hint}")
         return cls(folder, table, report, settings)
