@@ -173,4 +173,4 @@ def test_the_config_key_is_checked_at_start_up(tmp_path):
                                           "'any_meter'"):
         ExperimentConfig.from_dict({**config, "extraction": "any_meter"})
     with pytest.raises(ConfigError, match="representation"):
-        ExperimentConfig.from_dict({**config, "representation": "trio"})
+        ExperimentConfig.from_dict({**config, "representation": "piano"})
