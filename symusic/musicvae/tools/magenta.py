@@ -1,6 +1,7 @@
 """``symusic import-magenta`` and ``symusic export-magenta``: Magenta's checkpoints both ways.
 
     symusic import-magenta MAGENTAJS_FOLDER --out model.pt [--half] [--config-out FILE]
+    symusic import-magenta TF_CHECKPOINT --out model.pt [--magenta-config NAME] [...]
     symusic export-magenta CHECKPOINT OUT_DIR [--quantize uint8|uint16|float16]
 
 The reading and folding are :mod:`symusic.magenta`'s; this module is the command line
@@ -18,10 +19,16 @@ from symusic.musicvae.tools.cli import check_output_file, check_output_folder
 
 def add_magenta_commands(subcommands) -> None:
     """Register both subcommands on the ``symusic`` parser's subparsers."""
-    p = subcommands.add_parser("import-magenta", help="a magenta.js checkpoint folder as a "
+    p = subcommands.add_parser("import-magenta", help="a magenta.js checkpoint folder or a "
+                                                      "Magenta TensorFlow checkpoint as a "
                                                       "symusic checkpoint (.pt)")
     p.add_argument("source", help="magenta.js checkpoint folder (config.json and "
-                                  "weights_manifest.json, or deeplearn.js manifest.json)")
+                                  "weights_manifest.json, or deeplearn.js manifest.json), or a "
+                                  "TensorFlow checkpoint: Magenta's .tar download, a folder "
+                                  "with model.ckpt-N.index and its data, or that .index file")
+    p.add_argument("--magenta-config", default=None, metavar="NAME",
+                   help="Magenta's config of a TensorFlow checkpoint (e.g. cat-mel_2bar_big; "
+                        "default: recognised from the variables' shapes)")
     p.add_argument("--out", required=True, help="symusic checkpoint to write (.pt)")
     p.add_argument("--half", action="store_true", help="store the weights as float16")
     p.add_argument("--config-out", default=None,
@@ -44,24 +51,31 @@ def cmd_import_magenta(args: argparse.Namespace) -> None:
     import torch
 
     from symusic.atomic import atomic_write
-    from symusic.magenta import is_magenta_folder
-    from symusic.musicvae.inference import load_model
+    from symusic.magenta import is_magenta_folder, read_magenta_state
+    from symusic.magenta.tf_files import is_tf_checkpoint
+    from symusic.musicvae.model.vae import MusicVAE
 
     out = check_output_file(args.out)
     config_out = None if args.config_out is None else check_output_file(args.config_out,
                                                                         "--config-out")
-    if not is_magenta_folder(args.source):
-        raise InputError(f"{printable(str(args.source))}: not a magenta.js checkpoint folder (no "
-                         "weights_manifest.json or manifest.json)")
-    model = load_model(args.source, "cpu")
+    source = printable(str(args.source))
+    if not (is_magenta_folder(args.source) or is_tf_checkpoint(args.source)):
+        raise InputError(f"{source}: not a magenta.js checkpoint folder (no "
+                         "weights_manifest.json or manifest.json) nor a TensorFlow checkpoint "
+                         "(.tar, .index, or a folder holding one)")
+    imported = read_magenta_state(args.source, args.magenta_config)
+    model = MusicVAE.from_state(imported, source).eval()
     state = model.to_state()
     if args.half:
         state["state_dict"] = {k: v.half() if v.is_floating_point() else v
                                for k, v in state["state_dict"].items()}
     with atomic_write(out) as handle:
         torch.save(state, handle)
-    print(f"{out}: {describe_model(model)}, from the magenta.js checkpoint "
-          f"{printable(str(args.source))}")
+    config = imported["magenta"].get("config")
+    origin = ("the magenta.js checkpoint" if config is None else
+              f"the TensorFlow checkpoint ({config['name']}"
+              + ("" if config["sizes_as_configured"] else ", with its own sizes") + ")")
+    print(f"{out}: {describe_model(model)}, from {origin} {source}")
     if config_out is not None:
         with atomic_write(config_out) as handle:
             handle.write(json.dumps(training_config_part(model), indent=1).encode())
