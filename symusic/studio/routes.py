@@ -41,7 +41,7 @@ def melodies_json(service: ModelService, tokens: np.ndarray,
     measures = measure_all(tokens, service.representation)
     out = []
     for i, melody in enumerate(tokens):
-        item = {"tokens": [int(t) for t in melody],
+        item = {"tokens": np.asarray(melody).astype(int).tolist(),
                 "attributes": {name: values[i] for name, values in measures.items()}}
         if z is not None:
             item["z"] = [round(float(v), 5) for v in z[i]]

@@ -22,8 +22,11 @@ MAX_TOKEN = 2**15 - 1  # above any vocabulary; the model's own is checked by Mod
 Temperature = Field(default=0.0, ge=0.0, le=5.0,
                     description="0: argmax; > 0: sampling; null: the model's configured strategy")
 Seed = Field(default=None, ge=0, le=MAX_SEED, description="for a repeatable draw")
-Tokens = Annotated[list[Annotated[int, Field(ge=0, le=MAX_TOKEN)]],
-                   Field(max_length=MAX_LENGTH)]
+MAX_PARTS = 8  # tokens in one step of a multi-part representation (the trio's 3)
+Token = Annotated[int, Field(ge=0, le=MAX_TOKEN)]
+# a step is one token, or one token per part (a trio step: melody, bass, drums)
+Step = Token | Annotated[list[Token], Field(min_length=1, max_length=MAX_PARTS)]
+Tokens = Annotated[list[Step], Field(max_length=MAX_LENGTH)]
 Code = Annotated[list[Annotated[float, Field(allow_inf_nan=False, ge=-MAX_CODE, le=MAX_CODE)]],
                  Field(max_length=MAX_LENGTH)]
 

@@ -1,6 +1,6 @@
 // A melody card: title, piano roll, attributes, and buttons to play, download and reuse it.
 
-import { drawRoll, pitchRange } from "./pianoroll.js";
+import { drawRoll, isTrio, pitchRange } from "./pianoroll.js";
 import { downloadMidi } from "./midi.js";
 import { sendMelody } from "./store.js";
 import { play } from "./synth.js";
@@ -24,7 +24,9 @@ export function describe(attributes) {
  * and .update(melody, title).
  */
 export function melodyCard(melody, { title = "", range = null, actions = ["play", "midi", "mix", "steer"] } = {}) {
-  const canvas = el("canvas", { class: "roll", width: 300, height: 130 });
+  const canvas = isTrio() // three lanes: melody, bass, drums
+    ? el("canvas", { class: "roll lanes", width: 300, height: 210 })
+    : el("canvas", { class: "roll", width: 300, height: 130 });
   const heading = el("h3", { title }, title);
   const meta = el("p", { class: "meta" });
   const card = el("div", { class: "card" }, heading, canvas, meta);
