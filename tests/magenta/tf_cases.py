@@ -1,0 +1,39 @@
+"""What the TF checkpoint tests share: the fixtures TensorFlow wrote, their magenta.js twins,
+the command and its one-line check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from magenta_layout import magenta_variables
+from make_tf_fixtures import CONFIG, FIXTURES
+
+from symusic.magenta.folder import write_tfjs_folder
+from symusic.magenta.magenta_configs import CONFIGS
+from symusic.musicvae.tools.generate import main as symusic
+
+FIXTURE_DIR = Path(__file__).parent / "tf_fixtures"
+EXPECTED = json.loads((FIXTURE_DIR / "expected.json").read_text())
+# each fixture as a folder, Magenta's .tar, and an .index file
+PATHS = {"flat_melody": FIXTURE_DIR / "flat_melody",
+         "hier_melody": FIXTURE_DIR / "hier_melody.tar",
+         "flat_drums": FIXTURE_DIR / "flat_drums/model.ckpt-7.index"}
+
+
+def one_line(capsys, code: int, expected: str) -> None:
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert expected in err, err
+
+
+def import_magenta(source, tmp_path, *extra) -> int:
+    return symusic(["import-magenta", str(source), "--out", str(tmp_path / "m.pt"), *extra])
+
+
+def magentajs_twin(tmp_path: Path, name: str) -> Path:
+    """The same weights as a magenta.js folder with the same Magenta config's converter."""
+    sizes, seed = FIXTURES[name]
+    spec = {"type": "MusicVAE", "dataConverter": CONFIGS[CONFIG[name]].data_converter()}
+    return write_tfjs_folder(tmp_path / "js", spec, magenta_variables(sizes, seed))
