@@ -10,6 +10,7 @@ weights make through the magenta.js path. The refusals are ``test_tf_refusals.py
 from __future__ import annotations
 
 import hashlib
+import json
 
 import numpy as np
 import pytest
@@ -233,3 +234,21 @@ def test_the_loading_door_tells_tf_checkpoints_from_torch_files(tmp_path):
     assert not is_magenta_checkpoint(tmp_path / "model.pth.tar")
     assert not is_magenta_checkpoint(tmp_path / "model.pt")
     assert not is_magenta_checkpoint(tmp_path / "missing.tar")
+
+
+def test_an_imported_tf_checkpoint_fine_tunes_with_its_configs_objective(tmp_path, folk_dirs):
+    from train.test_train_cli import run_train, tiny_config, write_config
+
+    assert import_magenta(PATHS["flat_melody"], tmp_path, "--magenta-config",
+                          "cat-mel_2bar_small", "--config-out", str(tmp_path / "part.json")) == 0
+    part = json.loads((tmp_path / "part.json").read_text())
+    # configs.py L62-L63: free_bits=0, max_beta=0.2
+    assert part["free_bits"] == 0 and part["beta_settings"]["end_beta"] == 0.2
+    assert part["slice_bar"] == 2 and part["extraction"] == "magenta"
+    config = tiny_config(folk_dirs.train, folk_dirs.eval, **part,
+                         ckpt_path=str(tmp_path / "m.pt"), num_steps=4, evaluate_interval=4,
+                         advanced_interval=4)
+    result = run_train(write_config(tmp_path, "fine.json", config), tmp_path / "runs")
+    assert result.returncode == 0, result.stderr[-2000:]
+    tuned = MusicVAE.load(tmp_path / "runs/1/checkpoints/last.pt")
+    assert tuned.config == MusicVAE.load(tmp_path / "m.pt").config

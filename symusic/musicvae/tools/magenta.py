@@ -78,7 +78,8 @@ def cmd_import_magenta(args: argparse.Namespace) -> None:
     print(f"{out}: {describe_model(model)}, from {origin} {source}")
     if config_out is not None:
         with atomic_write(config_out) as handle:
-            handle.write(json.dumps(training_config_part(model), indent=1).encode())
+            part = {**training_config_part(model), **objective_of(config)}
+            handle.write(json.dumps(part, indent=1).encode())
         print(f"{config_out}: the model's part of a training config")
 
 
@@ -90,6 +91,18 @@ def training_config_part(model) -> dict:
             "representation": settings.representation, "extraction": settings.extraction,
             "programs": list(settings.programs),
             **{key: config[key] for key in ("z_size", "encoder_params", "seq_decoder_args")}}
+
+
+def objective_of(config: dict | None) -> dict:
+    """The KL objective Magenta's config trained with (a TF import's ``config`` entry), as
+    training config keys: its free bits, and its ``max_beta`` held (Magenta's beta reaches it
+    as ``(1 - beta_rate**step) * max_beta``: at once for ``beta_rate`` 0, within 10% after
+    230k steps for 0.99999); nothing for a magenta.js folder, which does not say."""
+    if config is None:
+        return {}
+    beta = config["max_beta"]
+    return {"free_bits": config["free_bits"],
+            "beta_settings": {"start_beta": beta, "end_beta": beta, "duration": 0}}
 
 
 def cmd_export_magenta(args: argparse.Namespace) -> None:
