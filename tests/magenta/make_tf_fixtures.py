@@ -11,7 +11,8 @@ checkpoints: ``tf.compat.v1`` variables and ``tf.compat.v1.train.Saver`` (a V2 t
 file), with the training state beside the weights (``global_step``, Adam's ``beta1_power`` and
 ``beta2_power``, and Adam slots for a few variables). ``hier_melody.tar`` is packed like
 Magenta's ``.tar`` downloads. ``expected.json`` records, for every tensor, the dtype, shape and
-SHA-256 of the bytes TensorFlow's own reader (``tf.train.load_checkpoint``) gives back.
+SHA-256 of the bytes TensorFlow's own reader (``tf.train.load_checkpoint``) gives back;
+``reference.json`` what TensorFlow's ops compute from ``deep_melody`` (``tf_reference.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from magenta_layout import Sizes, magenta_variables  # noqa: E402
+from magenta_layout import Sizes, magenta_variables, random_melodies  # noqa: E402
+from tf_reference import encode_mu, greedy_decode  # noqa: E402
 
 OUT = HERE / "tf_fixtures"
 # small enough to commit (under 300 KB in all), the structure of Magenta's configs in CONFIG
@@ -39,11 +41,37 @@ FIXTURES = {
                           decoder_layers=1), 12),
     "flat_drums": (Sizes(vocab=512, encoder_input=10, z=8, encoder_units=8, decoder_units=8,
                          decoder_layers=1, sigma=False), 13),
+    # flat-mel_16bar's structure: two encoder layers (fixture_variables adds the second),
+    # three decoder layers; magenta.js cannot run it (one encoder layer), so TensorFlow's own
+    # LSTMBlockCell op computes the reference (tf_reference.py)
+    "deep_melody": (Sizes(z=8, encoder_units=12, decoder_units=10, decoder_layers=3), 14),
 }
-GLOBAL_STEP = {"flat_melody": 1234, "hier_melody": 50, "flat_drums": 7}
+DEEP_ENCODER_UNITS = 12  # the second encoder layer's (nn.LSTM's layers share one size)
+GLOBAL_STEP = {"flat_melody": 1234, "hier_melody": 50, "flat_drums": 7, "deep_melody": 3}
 # the Magenta config each stands for (its converter; the sizes are the fixture's own)
 CONFIG = {"flat_melody": "cat-mel_2bar_small", "hier_melody": "hier-mel_16bar",
-          "flat_drums": "cat-drums_2bar_small"}
+          "flat_drums": "cat-drums_2bar_small", "deep_melody": "flat-mel_16bar"}
+REFERENCE_SEQUENCES = 2
+REFERENCE_LOGIT_STEPS = 16  # each step's logits are kept for the first steps
+
+
+def fixture_variables(name: str) -> dict[str, np.ndarray]:
+    """The variables of fixture ``name`` (Magenta's names and shapes, seeded)."""
+    sizes, seed = FIXTURES[name]
+    variables = magenta_variables(sizes, seed)
+    if name == "deep_melody":
+        rng = np.random.default_rng(seed + 100)
+        inputs, units = 2 * sizes.encoder_units, DEEP_ENCODER_UNITS
+        for direction in ("fw", "bw"):
+            prefix = (f"encoder/cell_1/bidirectional_rnn/{direction}/multi_rnn_cell/cell_0/"
+                      "lstm_cell/")
+            variables[prefix + "kernel"] = rng.uniform(
+                -0.5, 0.5, (inputs + units, 4 * units)).astype(np.float32)
+            variables[prefix + "bias"] = rng.uniform(-0.5, 0.5, 4 * units).astype(np.float32)
+        for dense in ("mu", "sigma"):
+            variables[f"encoder/{dense}/kernel"] = rng.uniform(
+                -0.5, 0.5, (2 * units, sizes.z)).astype(np.float32)
+    return variables
 
 
 def save(folder: Path, variables: dict[str, np.ndarray], step: int) -> None:
@@ -80,23 +108,40 @@ def expected(prefix: Path) -> dict:
     return found
 
 
+def _plain_member(member: tarfile.TarInfo) -> tarfile.TarInfo:
+    """The same bytes on every run: no owner, a fixed time."""
+    member.uid = member.gid = 0
+    member.uname = member.gname = ""
+    member.mtime = 1_500_000_000
+    return member
+
+
 def main() -> None:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
     import tensorflow as tf
 
     record = {"tensorflow": tf.__version__}
-    for name, (sizes, seed) in FIXTURES.items():
+    for name in FIXTURES:
         folder = OUT / name
         folder.mkdir()
-        save(folder, magenta_variables(sizes, seed), GLOBAL_STEP[name])
+        save(folder, fixture_variables(name), GLOBAL_STEP[name])
         record[name] = expected(folder / f"model.ckpt-{GLOBAL_STEP[name]}")
     os.chdir(HERE)
+    rng = np.random.default_rng(7)
+    variables = fixture_variables("deep_melody")
+    tokens = random_melodies(rng, REFERENCE_SEQUENCES, 256)
+    mu = encode_mu(variables, tokens, vocab=90)
+    z = rng.normal(0.0, 2.0, (REFERENCE_SEQUENCES, FIXTURES["deep_melody"][0].z))
+    greedy, logits = greedy_decode(variables, z.astype(np.float32), 256, vocab=90)
+    (OUT / "reference.json").write_text(json.dumps({"deep_melody": {
+        "tokens": tokens.tolist(), "mu": mu.tolist(), "z": z.astype(np.float32).tolist(),
+        "greedy": greedy.tolist(), "logits": logits[:REFERENCE_LOGIT_STEPS].tolist()}}) + "\n")
     # Magenta's downloads are tar files of the checkpoint's files
     with tarfile.open(OUT / "hier_melody.tar", "w", format=tarfile.GNU_FORMAT) as tar:
         for path in sorted((OUT / "hier_melody").iterdir()):
             if path.name != "checkpoint":
-                tar.add(path, arcname=f"hier_melody/{path.name}")
+                tar.add(path, arcname=f"hier_melody/{path.name}", filter=_plain_member)
     shutil.rmtree(OUT / "hier_melody")
     (OUT / "expected.json").write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
 

@@ -15,9 +15,8 @@ import json
 import numpy as np
 import pytest
 import torch
-from magenta_layout import magenta_variables
-from make_tf_fixtures import CONFIG, FIXTURES, GLOBAL_STEP
-from tf_cases import EXPECTED, PATHS, import_magenta, magentajs_twin
+from make_tf_fixtures import CONFIG, FIXTURES, GLOBAL_STEP, fixture_variables
+from tf_cases import EXPECTED, FIXTURE_DIR, PATHS, import_magenta, magentajs_twin
 
 from symusic.magenta import magenta_configs, read_magenta_state
 from symusic.magenta.crc32c import TABLE, crc32c, masked_crc32c
@@ -60,9 +59,28 @@ def test_the_reader_gives_exactly_what_tensorflow_wrote(name):
             assert list(values.shape) == expected["shape"]
             assert hashlib.sha256(values.tobytes()).hexdigest() == expected["sha256"], tensor
         assert int(bundle.read("global_step")) == GLOBAL_STEP[name]
-        sizes, seed = FIXTURES[name]
-        for tensor, values in magenta_variables(sizes, seed).items():
+        for tensor, values in fixture_variables(name).items():
             assert np.array_equal(bundle.read(tensor), values), tensor
+
+
+def test_two_encoder_and_three_decoder_layers_compute_what_tensorflow_computes():
+    """flat-mel_16bar's structure, which magenta.js cannot run (its encoder has one layer):
+    against TensorFlow's own LSTMBlockCell op (tf_reference.py restates Magenta's graph)."""
+    reference = json.loads((FIXTURE_DIR / "reference.json").read_text())["deep_melody"]
+    model = MusicVAE.from_state(read_magenta_state(PATHS["deep_melody"], "flat-mel_16bar"))
+    assert model.config.encoder_params.n_layers == 2
+    mu, _ = model.encode(torch.tensor(reference["tokens"]))
+    assert np.abs(mu.detach().numpy() - np.array(reference["mu"])).max() <= 1e-5
+    steps = []  # each step's logits, where the decoder emits them (as the parity tests do)
+    hook = model.decoder.decoder.register_forward_hook(
+        lambda m, i, out: steps.append(out[0][:, 0]))
+    try:
+        decoded = model.decode(torch.tensor(reference["z"]), temperature=0)
+    finally:
+        hook.remove()
+    assert decoded.tolist() == reference["greedy"]
+    logits = torch.stack(steps)[:len(reference["logits"])].detach().numpy()
+    assert np.abs(logits - np.array(reference["logits"])).max() <= 1e-4
 
 
 # --- the configs --------------------------------------------------------------------------

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from magenta_layout import magenta_variables
-from make_tf_fixtures import CONFIG, FIXTURES
+from make_tf_fixtures import CONFIG, fixture_variables
 
 from symusic.magenta.folder import write_tfjs_folder
 from symusic.magenta.magenta_configs import CONFIGS
@@ -18,7 +17,8 @@ EXPECTED = json.loads((FIXTURE_DIR / "expected.json").read_text())
 # each fixture as a folder, Magenta's .tar, and an .index file
 PATHS = {"flat_melody": FIXTURE_DIR / "flat_melody",
          "hier_melody": FIXTURE_DIR / "hier_melody.tar",
-         "flat_drums": FIXTURE_DIR / "flat_drums/model.ckpt-7.index"}
+         "flat_drums": FIXTURE_DIR / "flat_drums/model.ckpt-7.index",
+         "deep_melody": FIXTURE_DIR / "deep_melody"}
 
 
 def one_line(capsys, code: int, expected: str) -> None:
@@ -34,6 +34,5 @@ def import_magenta(source, tmp_path, *extra) -> int:
 
 def magentajs_twin(tmp_path: Path, name: str) -> Path:
     """The same weights as a magenta.js folder with the same Magenta config's converter."""
-    sizes, seed = FIXTURES[name]
     spec = {"type": "MusicVAE", "dataConverter": CONFIGS[CONFIG[name]].data_converter()}
-    return write_tfjs_folder(tmp_path / "js", spec, magenta_variables(sizes, seed))
+    return write_tfjs_folder(tmp_path / "js", spec, fixture_variables(name))
