@@ -262,6 +262,9 @@ class Uploads:
         if not offered:
             path.unlink(missing_ok=True)
             bars = self.representation.bars_in(self.seq_len)
+            if not tracks and getattr(tracks, "no_melody", ""):  # why: e.g. a part is missing
+                raise InputError(f"{name} has no usable {tracks.sequence_name}: "
+                                 f"{tracks.no_melody}")
             raise InputError(f"{name} has no usable melody: no monophonic line of {bars} bars "
                              f"or more")
         if offered > MAX_MELODY_TRACKS:
