@@ -246,8 +246,8 @@ class TensorBundle:
         if index_size is None:
             raise TFCheckpointError(f"{self.where}: no {prefix}.index")
         if index_size > MAX_INDEX_BYTES:
-            raise TFCheckpointError(f"{self.where}.index: larger than "
-                                    f"{MAX_INDEX_BYTES >> 20} MB")
+            raise TFCheckpointError(f"{self.where}.index: larger than {MAX_INDEX_BYTES:,} "
+                                    "bytes")
         index = memoryview(files.read(prefix + ".index", 0, index_size))
         where = self.where + ".index"
         shards, entries = None, {}

@@ -160,3 +160,16 @@ def test_a_file_that_is_no_checkpoint_is_one_line(tmp_path, capsys):
     one_line(capsys, import_magenta(tmp_path / "m.index", tmp_path),
              "10 bytes, too short for an index")
 
+
+
+def test_sizes_beyond_the_bounds_are_one_line(tmp_path, capsys, monkeypatch):
+    from symusic.magenta import tf_bundle, tf_files
+
+    crowded = tmp_path / "crowded.tar"
+    with tarfile.open(crowded, "w") as tar:
+        for i in range(tf_files.MAX_TAR_MEMBERS + 1):
+            tar.addfile(tarfile.TarInfo(f"f{i}"), None)
+    one_line(capsys, import_magenta(crowded, tmp_path), "more than 256 members")
+    monkeypatch.setattr(tf_bundle, "MAX_INDEX_BYTES", 1 << 10)  # the fixture's is 1,086 bytes
+    one_line(capsys, import_magenta(PATHS["flat_melody"], tmp_path, "--magenta-config",
+                                    "cat-mel_2bar_small"), "model.ckpt-1234.index: larger than")
