@@ -63,12 +63,19 @@ class Track:
                 window = self.representation.cut_window(melody, start, seq_len)
                 yield window, m, first_bar + start // step
 
+    def _sequences(self, count: int) -> str:
+        """``melody``/``melodies``, or the representation's name (``2 trios``)."""
+        name = self.representation.sequence_name
+        if count == 1:
+            return name
+        return "melodies" if name == "melody" else f"{name}s"
+
     def describe(self, seq_len: int) -> str:
         """One line for a list of candidates: index, name, program, windows and bars."""
         n = sum(1 for _ in self.windows(seq_len))
         name = self.name.strip() or "(unnamed)"
         return (f"track {self.index}: {name!r}, program {self.program}, "
-                f"{len(self.melodies)} melod{'y' if len(self.melodies) == 1 else 'ies'}, "
+                f"{len(self.melodies)} {self._sequences(len(self.melodies))}, "
                 f"{self.bars} bars, {n} windows of {self.representation.bars_in(seq_len)} bars")
 
 
