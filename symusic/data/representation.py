@@ -56,6 +56,13 @@ class Representation:
     row_labels: ClassVar[tuple[str, ...] | None] = None  # a grid's rows (None: a pitch axis)
     row_pitches: ClassVar[tuple[int, ...] | None] = None  # the pitch each row's notes have
     reads_programs: ClassVar[bool] = True  # whether DataSettings.programs choose its tracks
+    # the model head that reads and writes its steps (symusic.musicvae.model.step_io.STEP_IO)
+    step_io_kind: ClassVar[str] = "categorical"
+    # a window's items: one token a step (``()``) as int64, or e.g. a groove's 27 floats
+    item_shape: ClassVar[tuple[int, ...]] = ()
+    window_dtype: ClassVar[type] = np.int64  # what a dataset item holds
+    keeps_empty_windows: ClassVar[bool] = True  # under the magenta extraction
+    input_settings: ClassVar[tuple[str, ...]] = ()  # DataSettings flags its model reads
 
     def encoder_input_table(self) -> np.ndarray | None:
         """What the encoder reads of each token: ``float32 [vocab_size, F]`` fixed features,
@@ -322,12 +329,22 @@ DRUMS = DrumsRepresentation()
 REPRESENTATIONS: dict[str, Representation] = {MELODY.name: MELODY, DRUMS.name: DRUMS}
 
 
+# name -> the module that defines it and adds it to REPRESENTATIONS (imported on first use:
+# it subclasses Representation, so this module cannot import it up front)
+REPRESENTATION_MODULES: dict[str, str] = {"groove": "symusic.data.groove_representation",
+                                            "trio": "symusic.data.trio_representation"}
+
+
 def get_representation(name: str) -> Representation:
     """The representation called ``name``; ``ValueError`` naming the known ones otherwise."""
+    if isinstance(name, str) and name not in REPRESENTATIONS and name in REPRESENTATION_MODULES:
+        import importlib
+
+        importlib.import_module(REPRESENTATION_MODULES[name])
     try:
         return REPRESENTATIONS[name]
     except (KeyError, TypeError):
-        known = ", ".join(repr(n) for n in REPRESENTATIONS)
+        known = ", ".join(repr(n) for n in {**REPRESENTATIONS, **REPRESENTATION_MODULES})
         raise ValueError(f"unknown representation {name!r} (known: {known})") from None
 
 

@@ -147,7 +147,7 @@ def test_hier_teacher_forcing_starts_each_piece_from_the_previous_target(make_mo
 @pytest.mark.parametrize("temperature", [1e-38, 1e-40, 1e-45])
 def test_a_temperature_at_the_bottom_of_float_range_draws_the_argmax(temperature):
     """softmax(logits / 1e-40) was NaN (inf - inf) and torch.multinomial raised."""
-    from symusic.musicvae.model.seq_decoders import choose_tokens
+    from symusic.musicvae.model.step_io import choose_tokens
 
     logits = torch.randn(64, NUM_CLASSES, generator=torch.Generator().manual_seed(0)) * 5
     tokens = choose_tokens(logits, temperature, torch.Generator().manual_seed(1))

@@ -89,7 +89,7 @@ def test_the_vocabulary_size_comes_from_the_representation(monkeypatch, make_mod
         model = MusicVAE(config, DataSettings(representation="toy"))
         tokens = torch.randint(0, 7, (3, 32), generator=torch.Generator().manual_seed(0))
         assert model.encoder.embed.num_embeddings == 7
-        assert model.decoder.start_token == 7
+        assert model.io.start_token == 7
         assert model(tokens).logits.shape == (3, 32, 7)
         assert model.sample(2).max() < 7
         melody = MusicVAE(config)

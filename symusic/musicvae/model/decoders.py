@@ -1,11 +1,14 @@
 """Decoders: an LSTM whose initial state comes from a context vector, registered in
 ``DECODERS`` (config key -> params class; each params class builds its decoder).
 
-* ``simple``: previous token -> embedding -> LSTM -> logits over the ``vocab_size`` tokens.
+* ``simple``: previous item (token) -> input features -> LSTM -> outputs (logits).
 * ``another``: as ``simple``, with the context also concatenated to the input at every step
   (Magenta's ``BaseLstmDecoder`` wiring).
 * ``conductor``: no token input; runs ``n`` steps on zero inputs and projects each output to
   ``c_size``: one embedding per subsequence of a hierarchical decoder.
+
+What a step reads and writes comes from the model's :class:`~step_io.StepIO` (a token
+embedding and logits for melodies and drums), never from the decoder itself.
 
 A token decoder's ``forward`` runs any number of steps in one fused ``nn.LSTM`` call (cuDNN on
 GPU, oneDNN on CPU); it is the sequence decoders that decide whether to call it once for the
@@ -21,6 +24,7 @@ from pydantic import model_serializer
 from torch import Tensor, nn
 
 from symusic.musicvae.model.params import Params, PositiveInt, Registry
+from symusic.musicvae.model.step_io import StepIO
 
 LSTMState = tuple[Tensor, Tensor]  # (h, c), each [n_layers, B, hidden_size]
 
@@ -50,10 +54,10 @@ class InitialStateDecoderParams(Params):
             del values["start_input"]
         return values
 
-    def build(self, context_size: int, vocab_size: int) -> TokenDecoder:
-        """The decoder of a ``context_size`` context over ``vocab_size`` tokens."""
+    def build(self, context_size: int, io: StepIO) -> TokenDecoder:
+        """The decoder of a ``context_size`` context over ``io``'s items."""
         return TokenDecoder(context_size, self.embed_size, self.hidden_size, self.n_layers,
-                            vocab_size, self.context_every_step,
+                            io, self.context_every_step,
                             zero_start=self.start_input == "zeros")
 
 
@@ -76,7 +80,7 @@ class ConductorParams(Params):
     c_size: PositiveInt
     n_layers: PositiveInt
 
-    def build(self, context_size: int, vocab_size: int) -> ConductorDecoder:
+    def build(self, context_size: int, io: StepIO) -> ConductorDecoder:
         """The conductor of a ``context_size`` context (it reads no tokens)."""
         return ConductorDecoder(context_size, self.hidden_size, self.c_size, self.n_layers)
 
@@ -102,38 +106,36 @@ class InitialState(nn.Module):
 
 
 class TokenDecoder(nn.Module):
-    """Embedding of the previous token (+ the context if ``context_every_step``) -> LSTM ->
-    logits over ``vocab_size`` tokens. The embedding has one more row, ``start_token =
-    vocab_size``: the first input of a sequence.
+    """The previous item's input features (+ the context if ``context_every_step``) -> LSTM ->
+    outputs of ``io.output_size`` per step. The items and the start marker are ``io``'s (for
+    tokens: an embedding of ``vocab_size + 1`` rows, the last the start token).
 
     Args:
         context_size: size of the context that sets the initial state.
-        embed_size, hidden_size, n_layers: the embedding and the LSTM.
-        vocab_size: the number of tokens.
+        embed_size, hidden_size, n_layers: the input features and the LSTM.
+        io: what a step reads and writes (:mod:`step_io`).
         context_every_step: also feed the context at every step (``another``).
-        zero_start: the start token's row is zeros and never learned (Magenta's first input).
+        zero_start: the start marker's input is zeros and never learned (Magenta's first input).
     """
 
     def __init__(self, context_size: int, embed_size: int, hidden_size: int, n_layers: int,
-                 vocab_size: int, context_every_step: bool, zero_start: bool = False):
+                 io: StepIO, context_every_step: bool, zero_start: bool = False):
         super().__init__()
+        self.io = io
         self.context_every_step = context_every_step
-        self.start_token = vocab_size
-        # a padding row starts at zero and gets no gradient: the first input stays zeros
-        self.embed = nn.Embedding(vocab_size + 1, embed_size,
-                                  padding_idx=vocab_size if zero_start else None)
+        self.embed = io.decoder_input(embed_size, zero_start)
         self.initial_state = InitialState(context_size, hidden_size, n_layers)
-        input_size = embed_size + (context_size if context_every_step else 0)
+        input_size = self.embed.embedding_dim + (context_size if context_every_step else 0)
         self.lstm = nn.LSTM(input_size, hidden_size, n_layers, batch_first=True)
-        self.out = nn.Linear(hidden_size, vocab_size)
+        self.out = nn.Linear(hidden_size, io.output_size)
 
     def forward(
         self, inputs: Tensor, context: Tensor, state: LSTMState
     ) -> tuple[Tensor, LSTMState]:
         """Run ``t`` steps in one LSTM call.
 
-        inputs [B, t] (token ids, ``start_token`` allowed), context [B, C], state from
-        ``initial_state(context)`` or a previous call -> (logits [B, t, vocab_size], state).
+        inputs [B, t, *item_shape] (the start marker allowed), context [B, C], state from
+        ``initial_state(context)`` or a previous call -> (outputs [B, t, output_size], state).
         """
         x = self.embed(inputs)
         if self.context_every_step:

@@ -1,18 +1,20 @@
-"""The encoder: tokens -> embedding -> bidirectional LSTM -> q(z|x) = N(mu, sigma^2).
+"""The encoder: windows -> input features -> bidirectional LSTM -> q(z|x) = N(mu, sigma^2).
 
-The embedding is learned, or fixed features the representation gives for each token (the
-drums' hit bits, Magenta's ``roll_input``): then the LSTM reads those features as Magenta's
-encoder reads its input tensors."""
+The input features are the model's :class:`~step_io.StepIO`'s: a learned token embedding, or
+fixed features the representation gives for each token (the drums' hit bits, Magenta's
+``roll_input``), which the LSTM reads as Magenta's encoder reads its input tensors."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from pydantic import model_serializer
 from torch import Tensor, nn
 
 from symusic.musicvae.model.params import ConfigError, ConfigModel, PositiveInt
+from symusic.musicvae.model.step_io import StepIO, TokenFeatures
+
+__all__ = ["Encoder", "EncoderParams", "HierarchicalEncoder", "TokenFeatures"]
 
 
 class EncoderParams(ConfigModel):
@@ -42,66 +44,44 @@ class EncoderParams(ConfigModel):
         if self.segment_hidden_size is not None and self.segment_length is None:
             raise ConfigError(f"{path}.segment_hidden_size: only with segment_length")
 
-    def build(self, z_size: int, vocab_size: int, input_table: np.ndarray | None = None
-              ) -> Encoder:
-        """The encoder of tokens ``0..vocab_size-1`` into a ``z_size`` latent; with an
-        ``input_table`` (``[vocab_size, F]``) it reads those fixed features instead of a
-        learned ``embed_size`` embedding."""
+    def build(self, z_size: int, io: StepIO) -> Encoder:
+        """The encoder of ``io``'s windows into a ``z_size`` latent (its input features:
+        ``io.encoder_input(embed_size)``)."""
+        embed = io.encoder_input(self.embed_size)
         if self.segment_length is not None:
-            return HierarchicalEncoder(z_size, self.embed_size, self.hidden_size,
-                                       self.n_layers, vocab_size, input_table,
+            return HierarchicalEncoder(z_size, embed, self.hidden_size, self.n_layers,
                                        self.segment_length,
                                        self.segment_hidden_size or self.hidden_size)
-        return Encoder(z_size, self.embed_size, self.hidden_size, self.n_layers, vocab_size,
-                       input_table)
-
-
-class TokenFeatures(nn.Module):
-    """Each token's fixed row of a table (not learned, not saved: the representation owns it)."""
-
-    def __init__(self, table: np.ndarray):
-        super().__init__()
-        self.register_buffer("table", torch.as_tensor(table, dtype=torch.float32),
-                             persistent=False)
-
-    @property
-    def embedding_dim(self) -> int:
-        return self.table.shape[1]
-
-    def forward(self, tokens: Tensor) -> Tensor:
-        """tokens [B, T] -> features [B, T, F]."""
-        return F.embedding(tokens, self.table)
+        return Encoder(z_size, embed, self.hidden_size, self.n_layers)
 
 
 class Encoder(nn.Module):
     """The top layer's final hidden states of both directions, concatenated, give mu and
-    sigma = softplus(.) through two linear layers (Magenta's ``BidirectionalLstmEncoder``)."""
+    sigma = softplus(.) through two linear layers (Magenta's ``BidirectionalLstmEncoder``).
 
-    def __init__(self, z_size: int, embed_size: int, hidden_size: int, n_layers: int,
-                 vocab_size: int, input_table: np.ndarray | None = None):
+    ``embed``: windows ``[B, T, *item_shape]`` -> features ``[B, T, embed.embedding_dim]``."""
+
+    def __init__(self, z_size: int, embed: nn.Module, hidden_size: int, n_layers: int,
+                 summary_size: int | None = None):
         super().__init__()
-        if input_table is None:
-            self.embed: nn.Module = nn.Embedding(vocab_size, embed_size)
-        else:
-            if len(input_table) != vocab_size:
-                raise ValueError(f"the input table has {len(input_table)} rows for "
-                                 f"{vocab_size} tokens")
-            self.embed = TokenFeatures(input_table)
+        self.embed = embed
         self.lstm = nn.LSTM(
             self.embed.embedding_dim, hidden_size, n_layers, batch_first=True,
             bidirectional=True
         )
-        self.mu = nn.Linear(2 * hidden_size, z_size)
-        self.sigma = nn.Linear(2 * hidden_size, z_size)
+        summary_size = 2 * hidden_size if summary_size is None else summary_size
+        self.mu = nn.Linear(summary_size, z_size)
+        self.sigma = nn.Linear(summary_size, z_size)
 
-    def summary(self, tokens: Tensor) -> Tensor:
-        """tokens [B, T] -> the top layer's final states, both directions: [B, 2H]."""
-        _, (h, _) = self.lstm(self.embed(tokens))  # h [n_layers * 2, B, H]
+    def summary(self, windows: Tensor) -> Tensor:
+        """windows [B, T, *item_shape] -> the top layer's final states, both directions:
+        [B, 2H]."""
+        _, (h, _) = self.lstm(self.embed(windows))  # h [n_layers * 2, B, H]
         return torch.cat([h[-2], h[-1]], dim=-1)  # top layer: forward, backward
 
-    def forward(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
-        """tokens [B, T] -> (mu [B, Z], sigma [B, Z])."""
-        final = self.summary(tokens)
+    def forward(self, windows: Tensor) -> tuple[Tensor, Tensor]:
+        """windows [B, T, *item_shape] -> (mu [B, Z], sigma [B, Z])."""
+        final = self.summary(windows)
         return self.mu(final), F.softplus(self.sigma(final))
 
 
@@ -110,21 +90,21 @@ class HierarchicalEncoder(Encoder):
     a second bidirectional LSTM reads those summaries, and its final states give mu and
     sigma."""
 
-    def __init__(self, z_size: int, embed_size: int, hidden_size: int, n_layers: int,
-                 vocab_size: int, input_table: np.ndarray | None, segment_length: int,
-                 segment_hidden_size: int):
-        super().__init__(z_size, embed_size, hidden_size, n_layers, vocab_size, input_table)
+    def __init__(self, z_size: int, embed: nn.Module, hidden_size: int, n_layers: int,
+                 segment_length: int, segment_hidden_size: int):
+        super().__init__(z_size, embed, hidden_size, n_layers,
+                         summary_size=2 * segment_hidden_size)
         self.segment_length = segment_length
         self.segment_lstm = nn.LSTM(2 * hidden_size, segment_hidden_size, 1, batch_first=True,
                                     bidirectional=True)
-        self.mu = nn.Linear(2 * segment_hidden_size, z_size)
-        self.sigma = nn.Linear(2 * segment_hidden_size, z_size)
 
-    def forward(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
-        """tokens [B, T] (T a multiple of the segment length) -> (mu [B, Z], sigma [B, Z])."""
-        batch, steps = tokens.shape
-        segments = tokens.reshape(batch * (steps // self.segment_length), self.segment_length)
-        summaries = self.summary(segments).reshape(batch, steps // self.segment_length, -1)
+    def forward(self, windows: Tensor) -> tuple[Tensor, Tensor]:
+        """windows [B, T, *item_shape] (T a multiple of the segment length) ->
+        (mu [B, Z], sigma [B, Z])."""
+        batch, steps = windows.shape[:2]
+        n_segments = steps // self.segment_length
+        segments = windows.reshape(batch * n_segments, self.segment_length, *windows.shape[2:])
+        summaries = self.summary(segments).reshape(batch, n_segments, -1)
         _, (h, _) = self.segment_lstm(summaries)
         final = torch.cat([h[-2], h[-1]], dim=-1)
         return self.mu(final), F.softplus(self.sigma(final))

@@ -18,10 +18,15 @@ from symusic.data.representation import MELODY
 LN2 = math.log(2.0)
 
 
+def sequence_cross_entropy(logits: Tensor, targets: Tensor) -> Tensor:
+    """logits [B, T, C], targets [B, T] -> [B]: each sequence's cross entropy summed over T."""
+    return F.cross_entropy(logits.transpose(1, 2), targets, reduction="none").sum(dim=1)
+
+
 def reconstruction_loss(logits: Tensor, targets: Tensor) -> Tensor:
-    """logits [B, T, C], targets [B, T] -> 0-d: cross entropy summed over T, mean over B."""
-    per_step = F.cross_entropy(logits.transpose(1, 2), targets, reduction="none")  # [B, T]
-    return per_step.sum(dim=1).mean()
+    """logits [B, T, C], targets [B, T] -> 0-d: cross entropy summed over T, mean over B
+    (a token model's reconstruction; the model asks its ``StepIO``)."""
+    return sequence_cross_entropy(logits, targets).mean()
 
 
 def kl_divergence(mu: Tensor, sigma: Tensor) -> Tensor:

@@ -1,12 +1,16 @@
 """Sequence decoders: unroll a decoder over a whole sequence, registered in ``SEQ_DECODERS``
 (config key -> params class; each params class builds its sequence decoder).
 
-* ``greedy``: running free, the next input is the argmax of the output.
-* ``sample``: running free, the next input is drawn from softmax(logits / temperature).
+* ``greedy``: running free, the next input is the most likely output (the argmax).
+* ``sample``: running free, the next input is drawn at a temperature (softmax(logits / T)).
 * ``hier``: a conductor gives one embedding per subsequence; an inner sequence decoder decodes
   every subsequence from its embedding (its state re-initialised from it). The first input of
-  subsequence i is the last token of subsequence i-1: the target under teacher forcing, the
+  subsequence i is the last item of subsequence i-1: the target under teacher forcing, the
   model's own output when generating.
+
+A step's item is the model's :class:`~step_io.StepIO`'s: one token for melodies and drums, so
+targets are ``[B, T, *item_shape]`` and first inputs ``[B, *item_shape]``; how an output
+becomes the next input is ``io.choose``.
 
 Speed is a property of the design. Under teacher forcing no step needs the model's own output,
 so a token decoder runs the whole sequence in one fused ``nn.LSTM`` call, and ``hier`` runs the
@@ -35,6 +39,7 @@ from symusic.musicvae.model.params import (
     Registry,
     join,
 )
+from symusic.musicvae.model.step_io import StepIO
 
 SEQ_DECODERS = Registry("seq decoder")
 
@@ -54,9 +59,9 @@ class GreedyParams(Params):
         """0: argmax."""
         return 0.0
 
-    def build(self, seq_len: int, vocab_size: int) -> TokenSeqDecoder:
-        """The sequence decoder over ``vocab_size`` tokens (any length)."""
-        decoder = self.decoder_args.params.build(self.z_size, vocab_size)
+    def build(self, seq_len: int, io: StepIO) -> TokenSeqDecoder:
+        """The sequence decoder over ``io``'s items (any length)."""
+        decoder = self.decoder_args.params.build(self.z_size, io)
         return TokenSeqDecoder(decoder, self.free_running_temperature)
 
     def check(self, path: str, context: Context, seq_len: int) -> None:
@@ -88,11 +93,11 @@ class HierParams(Params):
     conductor_args: ConductorArgs
     seq_decoder_args: SeqDecoderArgs
 
-    def build(self, seq_len: int, vocab_size: int) -> HierSeqDecoder:
-        """The hierarchical decoder of ``seq_len``-step sequences over ``vocab_size`` tokens."""
+    def build(self, seq_len: int, io: StepIO) -> HierSeqDecoder:
+        """The hierarchical decoder of ``seq_len``-step sequences over ``io``'s items."""
         sub_len = seq_len // self.n_subsequences
-        conductor = self.conductor_args.params.build(self.z_size, vocab_size)
-        return HierSeqDecoder(conductor, self.seq_decoder_args.params.build(sub_len, vocab_size),
+        conductor = self.conductor_args.params.build(self.z_size, io)
+        return HierSeqDecoder(conductor, self.seq_decoder_args.params.build(sub_len, io),
                               sub_len)
 
     def check(self, path: str, context: Context, seq_len: int) -> None:
@@ -119,20 +124,6 @@ SEQ_DECODERS.rebuild()  # hier holds a SeqDecoderArgs
 # --- modules ----------------------------------------------------------------------------------
 
 
-def choose_tokens(
-    logits: Tensor, temperature: float, generator: torch.Generator | None = None
-) -> Tensor:
-    """logits [B, C] -> tokens [B]: argmax if ``temperature == 0``, else a draw from
-    softmax(logits / temperature)."""
-    if temperature == 0:
-        return logits.argmax(dim=-1)
-    # from the largest logit down, so a tiny temperature (1e-40) divides into -inf, never
-    # inf - inf: the draw tends to the argmax instead of failing on NaN probabilities
-    logits = logits.float()
-    probs = torch.softmax((logits - logits.amax(dim=-1, keepdim=True)) / temperature, dim=-1)
-    return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-
-
 def draw_sampling_mask(
     batch: int, length: int, probability: float, device: torch.device | str
 ) -> Tensor:
@@ -146,13 +137,14 @@ def draw_sampling_mask(
 
 
 class SeqDecoder(nn.Module):
-    """What every sequence decoder does: decode a context into logits under teacher forcing
-    (``forward``) or into tokens running free (``generate``). Without a ``first_input``, a
-    sequence starts from ``start_token`` (= the vocabulary size)."""
+    """What every sequence decoder does: decode a context into outputs under teacher forcing
+    (``forward``) or into items running free (``generate``). Without a ``first_input``, a
+    sequence starts from ``io.start_items`` (for tokens: the start token, = the vocabulary
+    size)."""
 
-    def __init__(self, start_token: int):
+    def __init__(self, io: StepIO):
         super().__init__()
-        self.start_token = start_token
+        self.io = io
 
     def forward(
         self,
@@ -163,8 +155,9 @@ class SeqDecoder(nn.Module):
     ) -> tuple[Tensor, Tensor]:
         """Teacher forcing with scheduled sampling.
 
-        context [B, C], targets [B, T], first_input [B] (default: the start token)
-        -> (logits [B, T, vocab_size], sampled [B, T] bool: which inputs were the model's own).
+        context [B, C], targets [B, T, *item_shape], first_input [B, *item_shape] (default:
+        the start marker) -> (outputs [B, T, output_size], sampled [B, T] bool: which inputs
+        were the model's own).
         """
         first = self._first_input(context, first_input)
         return self.teacher_forced(context, targets, first, sampling_probability)
@@ -178,7 +171,7 @@ class SeqDecoder(nn.Module):
         temperature: float | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Run free: context [B, C] -> tokens [B, length]. ``temperature`` None: the
+        """Run free: context [B, C] -> items [B, length, *item_shape]. ``temperature`` None: the
         configured strategy's (0 for greedy); 0: argmax; > 0: sample."""
         first = self._first_input(context, first_input)
         return self.free_running(context, length, first, temperature, generator)
@@ -186,8 +179,7 @@ class SeqDecoder(nn.Module):
     def _first_input(self, context: Tensor, first_input: Tensor | None) -> Tensor:
         if first_input is not None:
             return first_input
-        return torch.full((context.shape[0],), self.start_token, dtype=torch.long,
-                          device=context.device)
+        return self.io.start_items(context.shape[0], context.device)
 
     def teacher_forced(self, context: Tensor, targets: Tensor, first_input: Tensor,
                        sampling_probability: float) -> tuple[Tensor, Tensor]:
@@ -201,14 +193,14 @@ class SeqDecoder(nn.Module):
 
 
 class TokenSeqDecoder(SeqDecoder):
-    """Unrolls a token decoder (``greedy``, ``sample``); ``temperature`` 0 is greedy (argmax),
-    > 0 samples.
+    """Unrolls a token decoder (``greedy``, ``sample``); ``temperature`` 0 is greedy (the most
+    likely item), > 0 samples.
 
     ``force_step_loop`` makes training run one step per LSTM call (for tests and benchmarks).
     """
 
     def __init__(self, decoder: TokenDecoder, temperature: float):
-        super().__init__(decoder.start_token)
+        super().__init__(decoder.io)
         self.decoder = decoder
         self.temperature = temperature
         self.force_step_loop = False
@@ -217,11 +209,11 @@ class TokenSeqDecoder(SeqDecoder):
                        sampling_probability: float) -> tuple[Tensor, Tensor]:
         """One fused LSTM call per run of steps between sampled columns."""
         inputs = torch.cat([first_input[:, None], targets[:, :-1]], dim=1)
-        sampled = draw_sampling_mask(*targets.shape, sampling_probability, targets.device)
+        sampled = draw_sampling_mask(*targets.shape[:2], sampling_probability, targets.device)
         return self._unroll(context, inputs, sampled), sampled
 
     def _unroll(self, context: Tensor, inputs: Tensor, sampled: Tensor) -> Tensor:
-        """inputs [B, T], sampled [B, T] -> logits [B, T, vocab_size].
+        """inputs [B, T, *item_shape], sampled [B, T] -> outputs [B, T, output_size].
 
         The sequence is cut before every column where some sequence samples; each run between
         cuts is one fused LSTM call.
@@ -235,8 +227,8 @@ class TokenSeqDecoder(SeqDecoder):
         for start, end in zip(bounds[:-1], bounds[1:], strict=True):
             x = inputs[:, start:end]
             if start in sampled_columns:
-                own = choose_tokens(chunks[-1][:, -1].detach(), self.temperature)
-                first = torch.where(sampled[:, start], own, x[:, 0])
+                own = self.io.choose(chunks[-1][:, -1].detach(), self.temperature)
+                first = self.io.where(sampled[:, start], own, x[:, 0])
                 x = torch.cat([first[:, None], x[:, 1:]], dim=1)
             logits, state = self.decoder(x, context, state)
             chunks.append(logits)
@@ -244,15 +236,15 @@ class TokenSeqDecoder(SeqDecoder):
 
     def free_running(self, context: Tensor, length: int, first_input: Tensor,
                      temperature: float | None, generator: torch.Generator | None) -> Tensor:
-        """Step by step, each step's input the previous step's chosen token."""
+        """Step by step, each step's input the previous step's chosen item."""
         temperature = self.temperature if temperature is None else temperature
-        token, state = first_input, self.decoder.initial_state(context)
-        tokens = []
+        item, state = first_input, self.decoder.initial_state(context)
+        items = []
         for _ in range(length):
-            logits, state = self.decoder(token[:, None], context, state)
-            token = choose_tokens(logits[:, 0], temperature, generator)
-            tokens.append(token)
-        return torch.stack(tokens, dim=1)
+            outputs, state = self.decoder(item[:, None], context, state)
+            item = self.io.choose(outputs[:, 0], temperature, generator)
+            items.append(item)
+        return torch.stack(items, dim=1)
 
 
 class HierSeqDecoder(SeqDecoder):
@@ -263,7 +255,7 @@ class HierSeqDecoder(SeqDecoder):
     """
 
     def __init__(self, conductor: ConductorDecoder, inner: SeqDecoder, sub_len: int):
-        super().__init__(inner.start_token)
+        super().__init__(inner.io)
         self.conductor = conductor
         self.inner = inner
         self.sub_len = sub_len
@@ -281,22 +273,23 @@ class HierSeqDecoder(SeqDecoder):
                        sampling_probability: float) -> tuple[Tensor, Tensor]:
         """All ``B * n`` subsequences go through the inner decoder as one batch; the first input
         of each is the previous subsequence's last target (teacher-forced, as Magenta's)."""
-        batch, length = targets.shape
+        batch, length = targets.shape[:2]
+        item_shape = targets.shape[2:]
         n = self.n_subsequences(length)
         embeddings = self.conductor(context, n)  # [B, n, c_size]
         last_targets = targets[:, self.sub_len - 1 : length - 1 : self.sub_len]  # [B, n - 1]
         firsts = torch.cat([first_input[:, None], last_targets], dim=1)
         logits, sampled = self.inner(
             embeddings.reshape(batch * n, -1),
-            targets.reshape(batch * n, self.sub_len),
-            firsts.reshape(batch * n),
+            targets.reshape(batch * n, self.sub_len, *item_shape),
+            firsts.reshape(batch * n, *item_shape),
             sampling_probability,
         )
         return logits.reshape(batch, length, -1), sampled.reshape(batch, length)
 
     def free_running(self, context: Tensor, length: int, first_input: Tensor,
                      temperature: float | None, generator: torch.Generator | None) -> Tensor:
-        """Each subsequence starts from the last token generated before it."""
+        """Each subsequence starts from the last item generated before it."""
         embeddings = self.conductor(context, self.n_subsequences(length))
         previous = first_input
         pieces = []

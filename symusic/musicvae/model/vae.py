@@ -34,6 +34,7 @@ from symusic.musicvae.model.checkpoint_limits import (
 )
 from symusic.musicvae.model.config import ConfigError, ModelConfig
 from symusic.musicvae.model.seq_decoders import TokenSeqDecoder
+from symusic.musicvae.model.step_io import StepIO, step_io_for
 
 CHECKPOINT_KIND = "symusic.musicvae"
 
@@ -129,15 +130,15 @@ class VAEOutput:
     """What ``MusicVAE.forward`` returns. Scalars are 0-d tensors; only ``loss`` (and
     ``logits``) carry gradients."""
 
-    logits: Tensor  # [B, T, vocab_size]
+    logits: Tensor  # [B, T, output_size]: the decoder's outputs (logits for tokens)
     loss: Tensor  # reconstruction + beta * kl_cost
-    reconstruction: Tensor  # cross entropy summed over steps, mean over the batch (nats)
+    reconstruction: Tensor  # the StepIO's loss (cross entropy) summed over steps, batch mean
     kl: Tensor  # mean KL(q(z|x) || N(0, I)) in nats
     kl_bits: Tensor  # the same in bits
     kl_cost: Tensor  # mean over the batch of max(KL - free_bits * ln 2, 0), before beta
     elbo: Tensor  # -(reconstruction + kl)
-    accuracy: Tensor  # teacher-forced token accuracy
-    note_accuracy: Tensor  # the same over steps whose target is not the representation's no_event
+    accuracy: Tensor  # teacher-forced token accuracy (the StepIO's accuracy)
+    note_accuracy: Tensor  # the same over steps where something happens (the StepIO's events)
     sampled_fraction: Tensor  # fraction of decoder steps fed the model's own output
     mu: Tensor  # [B, Z] posterior mean (detached): decode(mu) reconstructs without re-encoding
 
@@ -151,8 +152,9 @@ class DecodeOptions(TypedDict, total=False):
 
 
 class MusicVAE(nn.Module):
-    """The VAE of ``config`` over the tokens of ``data_settings.representation`` (its
-    vocabulary size sizes the embeddings and the logits). Move it with ``.to(device)``;
+    """The VAE of ``config`` over the windows of ``data_settings.representation``; what a
+    step reads and writes (embeddings, outputs, the loss) is that representation's
+    :class:`~step_io.StepIO` (``self.io``). Move it with ``.to(device)``;
     generation returns tokens on the model's device, and a ``generator`` must live on that
     device too."""
 
@@ -162,10 +164,9 @@ class MusicVAE(nn.Module):
         # how MIDI files become windows for this model (the trainer sets its config's)
         self.data_settings = DataSettings() if data_settings is None else data_settings
         representation = get_representation(self.data_settings.representation)
-        vocab_size = representation.vocab_size
-        self.encoder = config.encoder_params.build(config.z_size, vocab_size,
-                                                   representation.encoder_input_table())
-        self.decoder = config.seq_decoder_args.params.build(config.seq_len, vocab_size)
+        self.io: StepIO = step_io_for(representation, self.data_settings)
+        self.encoder = config.encoder_params.build(config.z_size, self.io)
+        self.decoder = config.seq_decoder_args.params.build(config.seq_len, self.io)
 
     @property
     def device(self) -> torch.device:
@@ -185,7 +186,7 @@ class MusicVAE(nn.Module):
     # --- the VAE ------------------------------------------------------------------------------
 
     def encode(self, tokens: Tensor) -> tuple[Tensor, Tensor]:
-        """tokens [B, T] -> (mu [B, Z], sigma [B, Z])."""
+        """tokens [B, T, *item_shape] -> (mu [B, Z], sigma [B, Z])."""
         return self.encoder(tokens)
 
     def forward(
@@ -196,18 +197,20 @@ class MusicVAE(nn.Module):
         free_bits: float = 0.0,
         use_mean: bool = False,
     ) -> VAEOutput:
-        """tokens [B, T] -> VAEOutput. ``use_mean``: z = mu instead of a draw from q(z|x);
+        """tokens [B, T, *item_shape] -> VAEOutput. ``use_mean``: z = mu instead of a draw
+        from q(z|x);
         ``sampling_probability``: per step and sequence, feed the model's own previous output
         instead of the target (scheduled sampling)."""
         mu, sigma = self.encode(tokens)
         z = mu if use_mean else mu + sigma * torch.randn_like(mu)
         logits, sampled = self.decoder(z, tokens, sampling_probability=sampling_probability)
 
-        reconstruction = L.reconstruction_loss(logits, tokens)
+        reconstruction = self.io.reconstruction(logits, tokens).mean()
         kl = L.kl_divergence(mu, sigma)
         kl_cost = L.kl_cost(kl, free_bits).mean()
         loss = reconstruction + beta * kl_cost
         with torch.no_grad():
+            accuracy, note_accuracy = self.io.accuracies(logits, tokens)
             return VAEOutput(
                 logits=logits,
                 loss=loss,
@@ -216,8 +219,8 @@ class MusicVAE(nn.Module):
                 kl_bits=kl.mean() / L.LN2,
                 kl_cost=kl_cost.detach(),
                 elbo=-(reconstruction + kl.mean()),
-                accuracy=L.token_accuracy(logits, tokens),
-                note_accuracy=L.note_accuracy(logits, tokens, self.representation.no_event),
+                accuracy=accuracy,
+                note_accuracy=note_accuracy,
                 sampled_fraction=sampled.float().mean(),
                 mu=mu.detach(),
             )
@@ -232,7 +235,8 @@ class MusicVAE(nn.Module):
         temperature: float | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """z [B, Z] -> tokens [B, length] (default ``config.seq_len``; hierarchical models need
+        """z [B, Z] -> tokens [B, length, *item_shape] (default ``config.seq_len``;
+        hierarchical models need
         a multiple of their subsequence length). ``temperature`` None: the configured strategy;
         0: argmax; > 0: sample from softmax(logits / temperature)."""
         length = self.config.seq_len if length is None else length
@@ -240,7 +244,8 @@ class MusicVAE(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, **options: Unpack[DecodeOptions]) -> Tensor:
-        """n melodies from z ~ N(0, I) -> tokens [n, length]; ``options`` as ``decode``'s
+        """n windows from z ~ N(0, I) -> tokens [n, length, *item_shape]; ``options`` as
+        ``decode``'s
         (the ``generator`` draws z too)."""
         generator = options.get("generator")
         z = torch.randn(n, self.config.z_size, device=self.device, generator=generator)
@@ -248,7 +253,7 @@ class MusicVAE(nn.Module):
 
     @torch.no_grad()
     def reconstruct(self, tokens: Tensor, temperature: float | None = None) -> Tensor:
-        """tokens [B, T] -> decode(mu) [B, T]."""
+        """tokens [B, T, *item_shape] -> decode(mu), the same shape."""
         mu, _ = self.encode(tokens)
         return self.decode(mu, tokens.shape[1], temperature)
 
