@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tarfile
 
 import numpy as np
 import pytest
@@ -235,11 +236,20 @@ def test_the_loading_door_recognises_a_config_from_the_shapes(tmp_path, monkeypa
                          (sizes.encoder_units,), (sizes.decoder_units,) * 2, free_bits=0,
                          max_beta=0.2)
     monkeypatch.setitem(magenta_configs.CONFIGS, tiny.name, tiny)
-    model = MusicVAE.load(PATHS["flat_melody"])  # a folder, as every --checkpoint reads one
-    assert model.config.seq_len == 32
-    assert symusic(["sample", "--checkpoint", str(PATHS["flat_melody"]), "--num", "2",
-                    "--out", str(tmp_path / "out"), "--device", "cpu"]) == 0
-    assert len(list((tmp_path / "out").glob("sample_*.mid"))) == 2
+    download = tmp_path / "cat-mel_2bar_tiny.tar"  # as Magenta's downloads are packed
+    with tarfile.open(download, "w") as tar:
+        for path in sorted(PATHS["flat_melody"].glob("model.ckpt-*")):
+            tar.add(path, arcname=path.name)
+    index = PATHS["flat_melody"] / "model.ckpt-1234.index"
+    weights = MusicVAE.load(PATHS["flat_melody"]).state_dict()
+    for path in (PATHS["flat_melody"], index, download):  # as every --checkpoint reads them
+        model = MusicVAE.load(path)
+        assert model.config.seq_len == 32
+        assert all(torch.equal(model.state_dict()[k], v) for k, v in weights.items())
+        out = tmp_path / f"out_{path.name}"
+        assert symusic(["sample", "--checkpoint", str(path), "--num", "2", "--out", str(out),
+                        "--device", "cpu"]) == 0
+        assert len(list(out.glob("sample_*.mid"))) == 2
 
 
 def test_the_loading_door_tells_tf_checkpoints_from_torch_files(tmp_path):

@@ -50,10 +50,11 @@ def read_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     beyond the bounds of :mod:`checkpoint_limits` (its unpacked size before reading, its
     structure after). A shipped model's name is the caller's to resolve
     (``pretrained.resolve_checkpoint``). A folder is read as a magenta.js checkpoint
-    (:mod:`symusic.magenta`: JSON and raw numbers, bounded), into the same state."""
-    if Path(path).is_dir():
-        from symusic.magenta import read_magenta_state
+    (:mod:`symusic.magenta`: JSON and raw numbers, bounded), into the same state, and so is a
+    Magenta TensorFlow checkpoint (a folder, an ``.index`` file or a ``.tar``)."""
+    from symusic.magenta import is_magenta_checkpoint, read_magenta_state
 
+    if is_magenta_checkpoint(path):
         state = read_magenta_state(path)
         check_checkpoint_state(state, str(path))
         return state
