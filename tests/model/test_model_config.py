@@ -61,7 +61,8 @@ def test_shipped_experiment_configs_parse(name):
 
 
 def test_the_registries_hold_the_spec_keys():
-    assert list(DECODERS.params) == ["simple", "another", "conductor"]
+    # the spec's, then "split" (the trio's one core decoder per part, split_decoder.py)
+    assert list(DECODERS.params) == ["simple", "another", "conductor", "split"]
     assert list(SEQ_DECODERS.params) == ["greedy", "sample", "hier"]
 
 
@@ -101,7 +102,7 @@ def test_the_registries_hold_the_spec_keys():
         (f"{INNER}.decoder_args",
          {"key": "conductor", "params": {"hidden_size": 8, "c_size": 8, "n_layers": 1}},
          f"{INNER}.decoder_args.key: 'conductor' is not allowed here; allowed here: another, "
-         "simple ('conductor' only as conductor_args of 'hier')"),
+         "simple, split ('conductor' only as conductor_args of 'hier')"),
     ],
 )
 def test_bad_value_names_the_key_and_what_is_allowed(path, value, message):
