@@ -119,7 +119,8 @@ class TrainedModel:
         mus = []
         for i in tqdm(range(0, len(tokens), self.batch_size), desc="encoding", unit="batch",
                       disable=None if progress else True):
-            batch = torch.as_tensor(tokens[i : i + self.batch_size], dtype=torch.long)
+            batch = torch.as_tensor(tokens[i : i + self.batch_size],
+                                    dtype=self.model.io.item_dtype)
             mu, _ = self.model.encode(batch.to(self.device))
             mus.append(mu.float().cpu())
         return torch.cat(mus).numpy()
@@ -133,7 +134,7 @@ class TrainedModel:
         out = [self.model.decode(z[i : i + self.batch_size], temperature=temperature,
                                  generator=generator)
                for i in range(0, len(z), self.batch_size)]
-        return torch.cat(out).cpu().numpy().astype(np.int64)
+        return torch.cat(out).cpu().numpy().astype(self.representation.window_dtype)
 
     @torch.no_grad()
     def sample(self, n: int, temperature: float | None = None,
@@ -143,7 +144,7 @@ class TrainedModel:
         chunks = [self.model.sample(min(self.batch_size, n - i), temperature=temperature,
                                     generator=generator)
                   for i in range(0, n, self.batch_size)]
-        return torch.cat(chunks).cpu().numpy().astype(np.int64)
+        return torch.cat(chunks).cpu().numpy().astype(self.representation.window_dtype)
 
     @torch.no_grad()
     def interpolate(self, start: np.ndarray, end: np.ndarray, steps: int,

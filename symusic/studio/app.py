@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from symusic.errors import error_message, user_errors
+from symusic.studio import groove_routes
 from symusic.studio.guard import Guard, HostPolicy
 from symusic.studio.library import MAX_UPLOAD_BYTES
 from symusic.studio.projection import ProjectionUnavailableError
@@ -57,6 +58,7 @@ def create_app(studio: Studio, host: str = "127.0.0.1") -> FastAPI:
     app = FastAPI(title="symusic studio", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.studio = studio
     app.include_router(router)
+    app.include_router(groove_routes.router)
     app.add_middleware(Guard, hosts=HostPolicy.for_address(host),
                        max_upload_bytes=MAX_UPLOAD_BYTES)
 

@@ -36,6 +36,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_JSON_BYTES = 2 * 2**20  # the largest legitimate body (64 codes of 512 numbers) is ~0.5 MB
 UPLOAD_PATH = "/api/upload"
+UPLOAD_PATHS = frozenset({UPLOAD_PATH, "/api/groove/upload"})  # the raw-body endpoints
 UPLOAD_TYPES = frozenset({"application/octet-stream", "audio/midi", "audio/mid", "audio/x-midi"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CROSS_SITE = frozenset({"cross-site", "same-site"})  # same-site: e.g. another port of localhost
@@ -156,7 +157,7 @@ class Guard:
         if refusal is not None:
             await respond(send, *refusal)
             return
-        limit, what = ((self.max_upload_bytes, "the upload") if scope["path"] == UPLOAD_PATH
+        limit, what = ((self.max_upload_bytes, "the upload") if scope["path"] in UPLOAD_PATHS
                        else (self.max_json_bytes, "the request body"))
         too_large = (413, f"{what} is larger than {limit / 2**20:g} MB")
         length = headers.get("content-length", "")
@@ -190,7 +191,7 @@ class Guard:
                 return 403, "requests from other web pages are refused"
         if api and method not in SAFE_METHODS:
             content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-            if scope["path"] == UPLOAD_PATH:
+            if scope["path"] in UPLOAD_PATHS:
                 if content_type and content_type not in UPLOAD_TYPES:
                     return 415, (f"send the file's bytes as application/octet-stream, not "
                                  f"{content_type[:60]}")

@@ -46,11 +46,17 @@ def _worker_context() -> multiprocessing.context.BaseContext:
 
 
 def _read_in_worker(path: str, settings: DataSettings | None, alarm_s: int,
-                    results: Connection) -> None:
-    """The worker: read ``path`` and send ``(kind, value)`` on ``results``."""
+                    results: Connection, taps: bool | None = None) -> None:
+    """The worker: read ``path`` and send ``(kind, value)`` on ``results`` (``taps`` not
+    None: as a GrooVAE beat, :func:`symusic.musicvae.groove_performance.read_beat`)."""
     signal.alarm(alarm_s)  # SIGALRM's default action ends this process
     try:
-        outcome: tuple[str, object] = ("tracks", read_tracks(path, settings=settings))
+        if taps is None:
+            outcome: tuple[str, object] = ("tracks", read_tracks(path, settings=settings))
+        else:
+            from symusic.musicvae.groove_performance import read_beat
+
+            outcome = ("beat", read_beat(path, taps=taps))
     except UnreadableMidiError as err:
         outcome = ("unreadable", str(err.__cause__ or err))
     except InputError as err:
@@ -61,8 +67,14 @@ def _read_in_worker(path: str, settings: DataSettings | None, alarm_s: int,
     results.close()
 
 
+def read_beat_in_time(path: str | Path, taps: bool, timeout_s: float = READ_TIMEOUT_S):
+    """``read_beat(path, taps)`` (a GrooVAE model's upload), read in a worker process under
+    the same deadline as :func:`read_tracks_in_time`; raises what it raises."""
+    return read_tracks_in_time(path, None, timeout_s, taps=taps)
+
+
 def read_tracks_in_time(path: str | Path, settings: DataSettings | None = None,
-                        timeout_s: float = READ_TIMEOUT_S) -> Tracks:
+                        timeout_s: float = READ_TIMEOUT_S, taps: bool | None = None) -> Tracks:
     """``read_tracks(path, settings=settings)``, read in a worker process killed after
     ``timeout_s`` seconds.
 
@@ -74,7 +86,7 @@ def read_tracks_in_time(path: str | Path, settings: DataSettings | None = None,
     receiver, sender = context.Pipe(duplex=False)
     worker = context.Process(target=_read_in_worker, name="symusic-upload-reader", daemon=True,
                              args=(str(path), settings, math.ceil(timeout_s) + ALARM_GRACE_S,
-                                   sender))
+                                   sender, taps))
     worker.start()
     sender.close()  # the worker holds the only write end: its death is an EOF here
     try:
@@ -97,6 +109,8 @@ def read_tracks_in_time(path: str | Path, settings: DataSettings | None = None,
         raise InputError(value)
     if kind == "failed":
         raise ReaderFailedError(f"reading {path} failed: {value}")
+    if kind == "beat":
+        return value
     for track in value:  # the shared representation objects, not the worker's copies
         track.representation = get_representation(track.representation.name)
     return value

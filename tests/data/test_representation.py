@@ -85,7 +85,8 @@ def test_vocabulary_says_what_the_page_draws_with():
 
 def test_one_registry_for_settings_and_lookup(monkeypatch):
     with pytest.raises(ValueError,
-                       match=r"unknown representation 'toy' \(known: 'melody', 'drums'\)"):
+                       match=r"unknown representation 'toy' \(known: 'melody', 'drums', "
+                             r"'groove', 'trio'\)"):
         DataSettings(representation="toy")
     monkeypatch.setitem(rep.REPRESENTATIONS, "toy", Toy())
     assert DataSettings(representation="toy").representation == "toy"

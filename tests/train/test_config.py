@@ -21,7 +21,9 @@ def test_the_shipped_configs_exist():
     assert [p.name for p in SHIPPED] == [
         "config_flat_2bar_small.json", "config_flat_8bar.json",
         "config_folk_mel_16bar_flat.json", "config_folk_mel_16bar_hier.json",
-        "config_folk_mel_2bar.json", "config_gmd_drums_2bar.json", "config_hier_8bar.json",
+        "config_folk_mel_2bar.json", "config_gmd_drums_2bar.json",
+        "config_groovae_2bar_humanize.json", "config_groovae_2bar_tap2drum.json",
+        "config_hier_8bar.json",
         "config_hier_8bar_small.json", "config_pop_mel_16bar_flat.json",
         "config_pop_mel_16bar_hier.json", "config_pop_mel_2bar.json",
     ]
@@ -31,7 +33,7 @@ def test_the_shipped_configs_exist():
 def test_shipped_configs_parse(path):
     config = ExperimentConfig.from_dict(json.loads(path.read_text()))
     assert config.training.seq_len == config.training.slice_bar * 16
-    corpus = {"drums": "groove"}.get(config.training.representation, "folk")
+    corpus = {"drums": "groove", "groove": "groove"}.get(config.training.representation, "folk")
     if path.name.startswith("config_pop_"):
         corpus = "pop909"
     assert config.training.train_dir == f"data/{corpus}/train"

@@ -32,8 +32,9 @@ from typing import Any
 
 from symusic.data.melody import describe_programs, parse_programs
 from symusic.errors import InputError
+from symusic.musicvae import groove_evaluation
 from symusic.musicvae.evaluation import evaluate, load_data_windows
-from symusic.musicvae.inference import load_model
+from symusic.musicvae.inference import TrainedModel, load_model
 from symusic.musicvae.tools.cli import (
     add_device_argument,
     check_output_file,
@@ -112,6 +113,9 @@ def run(args: argparse.Namespace) -> None:
     report = {"checkpoint": str(args.checkpoint), "data": str(args.data), **info}
     report.update(evaluate(model, windows, args.num_samples, args.temperature, args.batch_size,
                            args.interp_pairs, args.interp_steps, args.seed))
+    if settings.representation == groove_evaluation.REPRESENTATION:  # the files' tempi
+        report.update(groove_evaluation.groove_report(TrainedModel(model), args.data,
+                                                      seed=args.seed))
     print(format_table(report))
     if args.json:
         path = Path(args.json)

@@ -36,6 +36,7 @@ from symusic.musicvae.tools.cli import (
     check_output_folder,
     run_cli,
 )
+from symusic.musicvae.tools.groove import add_groove_commands
 from symusic.musicvae.tools.magenta import add_magenta_commands
 from symusic.musicvae.tools.render import (
     AudioUnavailableError,
@@ -292,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_models)
 
     add_magenta_commands(sub)
+    add_groove_commands(sub)
     return parser
 
 

@@ -1,6 +1,7 @@
 // The studio's entry point: load the model's info, wire the tabs, build each page on first show.
 
 import { initAttributes } from "./pages/attributes.js";
+import { initDrumify, initGroove } from "./pages/groove.js";
 import { initMap } from "./pages/map.js";
 import { initMix } from "./pages/mix.js";
 import { initSample } from "./pages/sample.js";
@@ -9,7 +10,9 @@ import { loadStore, store } from "./store.js";
 import { stop } from "./synth.js";
 import { clearMessage, showMessage } from "./ui.js";
 
-const PAGES = { sample: initSample, walk: initWalk, mix: initMix, map: initMap, steer: initAttributes };
+const TOKEN_PAGES = { sample: initSample, walk: initWalk, mix: initMix, map: initMap, steer: initAttributes };
+const GROOVE_PAGES = { groove: initGroove, drumify: initDrumify }; // a GrooVAE model's pages
+let PAGES = TOKEN_PAGES;
 const built = new Set();
 
 function showPage(name) {
@@ -39,10 +42,15 @@ async function start() {
   const tempo = document.getElementById("tempo");
   tempo.addEventListener("change", () => { store.tempo = Math.min(300, Math.max(30, Number(tempo.value) || 120)); });
   document.getElementById("stop").addEventListener("click", stop);
-  for (const tab of document.querySelectorAll("nav button")) tab.addEventListener("click", () => showPage(tab.dataset.page));
+  const groove = info.representation === "groove";
+  PAGES = groove ? GROOVE_PAGES : TOKEN_PAGES;
+  for (const tab of document.querySelectorAll("nav button")) {
+    tab.hidden = !(tab.dataset.page in PAGES);
+    tab.addEventListener("click", () => showPage(tab.dataset.page));
+  }
   document.addEventListener("studio:show-page", (e) => showPage(e.detail));
   const first = location.hash.slice(1);
-  showPage(PAGES[first] ? first : "sample");
+  showPage(PAGES[first] ? first : Object.keys(PAGES)[0]);
   document.body.dataset.ready = "1";
 }
 
