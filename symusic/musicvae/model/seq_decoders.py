@@ -39,6 +39,7 @@ from symusic.musicvae.model.params import (
     Registry,
     join,
 )
+from symusic.musicvae.model.recurrent import decoding_step
 from symusic.musicvae.model.step_io import StepIO
 
 SEQ_DECODERS = Registry("seq decoder")
@@ -239,10 +240,11 @@ class TokenSeqDecoder(SeqDecoder):
         """Step by step, each step's input the previous step's chosen item."""
         temperature = self.temperature if temperature is None else temperature
         item, state = first_input, self.decoder.initial_state(context)
+        step = decoding_step(self.decoder, context)  # no nn.LSTM call per step (issue 23)
         items = []
         for _ in range(length):
-            outputs, state = self.decoder(item[:, None], context, state)
-            item = self.io.choose(outputs[:, 0], temperature, generator)
+            outputs, state = step(item, state)
+            item = self.io.choose(outputs, temperature, generator)
             items.append(item)
         return torch.stack(items, dim=1)
 
