@@ -18,7 +18,7 @@ A trio step is three tokens (:mod:`symusic.data.trio_tracks`): the lead's and th
 
 The accuracy is the fraction of (step, part) tokens right; the event accuracy the same over
 the tokens where something happens (a melody's onsets and note-offs, a drum hit).
-:meth:`TrioIO.part_accuracies` gives both per part.
+The evaluation's figures per part are :mod:`symusic.musicvae.trio_evaluation`'s.
 """
 
 from __future__ import annotations
@@ -118,17 +118,6 @@ class TrioIO(StepIO):
     def accuracies(self, outputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
         right, event = self._correct(outputs, targets)
         return right.float().mean(), (right & event).sum() / event.sum()
-
-    def part_accuracies(self, outputs: Tensor, targets: Tensor) -> dict[str, tuple[Tensor,
-                                                                                 Tensor]]:
-        """Per part name: teacher-forced ``(accuracy, event_accuracy)``, 0-d each."""
-        right, event = self._correct(outputs, targets)
-        return {name: (right[..., p].float().mean(),
-                       (right[..., p] & event[..., p]).sum() / event[..., p].sum())
-                for p, name in enumerate(self.part_names)}
-
-    def where(self, mask: Tensor, chosen: Tensor, given: Tensor) -> Tensor:
-        return torch.where(mask[:, None], chosen, given)
 
 
 @register("trio")
