@@ -7,9 +7,10 @@ the vocabulary of its representation) is checked by ``ModelService``.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
+from pydantic_core import PydanticCustomError
 
 from symusic.studio.service import MAX_BATCH, MAX_CODE, MAX_STEPS
 
@@ -23,9 +24,32 @@ Temperature = Field(default=0.0, ge=0.0, le=5.0,
                     description="0: argmax; > 0: sampling; null: the model's configured strategy")
 Seed = Field(default=None, ge=0, le=MAX_SEED, description="for a repeatable draw")
 MAX_PARTS = 8  # tokens in one step of a multi-part representation (the trio's 3)
-Token = Annotated[int, Field(ge=0, le=MAX_TOKEN)]
-# a step is one token, or one token per part (a trio step: melody, bass, drums)
-Step = Token | Annotated[list[Token], Field(min_length=1, max_length=MAX_PARTS)]
+
+
+def _token(value: Any) -> int:
+    """A token, with pydantic's own words for what is wrong."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    if value < 0:
+        raise PydanticCustomError("greater_than_equal", "Input should be greater than or "
+                                  "equal to 0")
+    if value > MAX_TOKEN:
+        raise PydanticCustomError("less_than_equal", f"Input should be less than or equal "
+                                  f"to {MAX_TOKEN}")
+    return value
+
+
+def _step(value: Any) -> int | list[int]:
+    """A step: one token, or one token per part (a trio step: melody, bass, drums); checked
+    here rather than as a union, so an error is one line naming the step."""
+    if isinstance(value, list):
+        if not 1 <= len(value) <= MAX_PARTS:
+            raise PydanticCustomError("step", f"A step holds 1 to {MAX_PARTS} tokens")
+        return [_token(v) for v in value]
+    return _token(value)
+
+
+Step = Annotated[Any, PlainValidator(_step, json_schema_input_type=int | list[int])]
 Tokens = Annotated[list[Step], Field(max_length=MAX_LENGTH)]
 Code = Annotated[list[Annotated[float, Field(allow_inf_nan=False, ge=-MAX_CODE, le=MAX_CODE)]],
                  Field(max_length=MAX_LENGTH)]

@@ -26,6 +26,7 @@ def test_the_shipped_configs_exist():
         "config_hier_8bar.json",
         "config_hier_8bar_small.json", "config_pop_mel_16bar_flat.json",
         "config_pop_mel_16bar_hier.json", "config_pop_mel_2bar.json",
+        "config_trio_16bar_small.json", "config_trio_4bar_small.json",
     ]
 
 
@@ -33,7 +34,8 @@ def test_the_shipped_configs_exist():
 def test_shipped_configs_parse(path):
     config = ExperimentConfig.from_dict(json.loads(path.read_text()))
     assert config.training.seq_len == config.training.slice_bar * 16
-    corpus = {"drums": "groove", "groove": "groove"}.get(config.training.representation, "folk")
+    corpus = {"drums": "groove", "groove": "groove",
+              "trio": "lakh_trio"}.get(config.training.representation, "folk")
     if path.name.startswith("config_pop_"):
         corpus = "pop909"
     assert config.training.train_dir == f"data/{corpus}/train"
