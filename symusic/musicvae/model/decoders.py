@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 
 import torch
-from pydantic import model_serializer
+from pydantic import Field, model_serializer
 from torch import Tensor, nn
 
 from symusic.musicvae.model.params import Params, PositiveInt, Registry
@@ -45,20 +45,25 @@ class InitialStateDecoderParams(Params):
     hidden_size: PositiveInt
     n_layers: PositiveInt
     start_input: Literal["learned", "zeros"] = "learned"
+    # an extra key: the share of every LSTM layer's input dropped while training (Magenta's
+    # dropout_keep_prob = 1 - dropout, its DropoutWrapper(input_keep_prob) on each cell)
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
 
     @model_serializer(mode="wrap")
     def _without_default_start(self, handler):
-        # a config that leaves the default out stays the spec's keys (checkpoints, to_dict)
+        # a config that leaves the defaults out stays the spec's keys (checkpoints, to_dict)
         values = handler(self)
         if values.get("start_input") == "learned":
             del values["start_input"]
+        if values.get("dropout") == 0.0:
+            del values["dropout"]
         return values
 
     def build(self, context_size: int, io: StepIO) -> TokenDecoder:
         """The decoder of a ``context_size`` context over ``io``'s items."""
         return TokenDecoder(context_size, self.embed_size, self.hidden_size, self.n_layers,
                             io, self.context_every_step,
-                            zero_start=self.start_input == "zeros")
+                            zero_start=self.start_input == "zeros", dropout=self.dropout)
 
 
 @DECODERS.register("another")
@@ -119,17 +124,22 @@ class TokenDecoder(nn.Module):
         io: what a step reads and writes (:mod:`step_io`).
         context_every_step: also feed the context at every step (``another``).
         zero_start: the start marker's input is zeros and never learned (Magenta's first input).
+        dropout: the share of each layer's input dropped in training (0: none).
     """
 
     def __init__(self, context_size: int, embed_size: int, hidden_size: int, n_layers: int,
-                 io: StepIO, context_every_step: bool, zero_start: bool = False):
+                 io: StepIO, context_every_step: bool, zero_start: bool = False,
+                 dropout: float = 0.0):
         super().__init__()
         self.io = io
         self.context_every_step = context_every_step
         self.embed = io.decoder_input(embed_size, zero_start)
         self.initial_state = InitialState(context_size, hidden_size, n_layers)
         input_size = self.embed.embedding_dim + (context_size if context_every_step else 0)
-        self.lstm = nn.LSTM(input_size, hidden_size, n_layers, batch_first=True)
+        # no parameters: checkpoints without dropout keep their state-dict names
+        self.input_dropout = nn.Dropout(dropout)
+        self.lstm = nn.LSTM(input_size, hidden_size, n_layers, batch_first=True,
+                            dropout=dropout if n_layers > 1 else 0.0)
         self.out = nn.Linear(hidden_size, io.output_size)
 
     def forward(
@@ -143,7 +153,7 @@ class TokenDecoder(nn.Module):
         x = self.embed(inputs)
         if self.context_every_step:
             x = torch.cat([x, context[:, None, :].expand(-1, inputs.shape[1], -1)], dim=-1)
-        hidden, state = self.lstm(x, state)
+        hidden, state = self.lstm(self.input_dropout(x), state)
         return self.out(hidden), state
 
 

@@ -175,7 +175,8 @@ def register(kind: str) -> Callable[[StepIOFactory], StepIOFactory]:
 
 # kind -> the module that registers it (imported on first use, so the model package does not
 # import every representation's head up front), e.g. "groove": "symusic.musicvae.model.groove_io"
-_KIND_MODULES: dict[str, str] = {"trio": "symusic.musicvae.model.trio_io"}
+_KIND_MODULES: dict[str, str] = {"trio": "symusic.musicvae.model.trio_io",
+                                  "groove": "symusic.musicvae.model.groove_io"}
 
 
 def step_io_for(representation: Representation, settings: DataSettings) -> StepIO:
