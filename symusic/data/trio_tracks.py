@@ -43,8 +43,8 @@ import numpy as np
 import pretty_midi
 
 from symusic.data import drum_tracks, magenta_grid, midi_io
-from symusic.data.extraction import FileExtraction, LocatedMelody, _in_range
-from symusic.data.melody import locate_melodies
+from symusic.data.extraction import FileExtraction, LocatedMelody
+from symusic.data.melody import in_range_notes, locate_melodies
 from symusic.data.tokens import FIRST_PITCH_TOKEN, NO_EVENT, NOTE_OFF, STEPS_PER_BAR
 
 PARTS: tuple[str, ...] = ("melody", "bass", "drums")
@@ -89,7 +89,9 @@ def part_of(instrument: pretty_midi.Instrument) -> int | None:
 def _melody_part(instrument: pretty_midi.Instrument, piece: magenta_grid.Piece,
                  steps: int) -> np.ndarray | None:
     """The instrument's melody over the piece's first ``steps`` steps, or ``None`` if empty."""
-    rows = magenta_grid.quantize_piece(piece, *magenta_grid.instrument_times(_in_range(instrument)))
+    in_range = pretty_midi.Instrument(instrument.program, instrument.is_drum, instrument.name)
+    in_range.notes = in_range_notes(instrument)
+    rows = magenta_grid.quantize_piece(piece, *magenta_grid.instrument_times(in_range))
     found = locate_melodies(rows, gap_steps=NO_GAP, min_music=0)
     if not found:
         return None
