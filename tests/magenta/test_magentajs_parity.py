@@ -25,6 +25,7 @@ from magenta_layout import (
     random_melodies,
 )
 from magentajs import Run, magentajs_modules, run_magentajs
+from step_logits import decode_with_logits
 
 from symusic.data.settings import DataSettings
 from symusic.magenta import export_magenta
@@ -34,19 +35,6 @@ from symusic.musicvae.model.vae import MusicVAE
 
 MU_TOLERANCE = 1e-5
 LOGIT_TOLERANCE = 1e-4
-
-
-def symusic_decode(model: MusicVAE, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Tokens [N, T] at temperature 0 and each step's logits [T, N, V]."""
-    hier = model.config.seq_decoder_args.key == "hier"
-    token_decoder = model.decoder.inner.decoder if hier else model.decoder.decoder
-    steps = []
-    hook = token_decoder.register_forward_hook(lambda m, i, out: steps.append(out[0][:, 0]))
-    try:
-        tokens = model.decode(torch.as_tensor(z), temperature=0)
-    finally:
-        hook.remove()
-    return tokens.numpy(), torch.stack(steps).numpy()
 
 
 def encoder_inputs(model: MusicVAE, tokens: np.ndarray) -> np.ndarray:
@@ -159,7 +147,7 @@ ALL = [f"import-{name}" for name in IMPORTED] + [f"export-{name}" for name in EX
 @pytest.mark.parametrize("name", ALL)
 def test_tokens_and_step_logits_at_temperature_0_are_magentajs(cases, name):
     case = cases[name]
-    tokens, logits = symusic_decode(case.model, case.z)
+    tokens, logits = decode_with_logits(case.model, case.z)
     theirs = np.array(case.theirs["logits"])  # [T, N, V], captured where magenta.js samples
     assert theirs.shape == logits.shape
     np.testing.assert_array_equal(theirs.argmax(-1).T, np.array(case.theirs["tokens"]))

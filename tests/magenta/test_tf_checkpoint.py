@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 from make_tf_fixtures import CONFIG, FIXTURES, GLOBAL_STEP, fixture_variables
+from step_logits import decode_with_logits
 from tf_cases import EXPECTED, FIXTURE_DIR, PATHS, import_magenta, magentajs_twin
 
 from symusic.magenta import magenta_configs, read_magenta_state
@@ -72,16 +73,10 @@ def test_two_encoder_and_three_decoder_layers_compute_what_tensorflow_computes()
     assert model.config.encoder_params.n_layers == 2
     mu, _ = model.encode(torch.tensor(reference["tokens"]))
     assert np.abs(mu.detach().numpy() - np.array(reference["mu"])).max() <= 1e-5
-    steps = []  # each step's logits, where the decoder emits them (as the parity tests do)
-    hook = model.decoder.decoder.register_forward_hook(
-        lambda m, i, out: steps.append(out[0][:, 0]))
-    try:
-        decoded = model.decode(torch.tensor(reference["z"]), temperature=0)
-    finally:
-        hook.remove()
+    decoded, logits = decode_with_logits(model.eval(), reference["z"])
     assert decoded.tolist() == reference["greedy"]
-    logits = torch.stack(steps)[:len(reference["logits"])].detach().numpy()
-    assert np.abs(logits - np.array(reference["logits"])).max() <= 1e-4
+    first = np.array(reference["logits"])
+    assert np.abs(logits[:len(first)] - first).max() <= 1e-4
 
 
 # --- the configs --------------------------------------------------------------------------
