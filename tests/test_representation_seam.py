@@ -69,7 +69,7 @@ def test_an_unknown_representation_is_refused(toy, tmp_path):
     state = toy_model().to_state()
     state["representation"] = {"name": "piano", "vocab_size": 9}
     with pytest.raises(CheckpointError, match=r"unknown representation 'piano' \(known: "
-                                              r"'melody', 'drums', 'toy'"):
+                                              r"'melody', 'drums', .*'toy'"):
         MusicVAE.from_state(state, "piano.pt")
 
 

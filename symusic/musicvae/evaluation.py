@@ -32,7 +32,7 @@ import torch
 
 from symusic import progress
 from symusic.data.melody import DEFAULT_PROGRAMS
-from symusic.musicvae import drum_evaluation, structure
+from symusic.musicvae import drum_evaluation, groove_evaluation, structure, trio_evaluation
 from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.tools import metrics
 
@@ -59,7 +59,8 @@ def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | Non
     ``extraction`` (or their drum tracks, for the ``drums`` representation), or an evenly
     spaced subset of ``max_windows`` of them.
 
-    Returns ``(windows [N, seq_len] int64, info)``; ``info["files"]`` says how many files
+    Returns ``(windows [N, seq_len, *item_shape], info)`` of the representation's
+    ``window_dtype`` (int64 tokens; a groove's float32 steps); ``info["files"]`` says how many files
     were used and skipped. Raises the data pipeline's ``NoMelodiesError`` when there is no
     such window.
     """
@@ -70,14 +71,15 @@ def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | Non
                                               representation=representation)
     bars = collection.representation.bars_in(seq_len)
     dataset = WindowDataset(collection, bars, max_windows=max_windows)
-    windows = np.stack([dataset.window(i) for i in range(len(dataset))]).astype(np.int64)
+    windows = np.stack([dataset.window(i) for i in range(len(dataset))]).astype(
+        collection.representation.window_dtype)
     return windows, {"files": collection.report.summary_line()}
 
 
 def window_batches(windows: np.ndarray, batch_size: int) -> list[torch.Tensor]:
-    """Windows ``[N, T]`` as consecutive batches of at most ``batch_size`` (int64 tensors
-    sharing the windows' memory)."""
-    return [torch.as_tensor(windows[i : i + batch_size], dtype=torch.long)
+    """Windows ``[N, T, ...]`` as consecutive batches of at most ``batch_size`` (tensors of
+    the windows' dtype sharing their memory)."""
+    return [torch.as_tensor(windows[i : i + batch_size])
             for i in range(0, len(windows), batch_size)]
 
 
@@ -106,10 +108,10 @@ def reconstructions(model, batches: Iterable[torch.Tensor], seed: int = 0,
         torch.manual_seed(seed)
         total = len(batches) if isinstance(batches, Sized) else None
         for batch in progress.bar(batches, desc="evaluating", total=total, unit="batch"):
-            batch = batch.to(device, dtype=torch.long)
+            batch = batch.to(device, dtype=model.io.item_dtype)
             forced = model(batch, sampling_probability=0.0, use_mean=True)
             greedy.append(model.decode(forced.mu, batch.shape[1], temperature=0.0).cpu().numpy())
-            teacher_forced.append(forced.logits.argmax(-1).cpu().numpy())
+            teacher_forced.append(_most_likely(model.io, forced.logits).cpu().numpy())
             targets.append(batch.cpu().numpy())
             weights = objective or Objective()
             drawn = model(batch, sampling_probability=0.0, beta=weights.beta,
@@ -128,11 +130,17 @@ def reconstructions(model, batches: Iterable[torch.Tensor], seed: int = 0,
     means = {name: total / max(count, 1) for name, total in sums.items()}
     predicted, target = np.concatenate(greedy), np.concatenate(targets)
     representation = model.representation
+    if representation.name == groove_evaluation.REPRESENTATION:  # hits, not tokens
+        sampled_accuracy, sampled_note_accuracy = groove_evaluation.step_accuracies(
+            predicted, target)
+    else:
+        sampled_accuracy = metrics.token_accuracy(predicted, target)
+        sampled_note_accuracy = metrics.note_accuracy(predicted, target, representation)
     figures = {
         "teacher_forced_accuracy": means["teacher_forced_accuracy"],
-        "sampled_accuracy": metrics.token_accuracy(predicted, target),
+        "sampled_accuracy": sampled_accuracy,
         "teacher_forced_note_accuracy": means["teacher_forced_note_accuracy"],
-        "sampled_note_accuracy": metrics.note_accuracy(predicted, target, representation),
+        "sampled_note_accuracy": sampled_note_accuracy,
         **{name: value for name, value in means.items() if not name.startswith("teacher")},
     }
     windows = {"target": target, "teacher_forced": np.concatenate(teacher_forced),
@@ -141,12 +149,30 @@ def reconstructions(model, batches: Iterable[torch.Tensor], seed: int = 0,
         for name in ("teacher_forced", "sampled"):
             figures.update({f"{name}_{key}": value for key, value in
                             drum_evaluation.hit_figures(windows[name], target).items()})
+    if representation.name == groove_evaluation.REPRESENTATION:  # hits and the feel
+        for name in ("teacher_forced", "sampled"):
+            figures.update({f"{name}_{key}": value for key, value in
+                            groove_evaluation.reconstruction_figures(windows[name],
+                                                                     target).items()})
+    if representation.name == trio_evaluation.REPRESENTATION:  # each part's figures
+        for name in ("teacher_forced", "sampled"):
+            figures.update({f"{name}_{key}": value for key, value in
+                            trio_evaluation.reconstruction_figures(windows[name],
+                                                                   target).items()})
     if structure.has_structure(target, representation):
         reference = structure.repetition_profile(target, representation)
         for name in ("teacher_forced", "sampled"):
             figures[f"{name}_repetition_distance"] = structure.profile_distance(
                 structure.repetition_profile(windows[name], representation), reference)
     return figures, windows
+
+
+def _most_likely(io, outputs: torch.Tensor) -> torch.Tensor:
+    """The most likely item of each step: outputs ``[B, T, output_size]`` -> items
+    ``[B, T, *item_shape]`` (tokens: the argmax)."""
+    batch, steps = outputs.shape[:2]
+    chosen = io.choose(outputs.reshape(batch * steps, -1), 0.0)
+    return chosen.reshape(batch, steps, *chosen.shape[1:])
 
 
 @torch.no_grad()
@@ -204,6 +230,9 @@ def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: fl
     if trained.representation.name == drum_evaluation.REPRESENTATION:
         report["drums"] = drum_evaluation.drum_report(windows, samples,
                                                       (half[:split], half[split:]))
+    if trained.representation.name == trio_evaluation.REPRESENTATION:
+        report["trio"] = trio_evaluation.trio_report(windows, samples,
+                                                     (half[:split], half[split:]))
     if structure.has_structure(windows, trained.representation):
         report["repetition"] = structure.structure_report(
             windows, trained.representation, prior_samples=samples,

@@ -56,14 +56,15 @@ def repetition_profile(windows: np.ndarray, representation: Representation,
     lags up to ``max_lag`` (fewer when the windows are shorter), plus ``bars`` (the bars with
     onsets that were counted at lag 1). ``ValueError`` for windows under :data:`MIN_BARS`."""
     windows = np.asarray(windows)
-    n_bars = representation.bars_in(windows.shape[-1])
+    window_shape = windows.shape[windows.ndim - 1 - len(representation.item_shape):]  # [T, ...]
+    n_bars = representation.bars_in(window_shape[0])
     if n_bars < MIN_BARS:
         raise ValueError(f"a repetition profile needs windows of {MIN_BARS} bars or more, "
                          f"not {n_bars}")
     lags = range(1, min(max_lag, n_bars - 1) + 1)
     hits = np.zeros((len(WAYS), len(lags)))
     counted = np.zeros(len(lags))
-    for window in windows.reshape(-1, windows.shape[-1]):
+    for window in windows.reshape(-1, *window_shape):
         bars = window_bars(window, representation)
         for column, lag in enumerate(lags):
             for index in range(lag, n_bars):
@@ -85,8 +86,8 @@ def profile_distance(a: dict[str, Any], b: dict[str, Any]) -> float:
 
 
 def has_structure(windows: np.ndarray, representation: Representation) -> bool:
-    """Whether windows ``[N, T]`` are long enough for a repetition profile."""
-    return representation.bars_in(np.asarray(windows).shape[-1]) >= MIN_BARS
+    """Whether windows ``[N, T, ...]`` are long enough for a repetition profile."""
+    return representation.bars_in(np.asarray(windows).shape[1]) >= MIN_BARS
 
 
 def structure_report(data: np.ndarray, representation: Representation,

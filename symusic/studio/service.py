@@ -39,9 +39,16 @@ class ModelService:
 
     def check_tokens(self, tokens: Sequence[Sequence[int]] | np.ndarray) -> np.ndarray:
         """``tokens`` as ``int64 [N, seq_len]``; ``InputError`` unless they fit the model."""
-        array = _rows(tokens, np.int64, "melodies must be lists of integer tokens of equal length")
-        if array.ndim != 2 or array.shape[0] == 0:
+        item_shape = tuple(self.representation.item_shape)  # a trio step: 3 tokens
+        array = _rows(tokens, np.int64, "melodies must be lists of integer tokens of equal length",
+                      len(item_shape))
+        if array.ndim != 2 + len(item_shape) or array.shape[0] == 0:
             raise InputError("expected one or more melodies, each a list of tokens")
+        if array.shape[2:] != item_shape:
+            parts = getattr(self.representation, "part_names", ())
+            raise InputError(f"a step of this model is {item_shape[0]} tokens"
+                             + (f" ({', '.join(parts)})" if parts else "")
+                             + f", got {list(array.shape[2:])}")
         if array.shape[1] != self.seq_len:
             raise InputError(f"a melody must be {self.seq_len} steps ({self.bars} bars) "
                              f"for this model, got {array.shape[1]}")
@@ -101,6 +108,15 @@ class ModelService:
         with self._lock:
             return self.trained.decode(z, temperature)
 
+    def perform_groove(self, groove: np.ndarray, temperature: float = 0.0,
+                       seed: int | None = None) -> np.ndarray:
+        """A GrooVAE model over ``groove [steps, 27]`` two bars at a time
+        (:func:`symusic.musicvae.groove_performance.perform`): ``[steps, 27]``."""
+        from symusic.musicvae.groove_performance import perform
+
+        with self._lock:
+            return perform(self.trained, groove, temperature, seed)
+
     def interpolate(self, start: np.ndarray, end: np.ndarray, steps: int,
                     temperature: float | None = 0.0,
                     seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -112,14 +128,15 @@ class ModelService:
             return self.trained.interpolate(start, end, steps, temperature, seed)
 
 
-def _rows(values: object, dtype: type, not_numbers: str) -> np.ndarray:
-    """``values`` as an array of ``dtype``, a flat list read as one row; ``InputError`` with
-    ``not_numbers`` when they are not numbers in a regular shape."""
+def _rows(values: object, dtype: type, not_numbers: str, item_dims: int = 0) -> np.ndarray:
+    """``values`` as an array of ``dtype``, one row (``item_dims`` beyond a list of numbers)
+    read as a batch of one; ``InputError`` with ``not_numbers`` when they are not numbers in a
+    regular shape."""
     try:
         array = np.asarray(values, dtype=dtype)
     except (TypeError, ValueError) as err:
         raise InputError(not_numbers) from err
-    return array[None] if array.ndim == 1 else array
+    return array[None] if array.ndim == 1 + item_dims else array
 
 
 def _check_batch(array: np.ndarray) -> None:

@@ -18,11 +18,13 @@ ROOT = Path(__file__).resolve().parents[2] / "symusic"
 CLI_MODULES = {"symusic.musicvae.tools.cli", "symusic.musicvae.tools.generate",
                "symusic.musicvae.tools.evaluate", "symusic.musicvae.train",
                "symusic.musicvae.generate", "symusic.musicvae.evaluate",
-               "symusic.musicvae.tools.ship", "symusic.musicvae.tools.magenta"}
+               "symusic.musicvae.tools.ship", "symusic.musicvae.tools.magenta",
+               "symusic.musicvae.tools.groove"}
 # the command lines themselves and their `python -m` shims
 ENTRY_POINTS = {"musicvae/tools/cli.py", "musicvae/tools/generate.py", "musicvae/tools/evaluate.py",
                 "musicvae/train.py", "musicvae/generate.py", "musicvae/evaluate.py",
-                "musicvae/tools/ship.py", "musicvae/tools/magenta.py", "studio/__main__.py"}
+                "musicvae/tools/ship.py", "musicvae/tools/magenta.py", "musicvae/tools/groove.py",
+                "studio/__main__.py"}
 
 
 def test_load_by_path_reads_the_checkpoint(tiny_model, tiny_model_path):

@@ -153,9 +153,9 @@ def test_nested_hier_checks_against_the_subsequence_length(make_model_dict):
         # inside a hier inside the top hier: every tag pydantic puts in the location is gone
         (f"{INNER}.decoder_args.params.hidden_size", -3,
          f"{INNER}.decoder_args.params.hidden_size: must be a positive integer, got -3"),
-        (f"{INNER}.decoder_args.params.dropout", 0.5,
-         f"{INNER}.decoder_args.params.dropout: unknown key; allowed keys are embed_size, "
-         "hidden_size, n_layers, start_input, z_size"),
+        (f"{INNER}.decoder_args.params.residual", 0.5,
+         f"{INNER}.decoder_args.params.residual: unknown key; allowed keys are embed_size, "
+         "hidden_size, n_layers, start_input, dropout, z_size"),
         (f"{INNER}.decoder_args", "another",
          f"{INNER}.decoder_args: must be a mapping, got 'another'"),
         (f"{INNER}.decoder_args.extra", 1,

@@ -116,7 +116,15 @@ class TrainingConfig(_Strict):
     extraction: Literal["magenta", "any_meter"] = "magenta"
     # What the model's tokens are: "melody" (Magenta's 90-token melody) or "drums" (Magenta's
     # 9-class drums, 512 tokens, read from the drum channel: programs do not apply).
-    representation: Literal["melody", "drums"] = "melody"
+    # "groove": Magenta's GrooVAE steps (hit, velocity and offset of the 9 drum classes).
+    # "trio": Magenta's melody, bass and drums, three tokens a step (programs do not apply).
+    representation: Literal["melody", "drums", "groove", "trio"] = "melody"
+    # The groove representation's input transformations (Magenta's GrooveConverter options):
+    # the encoder reads the beat flattened (humanize), its hits squashed onto one channel
+    # (tapify), or without velocities (fixed_velocities).
+    humanize: bool = False
+    tapify: bool = False
+    fixed_velocities: bool = False
 
     @field_validator("representation")
     @classmethod
@@ -127,6 +135,15 @@ class TrainingConfig(_Strict):
             raise ValueError(f"the {value} representation needs extraction "
                              f"{' or '.join(repr(e) for e in readable)}, not {extraction!r}")
         return value
+
+    @model_validator(mode="after")
+    def _input_settings_fit_representation(self) -> TrainingConfig:
+        allowed = get_representation(self.representation).input_settings
+        for flag in ("humanize", "tapify", "fixed_velocities"):
+            if getattr(self, flag) and flag not in allowed:
+                raise user_error(f"an input transformation of the groove representation, "
+                                 f"not of {self.representation!r}", at=flag)
+        return self
 
     @property
     def seq_len(self) -> int:

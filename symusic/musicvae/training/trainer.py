@@ -112,7 +112,8 @@ class Trainer:
         torch.set_flush_denormal(True)
         torch.manual_seed(cfg.seed + ctx.rank)
         self.train_data, self.eval_data = self._scan_folders()
-        data_settings = DataSettings(cfg.representation, cfg.extraction, tuple(cfg.programs))
+        data_settings = DataSettings(cfg.representation, cfg.extraction, tuple(cfg.programs),
+                                     cfg.humanize, cfg.tapify, cfg.fixed_velocities)
         self.model = MusicVAE(config.model, data_settings).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
         self.scheduler = self._make_scheduler()

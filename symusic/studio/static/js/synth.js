@@ -1,7 +1,7 @@
 // A small Web Audio synth: one oscillator and envelope per note; one player at a time. A drum
 // model's hits are drums made here too (noise and pitch-dropping tones, no sample files).
 
-import { isDrums, notesOf } from "./pianoroll.js";
+import { isDrums, isTrio, notesOf } from "./pianoroll.js";
 import { store, vocab } from "./store.js";
 
 let context = null;
@@ -117,7 +117,8 @@ export function play(melodies, { onStep = () => {} } = {}) {
   master.gain.value = 0.22;
   const filter = ctx.createBiquadFilter();
   filter.type = "lowpass";
-  filter.frequency.value = isDrums() ? 16000 : 3200; // hi-hats and cymbals live above 3 kHz
+  // hi-hats and cymbals live above 3 kHz
+  filter.frequency.value = isDrums() || isTrio() ? 16000 : 3200;
   master.connect(filter).connect(ctx.destination);
   const t0 = ctx.currentTime + 0.06;
   const oscillators = [];
@@ -164,6 +165,59 @@ export function play(melodies, { onStep = () => {} } = {}) {
     if (shown >= 0 && shown !== index) onStep(shown, null);
     shown = index;
     onStep(index, step - offsets[index]);
+    frame = requestAnimationFrame(tick);
+  };
+  document.body.dataset.playing = "1";
+  current = handle;
+  frame = requestAnimationFrame(tick);
+  return handle;
+}
+
+/**
+ * Play a groove (27 numbers a step: symusic.data.groove_windows) with its timing and
+ * velocities: each hit at its played time, as loud as its velocity. `hits` is
+ * groove.js's hitsOf(groove) and `steps` the groove's length; onStep(step) follows the
+ * playhead (null at the end). Returns a handle with stop() and a `done` promise.
+ */
+export function playHits(hits, steps, { stepSeconds, onStep = () => {} }) {
+  stop();
+  const ctx = audioContext();
+  const master = ctx.createGain();
+  master.gain.value = 0.3;
+  master.connect(ctx.destination);
+  const t0 = ctx.currentTime + 0.06;
+  const sources = [];
+  for (const hit of hits) {
+    const level = ctx.createGain();
+    level.gain.value = 0.15 + 0.85 * hit.velocity;
+    level.connect(master);
+    sources.push(scheduleHit(ctx, level, hit.row, t0 + Math.max(hit.time, 0) * stepSeconds));
+  }
+  const total = steps * stepSeconds;
+  let frame = null;
+  let resolveDone;
+  const done = new Promise((resolve) => { resolveDone = resolve; });
+  const handle = {
+    done,
+    stop() {
+      cancelAnimationFrame(frame);
+      for (const source of sources) {
+        try { source.stop(); } catch { /* not started yet or already stopped */ }
+      }
+      master.disconnect();
+      onStep(null);
+      document.body.dataset.playing = "";
+      if (current === handle) current = null;
+      resolveDone();
+    },
+  };
+  const tick = () => {
+    const elapsed = ctx.currentTime - t0;
+    if (elapsed >= total) {
+      handle.stop();
+      return;
+    }
+    onStep(Math.max(0, Math.floor(elapsed / stepSeconds)));
     frame = requestAnimationFrame(tick);
   };
   document.body.dataset.playing = "1";
