@@ -21,7 +21,7 @@ from symusic.data import groove_windows as G
 from symusic.data import midi_io
 from symusic.data.extraction import MAX_BARS, FileExtraction
 from symusic.data.melody import MAX_STEPS
-from symusic.data.representation import REPRESENTATIONS, Note, Representation
+from symusic.data.representation import REPRESENTATIONS, Note, Representation, Unpitched
 
 if TYPE_CHECKING:
     import pretty_midi
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from symusic.data.settings import DataSettings
 
 
-class GrooveRepresentation(Representation):
+class GrooveRepresentation(Unpitched, Representation):
     """Magenta's groove: per 16th step and drum class a hit, a velocity (0..1) and an offset
     from the grid (-1..1 of half a step); no token vocabulary (``vocab_size`` is the 27
     numbers of a step, what a checkpoint records). Grooves do not transpose."""
@@ -85,20 +85,6 @@ class GrooveRepresentation(Representation):
         steps, classes = np.nonzero(G.hits(self.check_tokens(window)))
         return [(G.OUTPUT_PITCHES[c], int(s), int(s) + 1)
                 for s, c in zip(steps, classes, strict=True)]
-
-    def pitch_bounds(self, windows: np.ndarray) -> np.ndarray:
-        """Zeros: drums have no pitch range to keep."""
-        return np.zeros((len(windows), 2), dtype=np.int64)
-
-    def shift_bounds(self, low_pitch: int | np.ndarray, high_pitch: int | np.ndarray,
-                     ) -> tuple[int | np.ndarray, int | np.ndarray]:
-        """No shift at all: a drum class is not a pitch."""
-        zero = np.zeros_like(np.asarray(low_pitch, dtype=np.int64))
-        return (zero, zero.copy()) if zero.ndim else (0, 0)
-
-    def transpose(self, window: np.ndarray, shift: int) -> np.ndarray:
-        """A copy: grooves never move."""
-        return np.array(window, copy=True)
 
     def extract(self, midi: pretty_midi.PrettyMIDI, settings: DataSettings,
                 max_steps: int = MAX_STEPS, max_bars: int = MAX_BARS) -> FileExtraction:

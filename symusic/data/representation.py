@@ -254,7 +254,26 @@ class MelodyRepresentation(Representation):
         return midi_io.melodies_to_midi(windows, tempo, program, gap_bars, velocity)
 
 
-class DrumsRepresentation(Representation):
+class Unpitched:
+    """Transposition for drum representations (drums, grooves): a drum class is not a pitch,
+    so no window ever moves."""
+
+    def pitch_bounds(self, windows: np.ndarray) -> np.ndarray:
+        """Zeros: drums have no pitch range to keep."""
+        return np.zeros((len(windows), 2), dtype=np.int64)
+
+    def shift_bounds(self, low_pitch: int | np.ndarray, high_pitch: int | np.ndarray,
+                     ) -> tuple[int | np.ndarray, int | np.ndarray]:
+        """No shift at all: a drum class is not a pitch."""
+        zero = np.zeros_like(np.asarray(low_pitch, dtype=np.int64))
+        return (zero, zero.copy()) if zero.ndim else (0, 0)
+
+    def transpose(self, window: np.ndarray, shift: int) -> np.ndarray:
+        """A copy: drums never move."""
+        return np.array(window, copy=True)
+
+
+class DrumsRepresentation(Unpitched, Representation):
     """Magenta's drums (``DrumsConverter``): one token a 16th-note step, the set of the nine
     drum classes hit there, bit ``c`` for class ``c`` (0: no hit); the encoder reads each
     step as its 9 hit bits plus a "no hit" bit (``roll_input``). Drums do not transpose."""
@@ -291,20 +310,6 @@ class DrumsRepresentation(Representation):
     def notes(self, window: np.ndarray) -> list[Note]:
         """Every hit as ``(output pitch, step, step + 1)``."""
         return drum_tracks.drum_hits(self.check_tokens(window))
-
-    def pitch_bounds(self, windows: np.ndarray) -> np.ndarray:
-        """Zeros: drums have no pitch range to keep."""
-        return np.zeros((len(windows), 2), dtype=np.int64)
-
-    def shift_bounds(self, low_pitch: int | np.ndarray, high_pitch: int | np.ndarray,
-                     ) -> tuple[int | np.ndarray, int | np.ndarray]:
-        """No shift at all: a drum class is not a pitch."""
-        zero = np.zeros_like(np.asarray(low_pitch, dtype=np.int64))
-        return (zero, zero.copy()) if zero.ndim else (0, 0)
-
-    def transpose(self, window: np.ndarray, shift: int) -> np.ndarray:
-        """A copy: drums never move."""
-        return np.array(window, copy=True)
 
     def extract(self, midi: pretty_midi.PrettyMIDI, settings: DataSettings,
                 max_steps: int = MAX_STEPS, max_bars: int = MAX_BARS) -> FileExtraction:
