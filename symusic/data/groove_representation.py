@@ -48,7 +48,7 @@ class GrooveRepresentation(Unpitched, Representation):
     row_pitches = G.OUTPUT_PITCHES
     reads_programs = False
     step_io_kind = "groove"
-    input_settings = ("humanize", "tapify", "fixed_velocities")
+    input_settings = ("humanize", "tapify", "fixed_velocities", "magenta_feedback")
 
     def check_tokens(self, tokens: np.ndarray | Sequence) -> np.ndarray:
         """``tokens [..., 27]`` as ``float32``; ``ValueError`` for another last axis, a

@@ -23,7 +23,9 @@ EXTRACTIONS: tuple[str, ...] = ("magenta", "any_meter")
 DEFAULT_EXTRACTION: Extraction = "magenta"
 LEGACY_EXTRACTION: Extraction = "any_meter"  # what checkpoints without data settings used
 DEFAULT_PROGRAMS: tuple[int, ...] = tuple(range(32))  # piano, chromatic perc., organ, guitar
-INPUT_SETTINGS: tuple[str, ...] = ("humanize", "tapify", "fixed_velocities")
+# the groove flags a checkpoint records when set: three input transformations, and
+# magenta_feedback (the decoder feeds back every predicted velocity and offset, as Magenta does)
+INPUT_SETTINGS: tuple[str, ...] = ("humanize", "tapify", "fixed_velocities", "magenta_feedback")
 
 
 def check_extraction(value: object) -> Extraction:
@@ -58,6 +60,10 @@ class DataSettings:
     humanize: bool = False
     tapify: bool = False
     fixed_velocities: bool = False
+    # a free-running step feeds back the predicted velocities and offsets even where no hit
+    # is drawn (Magenta's GrooveLstmDecoder._sample, magenta.js's GrooveDecoder); symusic's
+    # default zeroes them there, as in every training window
+    magenta_feedback: bool = False
 
     def __post_init__(self) -> None:
         # imported here: the representations import the extraction, which imports this module
@@ -75,8 +81,8 @@ class DataSettings:
             if not isinstance(value, bool):
                 raise ValueError(f"{flag} must be true or false, got {value!r}")
             if value and flag not in representation.input_settings:
-                raise ValueError(f"{flag} is an input transformation of the groove "
-                                 f"representation, not of {self.representation!r}")
+                raise ValueError(f"{flag} is a setting of the groove representation, not "
+                                 f"of {self.representation!r}")
 
     def to_dict(self) -> dict[str, Any]:
         """Plain types only (a ``weights_only`` checkpoint load takes them)."""

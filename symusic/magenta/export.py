@@ -9,15 +9,21 @@ What folds (each a composition of linear maps, computed in float64, stored in fl
   initial-state layer and its input weights for the embedding (Magenta's core decoder reads
   the conductor's top h itself);
 * a ``simple`` decoder (no context input) is Magenta's with zeros for the z rows;
+* a ``split`` decoder's core decoders (a trio's) are Magenta's ``core_decoder_P/decoder/``;
 * the forget bias of 1.0, the gate order and the state order move as :mod:`lstm` says.
 
 What does not: a learned start-token embedding (Magenta's first input is zeros; train with
 ``start_input: "zeros"``), encoders of more than one layer (magenta.js reads one), and pairings
-magenta.js does not make (a hierarchical encoder without the conductor, or the reverse).
+magenta.js does not make (a hierarchical encoder without the conductor, or the reverse; a trio
+decoded by one LSTM over the three parts, where magenta.js's ``TrioConverter`` always splits
+them), and a
+GrooVAE trained without ``magenta_feedback: true`` (magenta.js feeds the predicted velocities and
+offsets back at every step, hit or not; symusic's default zeroes them where no hit is drawn).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +31,7 @@ import numpy as np
 from symusic.magenta.converters import converter_for
 from symusic.magenta.folder import write_tfjs_folder
 from symusic.magenta.lstm import magenta_initial_state, magenta_lstm
+from symusic.musicvae.model.trio_io import part_embed_sizes
 from symusic.musicvae.model.vae import CheckpointError
 
 BIDI = "cell_0/bidirectional_rnn/{}/multi_rnn_cell/cell_0/lstm_cell/"
@@ -83,13 +90,15 @@ def _token_decoder(weights: dict, key: str, params, vocab: int, context: int, pr
                    ) -> None:
     """The token decoder ``key`` under Magenta's ``prefix``; ``through``: the projection
     ``(W_o, b_o)`` its context comes through (the conductor's), folded in."""
-    embed = weights[f"{key}.embed.weight"]
-    if np.any(embed[vocab] != 0):
+    embed = weights.get(f"{key}.embed.weight")  # absent: the previous step's numbers as such
+    if embed is not None and np.any(embed[vocab] != 0):
         raise ExportRefused("its decoder learned a start-token embedding, where Magenta feeds "
                             "zeros first; train with decoder_args.params.start_input = "
                             "\"zeros\" for a model magenta.js can run")
     w_ih = weights[f"{key}.lstm.weight_ih_l0"]
-    token_part = w_ih[:, :params.embed_size] @ embed[:vocab].T
+    token_part = w_ih[:, :params.embed_size]
+    if embed is not None:
+        token_part = token_part @ embed[:vocab].T
     context_part = (w_ih[:, params.embed_size:] if params.context_every_step
                     else np.zeros((w_ih.shape[0], context)))
     proj_w, proj_b = weights[f"{key}.initial_state.proj.weight"], \
@@ -111,18 +120,51 @@ def _token_decoder(weights: dict, key: str, params, vocab: int, context: int, pr
     _put(variables, prefix + "output_projection/", _dense(weights, f"{key}.out"))
 
 
-def _token_params(args, where: str):
+@dataclass(frozen=True)
+class _Core:
+    """What folding one core decoder of a ``split`` decoder needs of its params."""
+
+    embed_size: int
+    n_layers: int
+    context_every_step: bool
+
+
+def _decoders(weights: dict, key: str, args, part_sizes: tuple[int, ...], context: int,
+              prefix: str, variables: dict, where: str,
+              through: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    """The decoder ``key`` (config ``args``) under Magenta's ``prefix`` (``""`` or
+    ``"core_decoder/"``): one token decoder, or a ``split`` decoder's core decoders as
+    ``core_decoder_P/decoder/`` (magenta.js's ``SplitDecoder``)."""
+    if args.key == "split":
+        params = args.params
+        sizes = part_embed_sizes(params.embed_size, len(part_sizes))
+        for part, (vocab, embed_size) in enumerate(zip(part_sizes, sizes, strict=True)):
+            _token_decoder(weights, f"{key}.cores.{part}",
+                           _Core(embed_size, params.n_layers, params.context_every_step), vocab,
+                           context, f"{prefix}core_decoder_{part}/decoder/", variables, through)
+        return
     if args.key not in ("simple", "another"):
         raise ExportRefused(f"its {where} is {args.key!r}; magenta.js decodes tokens with an "
                             "LSTM decoder only")
-    return args.params
+    if len(part_sizes) > 1:
+        raise ExportRefused("magenta.js's TrioConverter decodes each part with a core decoder "
+                            "of its own; train with the 'split' decoder (decoder_args.key) for "
+                            "a model magenta.js can run")
+    _token_decoder(weights, key, args.params, part_sizes[0], context, prefix + "decoder/",
+                   variables, through)
 
 
 def magenta_variables(model) -> tuple[dict, dict[str, np.ndarray]]:
     """``(config.json, variables)`` of ``model`` in Magenta's layout; :class:`ExportRefused`
     when it does not fold exactly."""
     config = model.config
-    vocab = model.representation.vocab_size
+    representation = model.representation
+    part_sizes = tuple(getattr(representation, "part_sizes", (representation.vocab_size,)))
+    settings = model.data_settings
+    if "magenta_feedback" in model.representation.input_settings and not settings.magenta_feedback:
+        raise ExportRefused("magenta.js's GrooveDecoder feeds back every predicted velocity "
+                            "and offset, where this model zeroes them without a hit; train "
+                            "with magenta_feedback: true for a model magenta.js runs exactly")
     weights = {k: v.detach().cpu().double().numpy() for k, v in model.state_dict().items()}
     seq = config.seq_decoder_args
     hierarchical = seq.key == "hier"
@@ -148,11 +190,10 @@ def magenta_variables(model) -> tuple[dict, dict[str, np.ndarray]]:
                                              weights["decoder.conductor.initial_state.proj.bias"],
                                              conductor.n_layers)
         _put(variables, prefix + "initial_state/", {"kernel": kernel, "bias": bias})
-        params = _token_params(inner.params.decoder_args, "core decoder")
-        _token_decoder(weights, "decoder.inner.decoder", params, vocab, conductor.c_size,
-                       "core_decoder/decoder/", variables,
-                       through=(weights["decoder.conductor.out.weight"],
-                                weights["decoder.conductor.out.bias"]))
+        _decoders(weights, "decoder.inner.decoder", inner.params.decoder_args, part_sizes,
+                  conductor.c_size, "core_decoder/", variables, "core decoder",
+                  through=(weights["decoder.conductor.out.weight"],
+                           weights["decoder.conductor.out.bias"]))
         segments = hier.n_subsequences
     else:
         if segment_length is not None:
@@ -161,9 +202,8 @@ def magenta_variables(model) -> tuple[dict, dict[str, np.ndarray]]:
         if seq.key not in ("greedy", "sample"):
             raise ExportRefused(f"its sequence decoder {seq.key!r} is not one magenta.js has")
         _encoder(weights, config.encoder_params, False, variables)
-        params = _token_params(seq.params.decoder_args, "decoder")
-        _token_decoder(weights, "decoder.decoder", params, vocab, config.z_size, "decoder/",
-                       variables)
+        _decoders(weights, "decoder.decoder", seq.params.decoder_args, part_sizes,
+                  config.z_size, "", variables, "decoder")
         segments = None
     spec = {"type": "MusicVAE",
             "dataConverter": converter_for(model.data_settings, config.seq_len, segments)}

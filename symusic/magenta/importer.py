@@ -13,13 +13,17 @@ same names):
   z]``;
 * hierarchical: the conductor ``decoder/hierarchical_level_0/{initial_state, cell_K/lstm_cell}``
   on zero inputs of width 1, whose top h is a segment's embedding, and the core decoder
-  ``core_decoder/decoder/...`` with that embedding in place of z.
+  ``core_decoder/decoder/...`` with that embedding in place of z;
+* a trio's decoder is one LSTM over the three parts (``MultiOutCategoricalLstmDecoder``:
+  ``decoder/``, 692 outputs, the parts' one-hots in) or one core decoder a part
+  (``SplitMultiOutLstmDecoder``: ``[core_decoder/]core_decoder_{0,1,2}/decoder/``, each
+  reading its own part's one-hot), which magenta.js's ``TrioConverter`` models always have.
 
 symusic expresses each exactly: one-hot inputs are an identity embedding (``embed_size`` =
 the vocabulary), Magenta's zero first input a start row fixed at zero (``start_input:
 "zeros"``), the conductor's embedding an identity ``out`` projection, the gates and states
-permuted (:mod:`symusic.magenta.lstm`). What symusic lacks (NADE, chords, key, trio) is
-refused in one line.
+permuted (:mod:`symusic.magenta.lstm`), the split core decoders symusic's ``split`` decoder.
+What symusic lacks (NADE, chords, key, controls) is refused in one line.
 """
 
 from __future__ import annotations
@@ -44,7 +48,6 @@ SPEC_KEYS = {"type", "dataConverter", "chordEncoder", "conditionOnKey", "extraCo
              "useBooleanDecoder"}
 # variables of Magenta features symusic has no counterpart for
 MISSING_VARIABLES = {"nade/": "a NADE decoder", "control_preprocessing/": "control inputs",
-                     "core_decoder_": "several core decoders (trio or multitrack)",
                      "decoder/hierarchical_level_1/": "more than one conductor level"}
 SIGMA_ONE = math.log(math.e - 1)  # softplus of this is 1: sigma for a copy that lacks it
 
@@ -135,12 +138,21 @@ def _bidirectional(variables: Variables, cell: str, state: dict, prefix: str, la
     return units
 
 
+def _one_hot(converter: ConverterSettings) -> bool:
+    """Whether the decoder's steps are tokens Magenta feeds back as one-hots (melody, drums,
+    trio), not numbers read as they are (groove)."""
+    kind = get_representation(converter.settings.representation).step_io_kind
+    return kind in ("categorical", "trio")
+
+
 def _encoder(variables: Variables, converter: ConverterSettings, state: dict
              ) -> tuple[dict, int]:
     """The encoder's params and its latent size."""
-    table = get_representation(converter.settings.representation).encoder_input_table()
+    representation = get_representation(converter.settings.representation)
+    table = representation.encoder_input_table()
     width = converter.vocab_size if table is None else table.shape[1]
-    if table is None:  # one-hot input: an identity embedding
+    # a one-hot token input: an identity embedding (the trio's one-hots are fixed, no weights)
+    if table is None and representation.step_io_kind == "categorical":
         state["encoder.embed.weight"] = np.eye(width, dtype=np.float32)
     bidi = "cell_0/bidirectional_rnn/%s/multi_rnn_cell/cell_0/lstm_cell/"
     if variables.has("encoder/hierarchical_level_0/" + bidi % "fw" + "kernel"):
@@ -181,10 +193,47 @@ def _encoder(variables: Variables, converter: ConverterSettings, state: dict
     return params, z_size
 
 
-def _token_decoder(variables: Variables, prefix: str, context: int, vocab: int, state: dict,
-                   key: str) -> dict:
-    """A core decoder under ``prefix`` (``.../decoder/``) into the module ``key``; its params
-    (``another``, one-hot inputs, zeros first)."""
+def _part_sizes(converter: ConverterSettings) -> tuple[int, ...]:
+    """The vocabularies of a step's parts (one for a melody, drums or groove)."""
+    representation = get_representation(converter.settings.representation)
+    return tuple(getattr(representation, "part_sizes", (representation.vocab_size,)))
+
+
+def _identity_embedding(size: int) -> np.ndarray:
+    """A one-hot input as an embedding: the identity, and a zero row for the start."""
+    return np.vstack([np.eye(size, dtype=np.float32), np.zeros((1, size), dtype=np.float32)])
+
+
+def _decoders(variables: Variables, prefix: str, context: int, converter: ConverterSettings,
+              state: dict, key: str) -> dict:
+    """The decoder under ``prefix`` (``""`` or ``"core_decoder/"``) into the module ``key``:
+    one LSTM over the whole step, or one core decoder a part (``core_decoder_P/decoder/``,
+    Magenta's ``SplitMultiOutLstmDecoder``: the ``split`` decoder); its decoder args."""
+    sizes = _part_sizes(converter)
+    if len(sizes) == 1 or not variables.has(
+            f"{prefix}core_decoder_0/decoder/multi_rnn_cell/cell_0/lstm_cell/kernel"):
+        return _token_decoder(variables, prefix + "decoder/", context, sizes, state, key,
+                              _one_hot(converter))
+    cores = [_token_decoder(variables, f"{prefix}core_decoder_{part}/decoder/", context,
+                            (size,), state, f"{key}.cores.{part}")["params"]
+             for part, size in enumerate(sizes)]
+    if any((core["hidden_size"], core["n_layers"]) != (cores[0]["hidden_size"],
+                                                       cores[0]["n_layers"]) for core in cores):
+        raise CheckpointError(f"{variables.where}: core decoders of different sizes "
+                              f"({', '.join(str(c['hidden_size']) for c in cores)} units); "
+                              "symusic's split decoder gives every part the same LSTM")
+    return {"key": "split", "params": {"embed_size": list(sizes),
+                                       "hidden_size": cores[0]["hidden_size"],
+                                       "n_layers": cores[0]["n_layers"],
+                                       "start_input": "zeros", "context_every_step": True}}
+
+
+def _token_decoder(variables: Variables, prefix: str, context: int, sizes: tuple[int, ...],
+                   state: dict, key: str, one_hot: bool = True) -> dict:
+    """A decoder under ``prefix`` (``.../decoder/``) of a step of parts of ``sizes`` into the
+    module ``key``; its params (``another``, zeros first; one-hot inputs, or the previous
+    step's numbers as they are)."""
+    vocab = sum(sizes)
     cell_format = prefix + "multi_rnn_cell/cell_%d/lstm_cell/"
     layers = variables.count_layers(cell_format)
     if layers == 0:
@@ -203,9 +252,13 @@ def _token_decoder(variables: Variables, prefix: str, context: int, vocab: int, 
     state[f"{key}.out.weight"] = variables.take(prefix + "output_projection/kernel",
                                                 (units, vocab)).T.copy()
     state[f"{key}.out.bias"] = variables.take(prefix + "output_projection/bias", (vocab,))
-    state[f"{key}.embed.weight"] = np.vstack([np.eye(vocab, dtype=np.float32),
-                                              np.zeros((1, vocab), dtype=np.float32)])
-    return {"key": "another", "params": {"z_size": context, "embed_size": vocab,
+    if one_hot and len(sizes) == 1:
+        state[f"{key}.embed.weight"] = _identity_embedding(vocab)
+    elif one_hot:  # the parts' one-hots side by side (Magenta's MultiOutCategoricalLstmDecoder)
+        for part, size in enumerate(sizes):
+            state[f"{key}.embed.parts.{part}.weight"] = _identity_embedding(size)
+    return {"key": "another", "params": {"z_size": context,
+                                         "embed_size": vocab if len(sizes) == 1 else list(sizes),
                                          "hidden_size": units, "n_layers": layers,
                                          "start_input": "zeros"}}
 
@@ -249,17 +302,15 @@ def state_from_magenta(folder: MagentaFolder, where: str) -> dict[str, Any]:
     variables = Variables(folder.variables, where)
     state: dict[str, np.ndarray] = {}
     encoder_params, z_size = _encoder(variables, converter, state)
-    vocab = converter.vocab_size
     if converter.n_segments is None:
-        decoder_args = _token_decoder(variables, "decoder/", z_size, vocab, state,
-                                      "decoder.decoder")
+        decoder_args = _decoders(variables, "", z_size, converter, state, "decoder.decoder")
         seq_decoder = {"key": "greedy", "params": {"z_size": z_size,
                                                    "decoder_args": decoder_args}}
     else:
         conductor = _conductor(variables, z_size, state)
         c_size = conductor["params"]["c_size"]
-        inner = _token_decoder(variables, "core_decoder/decoder/", c_size, vocab, state,
-                               "decoder.inner.decoder")
+        inner = _decoders(variables, "core_decoder/", c_size, converter, state,
+                          "decoder.inner.decoder")
         seq_decoder = {"key": "hier", "params": {
             "z_size": z_size, "n_subsequences": converter.n_segments,
             "conductor_args": conductor,

@@ -43,7 +43,8 @@ def _kind(architecture: Architecture | MagentaConfig) -> str:
         architecture = architecture.architecture()
     encoder = "hierarchical" if architecture.hierarchical_encoder else "flat"
     decoder = "hierarchical" if architecture.conductor else "flat"
-    return f"{encoder} encoder, {decoder} decoder, {architecture.vocab} classes"
+    cores = f" ({architecture.cores} core decoders)" if architecture.cores > 1 else ""
+    return f"{encoder} encoder, {decoder} decoder{cores}, {architecture.vocab} classes"
 
 
 def _check_structure(config: MagentaConfig, shapes: dict[str, tuple[int, ...]],
@@ -54,8 +55,8 @@ def _check_structure(config: MagentaConfig, shapes: dict[str, tuple[int, ...]],
     wanted = config.architecture()
     if found is None:
         return False  # the import names what is missing
-    if (found.hierarchical_encoder, found.conductor is None, found.vocab) != (
-            wanted.hierarchical_encoder, wanted.conductor is None, wanted.vocab):
+    if (found.hierarchical_encoder, found.conductor is None, found.vocab, found.cores) != (
+            wanted.hierarchical_encoder, wanted.conductor is None, wanted.vocab, wanted.cores):
         raise TFCheckpointError(f"{where}: {config.name} has a {_kind(config)}; this "
                                 f"checkpoint has a {_kind(found)}")
     return found == wanted

@@ -8,9 +8,12 @@
 //       "z": [[...]] (optional: decode at temperature 0)}
 // Result, one per run: {"inputs": what the converter read back from the tokens'
 //          NoteSequences, "mu": [[...]] of those, "mu_of_inputs": [[...]], "tokens": [[...]],
-//          "logits": [step][batch][class]}
+//          "decoded": [batch][step][output] (what decodeTensors returned), "logits":
+//          [step][batch][class] (of the first core decoder), "part_logits": [core decoder]
+//          [step][batch][class] (a trio's three)}
 // The step logits are captured by wrapping each core decoder's sampling function, which
-// receives them (the output projection of the top LSTM layer) at every step. One Node
+// receives them (the output projection of the top LSTM layer) at every step; a split
+// decoder runs its core decoders one after another, so each keeps its own list. One Node
 // process serves every run: starting it and loading tfjs is most of the time.
 'use strict';
 const fs = require('fs');
@@ -24,16 +27,16 @@ const tf = require(require.resolve('@tensorflow/tfjs', {paths: [path.dirname(mus
 async function runOne(run) {
   const model = new mm.MusicVAE(run.url);
   await model.initialize();
-  const coreDecoders = model.decoder.splitDecoder ?
-      model.decoder.splitDecoder.coreDecoders : [model.decoder];
-  let logits = [];
-  for (const decoder of coreDecoders) {
+  const split = model.decoder.splitDecoder || model.decoder;
+  const coreDecoders = split.coreDecoders || [model.decoder];
+  let logits = coreDecoders.map(() => []);
+  coreDecoders.forEach((decoder, part) => {
     const sample = decoder.sample.bind(decoder);
     decoder.sample = (lstmOutput, temperature) => {
-      logits.push(lstmOutput.arraySync());
+      logits[part].push(lstmOutput.arraySync());
       return sample(lstmOutput, temperature);
     };
-  }
+  });
   const result = {};
   if (run.tokens) {
     const sequences = [];
@@ -60,11 +63,13 @@ async function runOne(run) {
     inputs.dispose();
   }
   if (run.z) {
-    logits = [];
+    logits = coreDecoders.map(() => []);
     const z = tf.tensor2d(run.z);
     const decoded = await model.decodeTensors(z, 0);
     result.tokens = decoded.argMax(2).arraySync();
-    result.logits = logits;
+    result.decoded = decoded.arraySync();
+    result.logits = logits[0];
+    result.part_logits = logits;
     decoded.dispose();
     z.dispose();
   }

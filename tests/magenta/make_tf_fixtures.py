@@ -29,11 +29,18 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from magenta_layout import Sizes, magenta_variables, random_melodies  # noqa: E402
-from tf_reference import encode_mu, greedy_decode  # noqa: E402
+from magenta_layout import (  # noqa: E402
+    TRIO_PARTS,
+    Sizes,
+    magenta_variables,
+    random_melodies,
+    random_trios,
+    trio_one_hots,
+)
+from tf_reference import encode_inputs_mu, encode_mu, greedy_decode  # noqa: E402
 
 OUT = HERE / "tf_fixtures"
-# small enough to commit (under 300 KB in all), the structure of Magenta's configs in CONFIG
+# small enough to commit (under 600 KB in all), the structure of Magenta's configs in CONFIG
 FIXTURES = {
     "flat_melody": (Sizes(z=8, encoder_units=12, decoder_units=12, decoder_layers=2), 11),
     "hier_melody": (Sizes(steps=64, segments=4, z=8, encoder_units=10, segment_units=8,
@@ -45,12 +52,27 @@ FIXTURES = {
     # three decoder layers; magenta.js cannot run it (one encoder layer), so TensorFlow's own
     # LSTMBlockCell op computes the reference (tf_reference.py)
     "deep_melody": (Sizes(z=8, encoder_units=12, decoder_units=10, decoder_layers=3), 14),
+    # groovae_2bar_humanize's structure: 27 numbers a step into the encoder and the decoder
+    "flat_groove": (Sizes(vocab=27, encoder_input=27, z=8, encoder_units=8, decoder_units=8,
+                          decoder_layers=2, humanize=True), 15),
+    # flat-trio_16bar's structure: one LSTM over the three parts (MultiOutCategoricalLstm-
+    # Decoder), which magenta.js cannot run (its TrioConverter splits): TensorFlow's ops are
+    # the reference; and hier-trio_16bar's: a core decoder a part below the conductor
+    "flat_trio": (Sizes(vocab=692, encoder_input=692, steps=256, z=6, encoder_units=4,
+                        decoder_units=5, decoder_layers=2), 16),
+    "hier_trio": (Sizes(vocab=692, encoder_input=692, steps=256, segments=16, z=6,
+                        encoder_units=4, segment_units=4, conductor_units=4,
+                        conductor_layers=2, decoder_units=4, decoder_layers=1,
+                        split=TRIO_PARTS), 17),
 }
 DEEP_ENCODER_UNITS = 12  # the second encoder layer's (nn.LSTM's layers share one size)
-GLOBAL_STEP = {"flat_melody": 1234, "hier_melody": 50, "flat_drums": 7, "deep_melody": 3}
+GLOBAL_STEP = {"flat_melody": 1234, "hier_melody": 50, "flat_drums": 7, "deep_melody": 3,
+               "flat_groove": 21, "flat_trio": 9, "hier_trio": 4}
 # the Magenta config each stands for (its converter; the sizes are the fixture's own)
 CONFIG = {"flat_melody": "cat-mel_2bar_small", "hier_melody": "hier-mel_16bar",
-          "flat_drums": "cat-drums_2bar_small", "deep_melody": "flat-mel_16bar"}
+          "flat_drums": "cat-drums_2bar_small", "deep_melody": "flat-mel_16bar",
+          "flat_groove": "groovae_2bar_humanize", "flat_trio": "flat-trio_16bar",
+          "hier_trio": "hier-trio_16bar"}
 REFERENCE_SEQUENCES = 2
 REFERENCE_LOGIT_STEPS = 16  # each step's logits are kept for the first steps
 
@@ -134,9 +156,19 @@ def main() -> None:
     mu = encode_mu(variables, tokens, vocab=90)
     z = rng.normal(0.0, 2.0, (REFERENCE_SEQUENCES, FIXTURES["deep_melody"][0].z))
     greedy, logits = greedy_decode(variables, z.astype(np.float32), 256, vocab=90)
-    (OUT / "reference.json").write_text(json.dumps({"deep_melody": {
+    reference = {"deep_melody": {
         "tokens": tokens.tolist(), "mu": mu.tolist(), "z": z.astype(np.float32).tolist(),
-        "greedy": greedy.tolist(), "logits": logits[:REFERENCE_LOGIT_STEPS].tolist()}}) + "\n")
+        "greedy": greedy.tolist(), "logits": logits[:REFERENCE_LOGIT_STEPS].tolist()}}
+    variables = fixture_variables("flat_trio")
+    trios = random_trios(rng, REFERENCE_SEQUENCES, 256)
+    mu = encode_inputs_mu(variables, trio_one_hots(trios))
+    z = rng.normal(0.0, 2.0, (REFERENCE_SEQUENCES, FIXTURES["flat_trio"][0].z))
+    greedy, logits = greedy_decode(variables, z.astype(np.float32), 256, vocab=692,
+                                   parts=TRIO_PARTS)
+    reference["flat_trio"] = {
+        "tokens": trios.tolist(), "mu": mu.tolist(), "z": z.astype(np.float32).tolist(),
+        "greedy": greedy.tolist(), "logits": logits[:REFERENCE_LOGIT_STEPS].tolist()}
+    (OUT / "reference.json").write_text(json.dumps(reference) + "\n")
     # Magenta's downloads are tar files of the checkpoint's files
     with tarfile.open(OUT / "hier_melody.tar", "w", format=tarfile.GNU_FORMAT) as tar:
         for path in sorted((OUT / "hier_melody").iterdir()):

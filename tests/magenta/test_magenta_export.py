@@ -11,9 +11,14 @@ import json
 import numpy as np
 import pytest
 import torch
+from magenta_layout import FLAT_TRIO, HIER_TRIO, magenta_spec, magenta_variables
 from test_magentajs_parity import FLAT_CONFIG, HIER_CONFIG
+from test_magentajs_trio import FLAT_CONFIG as FLAT_TRIO_CONFIG
+from test_magentajs_trio import HIER_CONFIG as HIER_TRIO_CONFIG
 
 from symusic.data.settings import DataSettings
+from symusic.magenta.export import magenta_variables as exported_variables
+from symusic.magenta.folder import write_tfjs_folder
 from symusic.musicvae.model.config import ModelConfig
 from symusic.musicvae.model.vae import MusicVAE
 from symusic.musicvae.tools.generate import main as symusic
@@ -27,6 +32,7 @@ def model_of(config: dict, representation: str = "melody") -> MusicVAE:
 
 @pytest.mark.parametrize(("config", "representation"), [
     (FLAT_CONFIG, "melody"), (HIER_CONFIG, "melody"), (FLAT_CONFIG, "drums"),
+    (FLAT_TRIO_CONFIG, "trio"), (HIER_TRIO_CONFIG, "trio"),
 ])
 def test_an_export_imports_back_to_the_same_decoding(tmp_path, config, representation):
     model = model_of(config, representation)
@@ -40,6 +46,22 @@ def test_an_export_imports_back_to_the_same_decoding(tmp_path, config, represent
     tokens = model.decode(z, temperature=0)
     torch.testing.assert_close(back.encode(tokens)[0], model.encode(tokens)[0], atol=1e-5,
                                rtol=0)
+
+
+@pytest.mark.parametrize("sizes", [FLAT_TRIO, HIER_TRIO], ids=["flat", "hier"])
+def test_an_imported_magentajs_trio_exports_back_to_its_own_variables(tmp_path, sizes):
+    variables = magenta_variables(sizes, seed=3)
+    model = MusicVAE.load(write_tfjs_folder(tmp_path / "js", magenta_spec(sizes), variables))
+    spec, again = exported_variables(model)
+    assert spec == magenta_spec(sizes)
+    assert set(again) == set(variables)
+    # the conductor's input row only ever multiplies its zero input: symusic keeps it at zero
+    conductor_input = "decoder/hierarchical_level_0/cell_0/lstm_cell/kernel"
+    if conductor_input in variables:
+        assert not again[conductor_input][0].any()
+        again[conductor_input][0] = variables[conductor_input][0]
+    for name, value in variables.items():
+        np.testing.assert_allclose(again[name], value, atol=1e-6, rtol=0, err_msg=name)
 
 
 def without_zero_start(config: dict) -> dict:

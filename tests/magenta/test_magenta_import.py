@@ -16,6 +16,7 @@ import torch
 from magenta_layout import (
     FLAT_DRUMS,
     FLAT_MELODY,
+    FLAT_TRIO,
     HIER_MELODY,
     magenta_spec,
     magenta_variables,
@@ -150,13 +151,33 @@ BAD_FOLDERS = {
         lambda f: (f / "config.json").write_text(json.dumps(_spec(
             {"type": "PianoConverter", "args": {"numSteps": 32}}))),
         "unknown dataConverter 'PianoConverter'"),
-    "a trio model": (
+    "a trio with rhythm controls": (
+        lambda f: (f / "config.json").write_text(json.dumps(_spec(
+            {"type": "TrioRhythmConverter", "args": {"numSteps": 32}}))),
+        "a TrioRhythmConverter model (trio with rhythm controls): symusic does not have it"),
+    "a trio converter over melody weights": (
+        lambda f: (f / "config.json").write_text(json.dumps(magenta_spec(FLAT_TRIO))),
+        "expected [716x96]"),
+    "a trio without its parts' converters": (
         lambda f: (f / "config.json").write_text(json.dumps(_spec(
             {"type": "TrioConverter", "args": {"numSteps": 32}}))),
-        "a TrioConverter model (trio (melody, bass and drums)): symusic does not have it"),
-    "a groove model": (
+        "TrioConverter.melArgs must be an object"),
+    "a trio's lead on other pitches": (
+        lambda f: (f / "config.json").write_text(json.dumps(_spec({
+            "type": "TrioConverter", "args": {**magenta_spec(FLAT_TRIO)["dataConverter"]["args"],
+                                              "melArgs": {"minPitch": 48, "maxPitch": 84}}}))),
+        "TrioConverter.melArgs pitches 48-84"),
+    "a groove model of one step per drum": (
         lambda f: (f / "config.json").write_text(json.dumps(_spec(
-            {"type": "GrooveConverter", "args": {"numSteps": 32}}))), "groove (GrooVAE)"),
+            {"type": "GrooveConverter", "args": {"numSteps": 32, "splitInstruments": True}}))),
+        "GrooveConverter with splitInstruments (one step per drum): symusic does not have it"),
+    "a hierarchical groove model": (
+        lambda f: (f / "config.json").write_text(json.dumps(_spec(
+            {"type": "GrooveConverter", "args": {"numSteps": 32, "numSegments": 2}}))),
+        "a hierarchical GrooVAE (numSegments): symusic's groove models are flat"),
+    "a groove converter over melody weights": (
+        lambda f: (f / "config.json").write_text(json.dumps(_spec(
+            {"type": "GrooveConverter", "args": {"numSteps": 32}}))), "expected [51x96]"),
     "chord conditioning": (
         lambda f: (f / "config.json").write_text(json.dumps({
             **magenta_spec(FLAT_MELODY), "chordEncoder": "PitchChordEncoder"})),

@@ -25,6 +25,7 @@ from magenta_layout import (
     random_melodies,
 )
 from magentajs import Run, magentajs_modules, run_magentajs
+from model_side import mu_and_z, train_briefly
 from step_logits import decode_with_logits
 
 from symusic.data.settings import DataSettings
@@ -49,16 +50,8 @@ def tiny_trained_model(config: dict, representation: str, steps: int, seed: int)
     torch.manual_seed(seed)
     model = MusicVAE(ModelConfig.from_dict(config, seq_len=32),
                      DataSettings(representation=representation))
-    rng = np.random.default_rng(seed)
-    windows = random_windows(rng, representation, 64, 32)
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for step in range(steps):
-        batch = torch.as_tensor(windows[(step * 16) % 64:][:16])
-        loss = model(batch, sampling_probability=0.2, beta=0.1).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    return model.eval()
+    windows = random_windows(np.random.default_rng(seed), representation, 64, 32)
+    return train_briefly(model, windows, steps)
 
 
 def random_windows(rng, representation: str, count: int, steps: int) -> np.ndarray:
@@ -109,9 +102,7 @@ class Case:
 
 def _case(model: MusicVAE, folder, rng, count: int = 4) -> tuple[Case, Run]:
     windows = random_windows(rng, model.representation.name, count, model.config.seq_len)
-    with torch.no_grad():
-        mu = model.encode(torch.as_tensor(windows))[0].numpy()
-    z = np.concatenate([mu, rng.standard_normal((2, model.config.z_size)).astype(np.float32)])
+    mu, z = mu_and_z(model, windows, rng)
     run = Run(folder, tokens=windows, inputs=encoder_inputs(model, windows), z=z)
     return Case(model, windows, mu, z, {}), run
 

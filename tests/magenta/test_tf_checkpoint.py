@@ -16,15 +16,17 @@ import tarfile
 import numpy as np
 import pytest
 import torch
+from magenta_layout import TRIO_PARTS, random_grooves, random_trios, trio_one_hots
 from make_tf_fixtures import CONFIG, FIXTURES, GLOBAL_STEP, fixture_variables
 from step_logits import decode_with_logits
 from tf_cases import EXPECTED, FIXTURE_DIR, PATHS, import_magenta, magentajs_twin
 
 from symusic.magenta import magenta_configs, read_magenta_state
+from symusic.magenta.converters import settings_from_converter
 from symusic.magenta.crc32c import TABLE, crc32c, masked_crc32c
 from symusic.magenta.magenta_configs import CONFIGS, MagentaConfig, recognise
 from symusic.magenta.tf_files import open_tf_checkpoint
-from symusic.musicvae.model.vae import MusicVAE
+from symusic.musicvae.model.vae import CheckpointError, MusicVAE
 from symusic.musicvae.tools.generate import main as symusic
 
 # --- the format ---------------------------------------------------------------------------
@@ -79,6 +81,26 @@ def test_two_encoder_and_three_decoder_layers_compute_what_tensorflow_computes()
     assert np.abs(logits[:len(first)] - first).max() <= 1e-4
 
 
+def test_a_trio_decoded_by_one_lstm_over_its_parts_computes_what_tensorflow_computes():
+    """flat-trio_16bar's structure (MultiOutCategoricalLstmDecoder), which magenta.js cannot
+    run (its TrioConverter always splits the parts): against TensorFlow's own ops."""
+    reference = json.loads((FIXTURE_DIR / "reference.json").read_text())["flat_trio"]
+    model = MusicVAE.from_state(read_magenta_state(PATHS["flat_trio"], "flat-trio_16bar")).eval()
+    decoder = model.config.seq_decoder_args.params.decoder_args
+    assert model.representation.name == "trio"
+    assert (decoder.key, decoder.params.embed_size) == ("another", TRIO_PARTS)
+    tokens = np.array(reference["tokens"])
+    assert np.array_equal(model.encoder.embed(torch.as_tensor(tokens)).numpy(),
+                          trio_one_hots(tokens))
+    mu, _ = model.encode(torch.as_tensor(tokens))
+    assert np.abs(mu.detach().numpy() - np.array(reference["mu"])).max() <= 1e-5
+    decoded, logits = decode_with_logits(model, reference["z"])
+    assert decoded.tolist() == reference["greedy"]
+    assert len(np.unique(decoded[..., 2])) > 1  # the drums decide something
+    first = np.array(reference["logits"])
+    assert np.abs(logits[:len(first)] - first).max() <= 1e-4
+
+
 # --- the configs --------------------------------------------------------------------------
 
 CONFIGS_PY = CONFIGS["cat-mel_2bar_small"].url.split("#")[0]
@@ -120,7 +142,42 @@ MAGENTA = {
                            dec_rnn_size=[1024, 1024], free_bits=256, max_beta=0.2,
                            beta_rate=0.0, converter="melody", level_lengths=[16, 16],
                            hier_encoder=True),
+    # L246-L268: trio_16bar_converter (TrioConverter, slice_bars=16), BidirectionalLstmEncoder,
+    # MultiOutCategoricalLstmDecoder(output_depths=[90, 90, 512]), get_default_hparams()'s
+    # free_bits=0 and max_beta=1.0
+    "flat-trio_16bar": dict(max_seq_len=256, z_size=512, enc_rnn_size=[2048, 2048],
+                            dec_rnn_size=[2048, 2048, 2048], free_bits=0, max_beta=1.0,
+                            beta_rate=0.0, converter="trio", level_lengths=None,
+                            hier_encoder=False, split=False),
+    # L270-L301: HierarchicalLstmDecoder(SplitMultiOutLstmDecoder(three
+    # CategoricalLstmDecoders), level_lengths=[16, 16], disable_autoregression=True)
+    "hierdec-trio_16bar": dict(max_seq_len=256, z_size=512, enc_rnn_size=[2048, 2048],
+                               dec_rnn_size=[1024, 1024], free_bits=256, max_beta=0.2,
+                               beta_rate=0.0, converter="trio", level_lengths=[16, 16],
+                               hier_encoder=False, split=True),
+    # L303-L335: the same with HierarchicalLstmEncoder(BidirectionalLstmEncoder, [16, 16])
+    "hier-trio_16bar": dict(max_seq_len=256, z_size=512, enc_rnn_size=[1024],
+                            dec_rnn_size=[1024, 1024], free_bits=256, max_beta=0.2,
+                            beta_rate=0.0, converter="trio", level_lengths=[16, 16],
+                            hier_encoder=True, split=True),
 }
+# under "# GrooVAE configs": BidirectionalLstmEncoder, GrooveLstmDecoder, GrooveConverter(
+# split_bars, pitch_classes=ROLAND_DRUM_PITCH_CLASSES, and the flags below), HParams
+# z_size=256, enc_rnn_size=[512], dec_rnn_size=[256, 256], max_beta=0.2, free_bits=48
+GROOVAE = dict(z_size=256, enc_rnn_size=[512], dec_rnn_size=[256, 256], free_bits=48,
+               max_beta=0.2, beta_rate=0.0, converter="groove", level_lengths=None,
+               hier_encoder=False)
+MAGENTA |= {
+    "groovae_4bar": dict(GROOVAE, max_seq_len=64, flags=()),
+    "groovae_2bar_humanize": dict(GROOVAE, max_seq_len=32, flags=("humanize",)),
+    "groovae_2bar_tap_fixed_velocity": dict(GROOVAE, max_seq_len=32,
+                                            flags=("tapify", "fixed_velocities")),
+    # the same with max_note_dropout_probability=0.8, a training-time augmentation
+    "groovae_2bar_tap_fixed_velocity_note_dropout": dict(GROOVAE, max_seq_len=32,
+                                                         flags=("tapify", "fixed_velocities")),
+}
+CONVERTER_TYPES = {"melody": "MelodyConverter", "drums": "DrumsConverter",
+                   "groove": "GrooveConverter", "trio": "TrioConverter"}
 
 
 @pytest.mark.parametrize("name", MAGENTA)
@@ -136,10 +193,20 @@ def test_each_config_is_magentas(name):
     segments = magenta["level_lengths"] and magenta["level_lengths"][0]
     assert ours.segments == (segments or None)
     assert ours.hierarchical_encoder == magenta["hier_encoder"]
+    assert ours.split == magenta.get("split", False)
     converter = ours.data_converter()
     assert converter["args"]["numSteps"] == magenta["max_seq_len"]
-    assert converter["type"] == {"melody": "MelodyConverter", "drums": "DrumsConverter"}[
-        magenta["converter"]]
+    assert converter["type"] == CONVERTER_TYPES[magenta["converter"]]
+    if magenta["converter"] == "groove":
+        settings = read_converter(converter)
+        assert {f for f in ("humanize", "tapify", "fixed_velocities")
+                if getattr(settings, f)} == set(magenta["flags"])
+        assert settings.magenta_feedback  # GrooveLstmDecoder._sample feeds back every output
+
+
+def read_converter(converter: dict):
+    """The data settings symusic reads from a converter entry."""
+    return settings_from_converter(converter, "x").settings
 
 
 def released_shapes(config: MagentaConfig) -> dict[str, tuple[int, ...]]:
@@ -153,8 +220,8 @@ def released_shapes(config: MagentaConfig) -> dict[str, tuple[int, ...]]:
         shapes[prefix + "kernel"] = (inputs + units, 4 * units)
         shapes[prefix + "bias"] = (4 * units,)
 
-    vocab = 90 if config.representation == "melody" else 512
-    inputs = 90 if config.representation == "melody" else 10
+    vocab = {"melody": 90, "drums": 512, "groove": 27, "trio": 692}[config.representation]
+    inputs = {"melody": 90, "drums": 10, "groove": 27, "trio": 692}[config.representation]
     bidi = "bidirectional_rnn/{}/multi_rnn_cell/cell_0/lstm_cell/"
     if config.hierarchical_encoder:
         for level in (0, 1):
@@ -179,16 +246,29 @@ def released_shapes(config: MagentaConfig) -> dict[str, tuple[int, ...]]:
         shapes["decoder/hierarchical_level_0/initial_state/kernel"] = (
             config.z_size, 2 * sum(config.dec_rnn_size))
         context, decoder = config.dec_rnn_size[-1], "core_decoder/decoder/"
-    for layer, units in enumerate(config.dec_rnn_size):
-        lstm(f"{decoder}multi_rnn_cell/cell_{layer}/lstm_cell/",
-             vocab + context if layer == 0 else config.dec_rnn_size[layer - 1], units)
-    shapes[decoder + "output_projection/bias"] = (vocab,)
+    cores = [(decoder, vocab)]
+    if config.split:  # SplitMultiOutLstmDecoder: core_decoder_P/ under the decoder's scope
+        above = "core_decoder/" if config.segments else ""
+        cores = [(f"{above}core_decoder_{part}/decoder/", depth)
+                 for part, depth in enumerate(TRIO_PARTS)]
+    for core, depth in cores:
+        for layer, units in enumerate(config.dec_rnn_size):
+            lstm(f"{core}multi_rnn_cell/cell_{layer}/lstm_cell/",
+                 depth + context if layer == 0 else config.dec_rnn_size[layer - 1], units)
+        shapes[core + "output_projection/bias"] = (depth,)
     return shapes
 
 
-@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("name", [n for n in CONFIGS if not n.startswith("groovae")])
 def test_a_released_checkpoint_is_recognised_from_its_shapes(name):
     assert recognise(released_shapes(CONFIGS[name]), "x") is CONFIGS[name]
+
+
+def test_groovae_shapes_are_not_enough_so_the_config_must_be_named():
+    shapes = released_shapes(CONFIGS["groovae_2bar_humanize"])
+    with pytest.raises(CheckpointError, match="several Magenta configs .groovae_4bar, "
+                       "groovae_2bar_humanize, .*name one"):
+        recognise(shapes, "x")
 
 
 # --- the import ---------------------------------------------------------------------------
@@ -202,8 +282,12 @@ def test_a_tf_checkpoint_is_the_model_of_its_magentajs_twin(tmp_path, name):
     assert tf_model.data_settings == js_model.data_settings
     for key, value in js_model.state_dict().items():
         assert torch.equal(tf_model.state_dict()[key], value), key
-    tokens = torch.as_tensor(np.random.default_rng(1).integers(
-        0, tf_model.representation.vocab_size, (3, tf_model.config.seq_len)))
+    rng = np.random.default_rng(1)
+    steps = tf_model.config.seq_len
+    tokens = torch.as_tensor(
+        random_grooves(rng, 3, steps) if name == "flat_groove" else
+        random_trios(rng, 3, steps) if name.endswith("trio") else
+        rng.integers(0, tf_model.representation.vocab_size, (3, steps)))
     with torch.no_grad():
         outputs = []
         for model in (tf_model, js_model):

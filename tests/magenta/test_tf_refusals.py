@@ -32,9 +32,17 @@ def test_configs_symusic_cannot_run_are_one_line(tmp_path, capsys):
     one_line(capsys, import_magenta(path, tmp_path, "--magenta-config", "cat-drums_2bar_big"),
              "cat-drums_2bar_big has a flat encoder, flat decoder, 512 classes")
     one_line(capsys, import_magenta(path, tmp_path, "--magenta-config", "hierdec-trio_16bar"),
-             "'hierdec-trio_16bar' needs trio (melody, bass and drums)")
+             "hierdec-trio_16bar has a flat encoder, hierarchical decoder (3 core decoders), "
+             "692 classes; this checkpoint has a flat encoder, flat decoder, 90 classes")
+    one_line(capsys, import_magenta(path, tmp_path, "--magenta-config",
+                                    "hier-multiperf_vel_1bar_med"),
+             "'hier-multiperf_vel_1bar_med' needs multitrack performances")
     one_line(capsys, import_magenta(path, tmp_path, "--magenta-config", "groovae_4bar"),
-             "needs GrooVAE import")
+             "groovae_4bar has a flat encoder, flat decoder, 27 classes; this checkpoint has "
+             "a flat encoder, flat decoder, 90 classes")
+    one_line(capsys, import_magenta(path, tmp_path, "--magenta-config",
+                                    "groovae_2bar_hits_control_tfds"),
+             "needs GrooVAE with hits as control inputs")
     one_line(capsys, import_magenta(path, tmp_path, "--magenta-config", "mel_2bar"),
              "unknown Magenta config 'mel_2bar'; supported: cat-mel_2bar_small")
     js = magentajs_twin(tmp_path, "flat_melody")

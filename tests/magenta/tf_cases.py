@@ -18,7 +18,9 @@ EXPECTED = json.loads((FIXTURE_DIR / "expected.json").read_text())
 PATHS = {"flat_melody": FIXTURE_DIR / "flat_melody",
          "hier_melody": FIXTURE_DIR / "hier_melody.tar",
          "flat_drums": FIXTURE_DIR / "flat_drums/model.ckpt-7.index",
-         "deep_melody": FIXTURE_DIR / "deep_melody"}
+         "deep_melody": FIXTURE_DIR / "deep_melody",
+         "flat_groove": FIXTURE_DIR / "flat_groove",
+         "flat_trio": FIXTURE_DIR / "flat_trio", "hier_trio": FIXTURE_DIR / "hier_trio"}
 
 
 def one_line(capsys, code: int, expected: str) -> None:

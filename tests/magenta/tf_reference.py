@@ -11,7 +11,9 @@ Restated from Magenta's ``lstm_models.py`` and ``lstm_utils.py``:
   ``concat(last layer's final fw h, final bw h)`` into ``encoder/mu``;
 * ``CategoricalLstmDecoder`` at temperature 0: the initial state ``tanh(dense(z))`` split as
   ``[c0, h0, c1, h1, ...]``, each step's input ``[previous output one-hot (zeros first), z]``
-  through the stacked cells and ``output_projection``, the argmax fed back.
+  through the stacked cells and ``output_projection``, the argmax fed back;
+  ``MultiOutCategoricalLstmDecoder`` (``flat-trio_16bar``): the same LSTM, its logits split by
+  ``output_depths`` and each part's argmax fed back as that part's one-hot, side by side.
 """
 
 from __future__ import annotations
@@ -51,8 +53,15 @@ def encode_mu(variables, tokens: np.ndarray, vocab: int) -> np.ndarray:
     """mu [B, Z] of ``tokens`` [B, T] by Magenta's stacked bidirectional encoder."""
     import tensorflow as tf
 
-    one_hot = tf.one_hot(tokens, vocab, dtype=tf.float32)
-    layer_inputs = [one_hot[:, t] for t in range(tokens.shape[1])]
+    return encode_inputs_mu(variables, tf.one_hot(tokens, vocab, dtype=tf.float32).numpy())
+
+
+def encode_inputs_mu(variables, inputs: np.ndarray) -> np.ndarray:
+    """mu [B, Z] of encoder inputs [B, T, F] (one-hots, or a trio's side by side)."""
+    import tensorflow as tf
+
+    steps = tf.constant(inputs, tf.float32)
+    layer_inputs = [steps[:, t] for t in range(inputs.shape[1])]
     layer = 0
     while f"encoder/cell_{layer}/bidirectional_rnn/fw/multi_rnn_cell/cell_0/lstm_cell/kernel" \
             in variables:
@@ -65,10 +74,10 @@ def encode_mu(variables, tokens: np.ndarray, vocab: int) -> np.ndarray:
     return (summary @ variables["encoder/mu/kernel"] + variables["encoder/mu/bias"]).numpy()
 
 
-def greedy_decode(variables, z: np.ndarray, steps: int, vocab: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """tokens [B, steps] decoded from ``z`` [B, Z] at temperature 0, and each step's logits
-    [steps, B, vocab]."""
+def greedy_decode(variables, z: np.ndarray, steps: int, vocab: int,
+                  parts: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """tokens [B, steps] (``[B, steps, P]`` with ``parts``, the output depths) decoded from
+    ``z`` [B, Z] at temperature 0, and each step's logits [steps, B, vocab]."""
     import tensorflow as tf
 
     layers = 0
@@ -78,8 +87,8 @@ def greedy_decode(variables, z: np.ndarray, steps: int, vocab: int
              for i in range(layers)]
     initial = tf.tanh(z @ variables["decoder/z_to_initial_state/kernel"]
                       + variables["decoder/z_to_initial_state/bias"])
-    parts = tf.split(initial, [u for u in units for _ in (0, 1)], axis=1)
-    cs, hs = list(parts[0::2]), list(parts[1::2])
+    states = tf.split(initial, [u for u in units for _ in (0, 1)], axis=1)
+    cs, hs = list(states[0::2]), list(states[1::2])
     previous = tf.zeros([z.shape[0], vocab], tf.float32)
     tokens, step_logits = [], []
     for _ in range(steps):
@@ -90,8 +99,14 @@ def greedy_decode(variables, z: np.ndarray, steps: int, vocab: int
             x = hs[i]
         logits = (x @ variables["decoder/output_projection/kernel"]
                   + variables["decoder/output_projection/bias"])
-        choice = tf.argmax(logits, axis=1)
-        tokens.append(choice.numpy())
         step_logits.append(logits.numpy())
-        previous = tf.one_hot(choice, vocab, dtype=tf.float32)
+        if parts is None:
+            choice = tf.argmax(logits, axis=1)
+            tokens.append(choice.numpy())
+            previous = tf.one_hot(choice, vocab, dtype=tf.float32)
+            continue
+        choices = [tf.argmax(part, axis=1) for part in tf.split(logits, list(parts), axis=1)]
+        tokens.append(np.stack([c.numpy() for c in choices], axis=-1))
+        previous = tf.concat([tf.one_hot(c, depth, dtype=tf.float32)
+                              for c, depth in zip(choices, parts, strict=True)], axis=1)
     return np.stack(tokens, axis=1), np.stack(step_logits)

@@ -144,13 +144,20 @@ def test_hier_teacher_forcing_starts_each_piece_from_the_previous_target(make_mo
     torch.testing.assert_close(out.logits[:, 16:24], third, rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("flush_denormal", [False, True])
 @pytest.mark.parametrize("temperature", [1e-38, 1e-40, 1e-45])
-def test_a_temperature_at_the_bottom_of_float_range_draws_the_argmax(temperature):
-    """softmax(logits / 1e-40) was NaN (inf - inf) and torch.multinomial raised."""
+def test_a_temperature_at_the_bottom_of_float_range_draws_the_argmax(temperature,
+                                                                     flush_denormal):
+    """softmax(logits / 1e-40) was NaN (inf - inf) and torch.multinomial raised; with the
+    trainer's flush-denormal mode on, a subnormal temperature read as 0 (0 / 0)."""
     from symusic.musicvae.model.step_io import choose_tokens
 
     logits = torch.randn(64, NUM_CLASSES, generator=torch.Generator().manual_seed(0)) * 5
-    tokens = choose_tokens(logits, temperature, torch.Generator().manual_seed(1))
+    torch.set_flush_denormal(flush_denormal)
+    try:
+        tokens = choose_tokens(logits, temperature, torch.Generator().manual_seed(1))
+    finally:
+        torch.set_flush_denormal(False)
     assert torch.equal(tokens, logits.argmax(dim=-1))
 
 

@@ -64,3 +64,24 @@ def test_split_needs_several_parts():
     params = SplitDecoderParams(embed_size=4, hidden_size=8, n_layers=1)
     with pytest.raises(ConfigError, match="'split' decoder decodes a step of several parts"):
         params.build(6, CategoricalIO(90, 0))
+
+
+def test_split_takes_one_embedding_size_a_part_and_the_context_at_every_step():
+    params = SplitDecoderParams(embed_size=[90, 90, 512], hidden_size=8, n_layers=1,
+                                start_input="zeros", context_every_step=True)
+    decoder = params.build(6, step_io_for(get_representation("trio"), DataSettings("trio")))
+    assert [core.embed.embedding_dim for core in decoder.cores] == [90, 90, 512]
+    assert [core.lstm.input_size for core in decoder.cores] == [96, 96, 518]
+    default = SplitDecoderParams(embed_size=4, hidden_size=8, n_layers=1)
+    assert default.model_dump() == {"embed_size": 4, "hidden_size": 8, "n_layers": 1}
+    assert params.model_dump()["context_every_step"] is True
+
+
+def test_embedding_sizes_that_are_not_one_a_part_are_refused(io):
+    with pytest.raises(ConfigError, match=r"embed_size \[4, 4\] must give one size for each "
+                       "of the step's 3 parts"):
+        SplitDecoderParams(embed_size=[4, 4], hidden_size=8, n_layers=1).build(6, io)
+    with pytest.raises(ConfigError, match="this model's step is one token: give one size"):
+        CategoricalIO(90, 0).decoder_input((4, 4), False)
+    with pytest.raises(ValueError, match="must be a positive integer, or a list of 1 to 16"):
+        SplitDecoderParams(embed_size=[], hidden_size=8, n_layers=1)

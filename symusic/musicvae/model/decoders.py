@@ -23,7 +23,7 @@ import torch
 from pydantic import Field, model_serializer
 from torch import Tensor, nn
 
-from symusic.musicvae.model.params import Params, PositiveInt, Registry
+from symusic.musicvae.model.params import EmbedSize, Params, PositiveInt, Registry
 from symusic.musicvae.model.step_io import StepIO
 
 LSTMState = tuple[Tensor, Tensor]  # (h, c), each [n_layers, B, hidden_size]
@@ -41,7 +41,7 @@ class InitialStateDecoderParams(Params):
 
     context_every_step: ClassVar[bool] = False
 
-    embed_size: PositiveInt
+    embed_size: EmbedSize  # a list: one size a part of a multi-part step (the trio)
     hidden_size: PositiveInt
     n_layers: PositiveInt
     start_input: Literal["learned", "zeros"] = "learned"
@@ -127,9 +127,9 @@ class TokenDecoder(nn.Module):
         dropout: the share of each layer's input dropped in training (0: none).
     """
 
-    def __init__(self, context_size: int, embed_size: int, hidden_size: int, n_layers: int,
-                 io: StepIO, context_every_step: bool, zero_start: bool = False,
-                 dropout: float = 0.0):
+    def __init__(self, context_size: int, embed_size: int | tuple[int, ...],
+                 hidden_size: int, n_layers: int, io: StepIO, context_every_step: bool,
+                 zero_start: bool = False, dropout: float = 0.0):
         super().__init__()
         self.io = io
         self.context_every_step = context_every_step

@@ -12,7 +12,8 @@ velocities (sigmoid) and 9 offsets (tanh), as ``GrooveLstmDecoder._activate_outp
   temperature 0: a hit where the logit is above 0, probability above 0.5) and takes the
   predicted velocities and offsets. Unlike ``_sample``, they are zeroed where no hit is drawn,
   as they are in every window the decoder is trained on (the next input stays one of them;
-  ``from_tensors`` ignores them anyway);
+  ``from_tensors`` ignores them anyway), unless the data settings ask for ``magenta_feedback``
+  (an imported Magenta model, or one trained for magenta.js: then exactly ``_sample``);
 * the decoder reads the previous step's 27 numbers, the first step zeros.
 
 The encoder reads a window through the model's input transformation (the data settings'
@@ -90,9 +91,10 @@ class GrooveIO(StepIO):
     output_size = G.ITEM_SIZE
 
     def __init__(self, humanize: bool = False, tapify: bool = False,
-                 fixed_velocities: bool = False):
+                 fixed_velocities: bool = False, magenta_feedback: bool = False):
         self.flags = {"humanize": humanize, "tapify": tapify,
                       "fixed_velocities": fixed_velocities}
+        self.magenta_feedback = magenta_feedback
 
     def encoder_input(self, embed_size: int) -> nn.Module:
         return GrooveInput(**self.flags)
@@ -110,6 +112,8 @@ class GrooveIO(StepIO):
             hits = (logits > 0).float()
         else:
             hits = torch.bernoulli(torch.sigmoid(logits / temperature), generator=generator)
+        if self.magenta_feedback:
+            return torch.cat([hits, velocities, offsets], dim=-1)
         return torch.cat([hits, velocities * hits, offsets * hits], dim=-1)
 
     def reconstruction(self, outputs: Tensor, targets: Tensor) -> Tensor:
@@ -129,4 +133,5 @@ class GrooveIO(StepIO):
 @register("groove")
 def groove_io(representation: Representation, settings: DataSettings) -> GrooveIO:
     """The groove head under ``settings``' input transformations."""
-    return GrooveIO(settings.humanize, settings.tapify, settings.fixed_velocities)
+    return GrooveIO(settings.humanize, settings.tapify, settings.fixed_velocities,
+                    settings.magenta_feedback)

@@ -4,7 +4,8 @@
   path (``seq_decoder_args.params.conductor_args.params.c_size: must be a positive integer,
   got 'abc'``) and says what is allowed.
 * :class:`ConfigModel`: the pydantic base (frozen, unknown keys refused with the allowed ones
-  named); :data:`PositiveInt` and :data:`PositiveFloat`, the model's field types.
+  named); :data:`PositiveInt`, :data:`PositiveFloat` and :data:`EmbedSize`, the model's field
+  types.
 * :class:`Registry`: one table per concept (decoders, sequence decoders), config key -> params
   class. The ``{"key": ..., "params": ...}`` union is derived from it, and each params class
   builds its own module, so a key registered once is both parsed and built.
@@ -91,8 +92,21 @@ def _positive_float(value: Any) -> float:
     return float(value)
 
 
+def _embed_size(value: Any) -> int | tuple[int, ...]:
+    if isinstance(value, list | tuple):
+        if not 0 < len(value) <= MAX_PARTS:
+            raise user_error(f"must be a positive integer, or a list of 1 to {MAX_PARTS} "
+                             "(one a part of the step)", got=value)
+        return tuple(_positive_int(size) for size in value)
+    return _positive_int(value)
+
+
+MAX_PARTS = 16
 PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
 PositiveFloat = Annotated[float, BeforeValidator(_positive_float)]
+# a decoder's input features: one size, or one a part of a multi-part step (Magenta's trio
+# one-hots are 90, 90 and 512 wide)
+EmbedSize = Annotated[int | tuple[int, ...], BeforeValidator(_embed_size)]
 
 
 @dataclass(frozen=True)

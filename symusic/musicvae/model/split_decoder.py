@@ -24,7 +24,7 @@ from torch import Tensor, nn
 # decoders imports this module while it is being built (before it derives its config types):
 # only its registry exists yet, so the decoder classes are imported where they are used
 from symusic.musicvae.model.decoders import DECODERS
-from symusic.musicvae.model.params import ConfigError, Params, PositiveInt
+from symusic.musicvae.model.params import ConfigError, EmbedSize, Params, PositiveInt
 from symusic.musicvae.model.step_io import StepIO
 
 if TYPE_CHECKING:
@@ -33,34 +33,41 @@ if TYPE_CHECKING:
 
 @DECODERS.register("split")
 class SplitDecoderParams(Params):
-    """``split``: one token decoder of ``embed_size``, ``hidden_size`` and ``n_layers`` per
-    part of the step (a multi-part representation only: the trio). ``start_input`` as for
-    ``simple``."""
+    """``split``: one token decoder of ``embed_size`` (or a list, one a part), ``hidden_size``
+    and ``n_layers`` per part of the step (a multi-part representation only: the trio).
+    ``start_input`` as for ``simple``; ``context_every_step`` (default false): each core
+    decoder also reads the context at every step, as ``another`` does and Magenta's core
+    decoders do (``SplitMultiOutLstmDecoder`` over ``CategoricalLstmDecoder``s)."""
 
-    embed_size: PositiveInt
+    embed_size: EmbedSize
     hidden_size: PositiveInt
     n_layers: PositiveInt
     start_input: Literal["learned", "zeros"] = "learned"
+    context_every_step: bool = False
 
     @model_serializer(mode="wrap")
-    def _without_default_start(self, handler):
+    def _without_defaults(self, handler):
         values = handler(self)
         if values.get("start_input") == "learned":
             del values["start_input"]
+        if not values.get("context_every_step", True):
+            del values["context_every_step"]
         return values
 
     def build(self, context_size: int, io: StepIO) -> SplitDecoder:
         """One core decoder per part of ``io`` (``ConfigError`` when it has no parts)."""
         from symusic.musicvae.model.decoders import TokenDecoder
+        from symusic.musicvae.model.trio_io import part_embed_sizes
 
         parts = getattr(io, "parts", None)
         if not parts:
             raise ConfigError("decoder_args: the 'split' decoder decodes a step of several "
                               "parts (the trio representation); this model's step is one "
                               "token: use 'simple' or 'another'")
-        cores = [TokenDecoder(context_size, self.embed_size, self.hidden_size, self.n_layers,
-                              part, False, zero_start=self.start_input == "zeros")
-                 for part in parts]
+        sizes = part_embed_sizes(self.embed_size, len(parts))
+        cores = [TokenDecoder(context_size, size, self.hidden_size, self.n_layers, part,
+                              self.context_every_step, zero_start=self.start_input == "zeros")
+                 for part, size in zip(parts, sizes, strict=True)]
         return SplitDecoder(cores, io)
 
 

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from symusic.musicvae.model import loss as L
+from symusic.musicvae.model.params import ConfigError
 
 if TYPE_CHECKING:
     from symusic.data.representation import Representation
@@ -104,6 +105,9 @@ class CategoricalIO(StepIO):
         return TokenFeatures(self.input_table)
 
     def decoder_input(self, embed_size: int, zero_start: bool) -> nn.Module:
+        if not isinstance(embed_size, int):
+            raise ConfigError(f"decoder_args: embed_size {list(embed_size)} gives one size a "
+                              "part; this model's step is one token: give one size")
         # a padding row starts at zero and gets no gradient: the first input stays zeros
         return nn.Embedding(self.vocab_size + 1, embed_size,
                             padding_idx=self.start_token if zero_start else None)
@@ -133,6 +137,9 @@ def choose_tokens(
     # from the largest logit down, so a tiny temperature (1e-40) divides into -inf, never
     # inf - inf: the draw tends to the argmax instead of failing on NaN probabilities
     logits = logits.float()
+    # a subnormal temperature reads as 0 once the trainer sets flush-denormal (0 / 0 = NaN);
+    # the smallest normal float draws the same argmax
+    temperature = max(temperature, torch.finfo(torch.float32).tiny)
     probs = torch.softmax((logits - logits.amax(dim=-1, keepdim=True)) / temperature, dim=-1)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 
 from symusic.musicvae.model import loss as L
+from symusic.musicvae.model.params import ConfigError
 from symusic.musicvae.model.step_io import CategoricalIO, StepIO, choose_tokens, register
 
 if TYPE_CHECKING:
@@ -55,13 +56,27 @@ class PartsOneHot(nn.Module):
         return features.scatter_(-1, tokens + self.offsets, 1.0)
 
 
-class PartsEmbedding(nn.Module):
-    """Tokens ``[B, t, P]`` (each part's start token allowed) -> each part's embedding,
-    concatenated ``[B, t, P * embed_size]``."""
+def part_embed_sizes(embed_size: int | tuple[int, ...], parts: int) -> tuple[int, ...]:
+    """Each part's embedding size: ``embed_size`` for all, or its list one a part
+    (``ConfigError`` when the list is not one a part)."""
+    if isinstance(embed_size, int):
+        return (embed_size,) * parts
+    if len(embed_size) != parts:
+        raise ConfigError(f"decoder_args: embed_size {list(embed_size)} must give one size for "
+                          f"each of the step's {parts} parts")
+    return tuple(embed_size)
 
-    def __init__(self, parts: list[CategoricalIO], embed_size: int, zero_start: bool):
+
+class PartsEmbedding(nn.Module):
+    """Tokens ``[B, t, P]`` (each part's start token allowed) -> each part's embedding
+    (``embed_size``, or one size a part), concatenated ``[B, t, sum of the sizes]``."""
+
+    def __init__(self, parts: list[CategoricalIO], embed_size: int | tuple[int, ...],
+                 zero_start: bool):
         super().__init__()
-        self.parts = nn.ModuleList(part.decoder_input(embed_size, zero_start) for part in parts)
+        sizes = part_embed_sizes(embed_size, len(parts))
+        self.parts = nn.ModuleList(part.decoder_input(size, zero_start)
+                                   for part, size in zip(parts, sizes, strict=True))
 
     @property
     def embedding_dim(self) -> int:

@@ -28,6 +28,7 @@ from pydantic import (
 
 from symusic.data.melody import DEFAULT_PROGRAMS
 from symusic.data.representation import get_representation
+from symusic.data.settings import INPUT_SETTINGS
 from symusic.musicvae.model.config import MODEL_KEYS, ConfigError, ModelConfig
 from symusic.musicvae.model.params import ConfigModel, config_error, user_error
 
@@ -125,6 +126,9 @@ class TrainingConfig(_Strict):
     humanize: bool = False
     tapify: bool = False
     fixed_velocities: bool = False
+    # Free-running steps feed back every predicted velocity and offset, hit or not, as
+    # Magenta's GrooVAE does (for a model magenta.js runs exactly after export-magenta).
+    magenta_feedback: bool = False
 
     @field_validator("representation")
     @classmethod
@@ -139,9 +143,9 @@ class TrainingConfig(_Strict):
     @model_validator(mode="after")
     def _input_settings_fit_representation(self) -> TrainingConfig:
         allowed = get_representation(self.representation).input_settings
-        for flag in ("humanize", "tapify", "fixed_velocities"):
+        for flag in INPUT_SETTINGS:
             if getattr(self, flag) and flag not in allowed:
-                raise user_error(f"an input transformation of the groove representation, "
+                raise user_error(f"a setting of the groove representation, "
                                  f"not of {self.representation!r}", at=flag)
         return self
 

@@ -84,6 +84,7 @@ def _declared_keys(
     advanced_interval=None, print_interval=None, device=None, precision=None, grad_clip=None,
     transpose=None, eval_max_windows=None, num_advanced_samples=None, programs=None,
     extraction=None, representation=None, humanize=None, tapify=None, fixed_velocities=None,
+    magenta_feedback=None,
 ):
     """Declares the config keys to Sacred, so that ``with config.json key=value`` may set them."""
 

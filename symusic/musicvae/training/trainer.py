@@ -19,7 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 from symusic import progress
 from symusic.atomic import remove_stale_temporaries
 from symusic.data.dataset import MelodyCollection, make_eval_loader, make_train_loader
-from symusic.data.settings import DataSettings
+from symusic.data.settings import INPUT_SETTINGS, DataSettings
 from symusic.devices import auto_precision
 from symusic.musicvae import evaluation
 from symusic.musicvae.inference import TrainedModel
@@ -113,7 +113,7 @@ class Trainer:
         torch.manual_seed(cfg.seed + ctx.rank)
         self.train_data, self.eval_data = self._scan_folders()
         data_settings = DataSettings(cfg.representation, cfg.extraction, tuple(cfg.programs),
-                                     cfg.humanize, cfg.tapify, cfg.fixed_velocities)
+                                     **{flag: getattr(cfg, flag) for flag in INPUT_SETTINGS})
         self.model = MusicVAE(config.model, data_settings).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.learning_rate)
         self.scheduler = self._make_scheduler()
