@@ -6,6 +6,10 @@ against steps and against wall-clock minutes since the run started (Sacred's ``r
 
     python benchmarks/learning_curves.py --out docs/models/table1-pop-16bar.png \\
         hier=runs/pop-16bar-hier/1+runs/pop-16bar-hier/2 flat=runs/pop-16bar-flat/1
+
+A run that continued a model from its weights (``ckpt_path``, a new run counting from step 0)
+is drawn where it continues with ``--offset label=STEPS,MINUTES`` (the steps and minutes the
+model had trained before).
 """
 
 from __future__ import annotations
@@ -54,14 +58,24 @@ def main(argv: list[str] | None = None) -> None:
                         help="label=run folder, or label=run+resumed run+... (in order)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--title", default="evaluation note accuracy (z = mu)")
+    parser.add_argument("--offset", action="append", default=[],
+                        help="label=STEPS,MINUTES: that label's curves start there")
     args = parser.parse_args(argv)
+    offsets = {}
+    for item in args.offset:
+        label, at = item.split("=", 1)
+        steps_before, minutes_before = at.split(",")
+        offsets[label] = (int(steps_before), float(minutes_before))
     figure, (by_step, by_time) = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for index, item in enumerate(args.runs):
         label, folders = item.split("=", 1)
         colour = f"C{index}"
         runs = [Path(folder) for folder in folders.split("+")]
+        steps_before, minutes_before = offsets.get(label, (0, 0.0))
         for name, (steps, minutes, values) in read_curves(runs).items():
             kind, style = SERIES[name]
+            steps = [steps_before + step for step in steps]
+            minutes = [minutes_before + minute for minute in minutes]
             by_step.plot(steps, values, style, color=colour, label=f"{label}, {kind}")
             by_time.plot(minutes, values, style, color=colour, label=f"{label}, {kind}")
     by_step.set_xlabel("training step")
