@@ -64,6 +64,12 @@ class Representation:
     keeps_empty_windows: ClassVar[bool] = True  # under the magenta extraction
     input_settings: ClassVar[tuple[str, ...]] = ()  # DataSettings flags its model reads
 
+    @property
+    def part_sizes(self) -> tuple[int, ...]:
+        """The vocabularies of a step's parts: one part, the whole vocabulary (the trio sets
+        its three)."""
+        return (self.vocab_size,)
+
     def encoder_input_table(self) -> np.ndarray | None:
         """What the encoder reads of each token: ``float32 [vocab_size, F]`` fixed features,
         or ``None`` for a learned embedding (the model's ``embed_size``)."""
@@ -349,7 +355,10 @@ def get_representation(name: str) -> Representation:
     try:
         return REPRESENTATIONS[name]
     except (KeyError, TypeError):
-        known = ", ".join(repr(n) for n in {**REPRESENTATIONS, **REPRESENTATION_MODULES})
+        # the built-ins, the lazily imported ones in their declared order, then any added later
+        # (the order must not depend on which module was imported first)
+        names = dict.fromkeys([MELODY.name, DRUMS.name, *REPRESENTATION_MODULES, *REPRESENTATIONS])
+        known = ", ".join(repr(n) for n in names)
         raise ValueError(f"unknown representation {name!r} (known: {known})") from None
 
 

@@ -159,9 +159,9 @@ def magenta_variables(model) -> tuple[dict, dict[str, np.ndarray]]:
     when it does not fold exactly."""
     config = model.config
     representation = model.representation
-    part_sizes = tuple(getattr(representation, "part_sizes", (representation.vocab_size,)))
+    part_sizes = tuple(representation.part_sizes)
     settings = model.data_settings
-    if "magenta_feedback" in model.representation.input_settings and not settings.magenta_feedback:
+    if "magenta_feedback" in representation.input_settings and not settings.magenta_feedback:
         raise ExportRefused("magenta.js's GrooveDecoder feeds back every predicted velocity "
                             "and offset, where this model zeroes them without a hit; train "
                             "with magenta_feedback: true for a model magenta.js runs exactly")

@@ -193,12 +193,6 @@ def _encoder(variables: Variables, converter: ConverterSettings, state: dict
     return params, z_size
 
 
-def _part_sizes(converter: ConverterSettings) -> tuple[int, ...]:
-    """The vocabularies of a step's parts (one for a melody, drums or groove)."""
-    representation = get_representation(converter.settings.representation)
-    return tuple(getattr(representation, "part_sizes", (representation.vocab_size,)))
-
-
 def _identity_embedding(size: int) -> np.ndarray:
     """A one-hot input as an embedding: the identity, and a zero row for the start."""
     return np.vstack([np.eye(size, dtype=np.float32), np.zeros((1, size), dtype=np.float32)])
@@ -209,7 +203,7 @@ def _decoders(variables: Variables, prefix: str, context: int, converter: Conver
     """The decoder under ``prefix`` (``""`` or ``"core_decoder/"``) into the module ``key``:
     one LSTM over the whole step, or one core decoder a part (``core_decoder_P/decoder/``,
     Magenta's ``SplitMultiOutLstmDecoder``: the ``split`` decoder); its decoder args."""
-    sizes = _part_sizes(converter)
+    sizes = tuple(get_representation(converter.settings.representation).part_sizes)
     if len(sizes) == 1 or not variables.has(
             f"{prefix}core_decoder_0/decoder/multi_rnn_cell/cell_0/lstm_cell/kernel"):
         return _token_decoder(variables, prefix + "decoder/", context, sizes, state, key,

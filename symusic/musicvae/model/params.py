@@ -92,6 +92,9 @@ def _positive_float(value: Any) -> float:
     return float(value)
 
 
+MAX_PARTS = 16  # parts a step may have (the trio has 3)
+
+
 def _embed_size(value: Any) -> int | tuple[int, ...]:
     if isinstance(value, list | tuple):
         if not 0 < len(value) <= MAX_PARTS:
@@ -101,7 +104,6 @@ def _embed_size(value: Any) -> int | tuple[int, ...]:
     return _positive_int(value)
 
 
-MAX_PARTS = 16
 PositiveInt = Annotated[int, BeforeValidator(_positive_int)]
 PositiveFloat = Annotated[float, BeforeValidator(_positive_float)]
 # a decoder's input features: one size, or one a part of a multi-part step (Magenta's trio
