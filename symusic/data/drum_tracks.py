@@ -22,7 +22,7 @@ velocity 80, for one step, as the converter's ``from_tensors`` writes them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pretty_midi
@@ -163,19 +163,34 @@ def drums_to_midi(windows: np.ndarray | Sequence[np.ndarray], tempo: float = 120
                   gap_bars: int = 0, velocity: int = OUTPUT_VELOCITY) -> pretty_midi.PrettyMIDI:
     """One drum instrument (channel 10, program 0) playing ``windows`` (``[T]``, ``[N, T]``
     or a list of ``[T_i]``) one after another, ``gap_bars`` apart; each hit lasts a step."""
+    def notes(window: np.ndarray, seconds_per_step: float, first_step: int):
+        return [pretty_midi.Note(velocity, pitch, (first_step + start) * seconds_per_step,
+                                 (first_step + end) * seconds_per_step)
+                for pitch, start, end in drum_hits(window)]
+
+    return drum_track_midi(windows, 1, notes, tempo, gap_bars)
+
+
+NoteWriter = Callable[[np.ndarray, float, int], list[pretty_midi.Note]]
+
+
+def drum_track_midi(windows: np.ndarray | Sequence[np.ndarray], step_ndim: int,
+                    notes: NoteWriter, tempo: float, gap_bars: int) -> pretty_midi.PrettyMIDI:
+    """One drum instrument (channel 10, program 0) playing ``windows`` one after another,
+    ``gap_bars`` apart, at ``tempo`` bpm: one window has ``step_ndim`` dimensions (a stack or
+    a list has more); ``notes(window, seconds_per_step, first_step)`` writes a window's hits."""
     if not tempo > 0:
         raise ValueError(f"tempo must be positive, got {tempo}")
     seconds_per_step = 60.0 / tempo / STEPS_PER_QUARTER
     midi = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=tempo)
     instrument = pretty_midi.Instrument(program=0, is_drum=True, name="drums")
-    array = windows if not isinstance(windows, np.ndarray) or windows.ndim > 1 else [windows]
-    offset = 0
-    for window in array:
+    one = isinstance(windows, np.ndarray) and windows.ndim == step_ndim
+    first_step = 0
+    for window in [windows] if one else windows:
         window = np.asarray(window)
-        for pitch, start, end in drum_hits(window):
-            instrument.notes.append(pretty_midi.Note(velocity, pitch,
-                                                     (offset + start) * seconds_per_step,
-                                                     (offset + end) * seconds_per_step))
-        offset += len(window) + gap_bars * STEPS_PER_BAR
+        instrument.notes.extend(notes(window, seconds_per_step, first_step))
+        first_step += len(window) + gap_bars * STEPS_PER_BAR
+    # a played hit may lead its step into the window before
+    instrument.notes.sort(key=lambda n: (n.start, n.pitch))
     midi.instruments.append(instrument)
     return midi

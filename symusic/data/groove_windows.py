@@ -189,17 +189,7 @@ def groove_to_midi(windows: np.ndarray | Sequence[np.ndarray], tempo: float = 12
                    gap_bars: int = 0) -> pretty_midi.PrettyMIDI:
     """One drum instrument (channel 10) playing ``windows`` (``[T, 27]``, ``[N, T, 27]`` or a
     list of ``[T_i, 27]``) one after another, ``gap_bars`` apart, at ``tempo`` bpm."""
-    if not tempo > 0:
-        raise ValueError(f"tempo must be positive, got {tempo}")
-    seconds_per_step = 60.0 / tempo / STEPS_PER_QUARTER
-    midi = pretty_midi.PrettyMIDI(resolution=480, initial_tempo=tempo)
-    instrument = pretty_midi.Instrument(program=0, is_drum=True, name="drums")
-    array = windows if not isinstance(windows, np.ndarray) or windows.ndim > 2 else [windows]
-    steps = 0
-    for window in array:
-        window = np.asarray(window)
-        instrument.notes.extend(groove_notes(window, seconds_per_step, offset_steps=steps))
-        steps += len(window) + gap_bars * STEPS_PER_BAR
-    instrument.notes.sort(key=lambda n: (n.start, n.pitch))
-    midi.instruments.append(instrument)
-    return midi
+    def notes(window: np.ndarray, seconds_per_step: float, first_step: int):
+        return groove_notes(window, seconds_per_step, offset_steps=first_step)
+
+    return drum_tracks.drum_track_midi(windows, 2, notes, tempo, gap_bars)
