@@ -10,10 +10,11 @@ seconds. ``folk_corpus.tar.xz`` (beside this module) holds, in this order:
   only where the installed music21 holds the very same tune;
 * ``train/<collection>/<abc stem>-<position>.mid`` and ``eval/...``: the MIDI files, sorted.
 
-Reading is bounded and safe: the archive is read as a stream of at most ``MAX_TAR_BYTES``;
-only regular files with the names above are accepted (no links, devices, absolute paths or
-``..``), each MIDI file at most ``MAX_MIDI_BYTES``, at most ``MAX_MEMBERS`` of them. Anything
-else stops the unpack with an :class:`ArchiveError` naming the member.
+Reading is bounded and safe (:func:`checked_members`, which the groove archive shares under
+rules of its own, :class:`ArchiveRules`): the archive is read as a stream of at most
+``max_tar_bytes``; only regular files with the names above are accepted (no links, devices,
+absolute paths or ``..``), each MIDI file at most ``max_midi_bytes``, at most ``max_members``
+of them. Anything else stops the unpack with an :class:`ArchiveError` naming the member.
 
 Re-made by maintainers with ``python -m symusic.data.corpus --out data/folk --rebuild --pack
 symusic/data/folk_corpus.tar.xz``; the bytes are reproducible (sorted members, fixed owner,
@@ -23,6 +24,7 @@ mode and time).
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import lzma
 import os
@@ -41,10 +43,6 @@ FORMAT = 1
 KEY_DIGITS = 16
 META_MEMBERS = ("LICENCE.txt", "manifest.json", "index.json")
 MIDI_NAME = re.compile(r"(train|eval)/[a-z0-9]+/[A-Za-z0-9_+-][A-Za-z0-9_.+-]*\.mid")
-MAX_MEMBERS = 100_000
-MAX_MIDI_BYTES = 1 << 20
-MAX_META_BYTES = 16 << 20
-MAX_TAR_BYTES = 64 << 20  # the real tar is about a fifth of this
 MTIME = 1_700_000_000  # a fixed time, so that packing twice gives the same bytes
 
 
@@ -74,7 +72,7 @@ class _BoundedReader(io.RawIOBase):
     """A read-only stream that refuses to deliver more than ``limit`` bytes."""
 
     def __init__(self, stream, limit: int) -> None:
-        self._stream, self._left = stream, limit
+        self._stream, self._left, self._limit = stream, limit, limit
 
     def readable(self) -> bool:
         return True
@@ -82,7 +80,7 @@ class _BoundedReader(io.RawIOBase):
     def readinto(self, buffer) -> int:
         data = self._stream.read(min(len(buffer), self._left + 1))
         if len(data) > self._left:
-            raise ArchiveError(f"it unpacks to more than {MAX_TAR_BYTES >> 20} MB")
+            raise ArchiveError(f"it unpacks to more than {self._limit:,} bytes")
         self._left -= len(data)
         buffer[: len(data)] = data
         return len(data)
@@ -98,6 +96,47 @@ def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, limit: int) -> b
     if len(data) != member.size:
         raise ArchiveError(f"{member.name!r} is truncated")
     return data
+
+
+@dataclass(frozen=True)
+class ArchiveRules:
+    """What an archive may hold: its metadata members first, in this order, then MIDI files
+    whose names match ``midi_name``, within these bounds (an untrusted archive cannot write
+    outside its folder or exhaust memory)."""
+    meta_members: tuple[str, ...]
+    midi_name: re.Pattern
+    max_members: int
+    max_meta_bytes: int
+    max_midi_bytes: int = 1 << 20
+    max_tar_bytes: int = 64 << 20
+
+
+def checked_members(archive: str | os.PathLike, rules: ArchiveRules):
+    """``(name, bytes)`` of each member in order, checked against ``rules`` as it is read;
+    :class:`ArchiveError` on the first that breaks one, or on a damaged archive."""
+    try:
+        with lzma.open(archive, "rb") as xz, tarfile.open(
+                fileobj=io.BufferedReader(_BoundedReader(xz, rules.max_tar_bytes)),
+                mode="r|") as tar:
+            for count, member in enumerate(tar):
+                if count >= rules.max_members:
+                    raise ArchiveError(f"it holds more than {rules.max_members:,} members")
+                if count < len(rules.meta_members):
+                    if member.name != rules.meta_members[count]:
+                        raise ArchiveError(f"member {count + 1} is {member.name!r}, "
+                                           f"not {rules.meta_members[count]!r}")
+                    yield member.name, _read_member(tar, member, rules.max_meta_bytes)
+                elif rules.midi_name.fullmatch(member.name):
+                    yield member.name, _read_member(tar, member, rules.max_midi_bytes)
+                else:
+                    raise ArchiveError(f"unexpected member {member.name!r}")
+    except (tarfile.TarError, lzma.LZMAError, EOFError) as err:
+        raise ArchiveError(f"{type(err).__name__}: {err}") from None
+
+
+# the folk archive: at most 100,000 MIDI files of 1 MiB; the real tar is about a fifth of 64 MiB
+FOLK_RULES = ArchiveRules(META_MEMBERS, MIDI_NAME, max_members=100_000,
+                          max_meta_bytes=16 << 20)
 
 
 def _write_file(target: Path, data: bytes) -> None:
@@ -137,42 +176,27 @@ def unpack(archive: str | os.PathLike, out_dir: str | os.PathLike, wanted: Mappi
     pending: set[str] = set()  # wanted files the archive holds, not yet written
     bar = progress.bar(total=len(wanted), desc="unpacking", unit="tune", enabled=show_progress)
     try:
-        with lzma.open(archive, "rb") as xz, tarfile.open(
-                fileobj=io.BufferedReader(_BoundedReader(xz, MAX_TAR_BYTES)), mode="r|") as tar:
-            for count, member in enumerate(tar):
-                if count >= MAX_MEMBERS:
-                    raise ArchiveError(f"it holds more than {MAX_MEMBERS:,} members")
-                if count < len(META_MEMBERS):
-                    if member.name != META_MEMBERS[count]:
-                        raise ArchiveError(f"member {count + 1} is {member.name!r}, "
-                                           f"not {META_MEMBERS[count]!r}")
-                    data = _read_member(tar, member, MAX_META_BYTES)
-                    if member.name == "manifest.json":
-                        result.source = str(json.loads(data).get("source", ""))
-                    elif member.name == "index.json":
-                        index = _parse_index(data)
-                        for name, (key, reason) in index["failed"].items():
-                            if short_key(wanted.get(name, "")) == key:
-                                result.failed[name] = reason
-                                bar.update()
-                        pending = {name for name, key in wanted.items()
-                                   if index["files"].get(name) == short_key(key)}
-                        if not pending:
-                            break
-                    continue
-                if not MIDI_NAME.fullmatch(member.name):
-                    raise ArchiveError(f"unexpected member {member.name!r}")
-                data = _read_member(tar, member, MAX_MIDI_BYTES)
-                if short_key(wanted.get(member.name, "")) != index["files"].get(member.name):
-                    continue  # not wanted, or the installed music21 has other music for it
-                _write_file(out / member.name, data)
-                result.written.add(member.name)
+        for name, data in checked_members(archive, FOLK_RULES):
+            if name == "manifest.json":
+                result.source = str(json.loads(data).get("source", ""))
+            elif name == "index.json":
+                index = _parse_index(data)
+                for failed, (key, reason) in index["failed"].items():
+                    if short_key(wanted.get(failed, "")) == key:
+                        result.failed[failed] = reason
+                        bar.update()
+                pending = {wanted_name for wanted_name, key in wanted.items()
+                           if index["files"].get(wanted_name) == short_key(key)}
+                if not pending:
+                    break
+            elif name in pending:  # wanted, and the installed music21 has the same music
+                _write_file(out / name, data)
+                result.written.add(name)
                 bar.update()
-                pending.discard(member.name)
+                pending.discard(name)
                 if not pending:
                     break  # the rest of the stream holds nothing wanted
-    except (tarfile.TarError, lzma.LZMAError, EOFError, json.JSONDecodeError,
-            UnicodeDecodeError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ArchiveError(f"{type(err).__name__}: {err}") from None
     finally:
         bar.close()
@@ -184,16 +208,7 @@ def unpack(archive: str | os.PathLike, out_dir: str | os.PathLike, wanted: Mappi
 def read_metadata(archive: str | os.PathLike) -> tuple[str, dict, dict]:
     """The archive's licence note, manifest and index (``files``: path -> short key,
     ``failed``: path -> (short key, reason)), read from its first members only."""
-    found: dict[str, bytes] = {}
-    try:
-        with lzma.open(archive, "rb") as xz, tarfile.open(
-                fileobj=io.BufferedReader(_BoundedReader(xz, MAX_TAR_BYTES)), mode="r|") as tar:
-            for name, member in zip(META_MEMBERS, tar, strict=False):
-                if member.name != name:
-                    raise ArchiveError(f"{member.name!r} where {name!r} belongs")
-                found[name] = _read_member(tar, member, MAX_META_BYTES)
-    except (tarfile.TarError, lzma.LZMAError, EOFError) as err:
-        raise ArchiveError(f"{type(err).__name__}: {err}") from None
+    found = dict(itertools.islice(checked_members(archive, FOLK_RULES), len(META_MEMBERS)))
     if len(found) < len(META_MEMBERS):
         raise ArchiveError("it does not start with " + ", ".join(META_MEMBERS))
     try:
@@ -232,13 +247,19 @@ def pack(corpus_dir: str | os.PathLike, archive: str | os.PathLike, files: Mappi
     for name in sorted(files):
         if not MIDI_NAME.fullmatch(name):
             raise ValueError(f"cannot pack {name!r}: not a corpus file name")
+    write_members(archive, [*members, *((n, (corpus / n).read_bytes()) for n in sorted(files))])
+    return Path(archive)
+
+
+def write_members(archive: str | os.PathLike, members) -> None:
+    """Write ``(name, bytes)`` members in order as a reproducible ``.tar.xz`` (fixed owner,
+    mode and time), atomically: a kill leaves the previous archive whole."""
     with atomic_write(archive) as raw, \
             lzma.open(raw, "wb", preset=9 | lzma.PRESET_EXTREME) as xz, \
             tarfile.open(fileobj=xz, mode="w|", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in [*members, *((n, (corpus / n).read_bytes()) for n in sorted(files))]:
+        for name, data in members:
             info = tarfile.TarInfo(name)
             info.size, info.mtime, info.mode = len(data), MTIME, 0o644
             info.uid = info.gid = 0
             info.uname = info.gname = ""
             tar.addfile(info, io.BytesIO(data))
-    return Path(archive)

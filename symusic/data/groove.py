@@ -25,22 +25,19 @@ import csv
 import hashlib
 import io
 import json
-import lzma
 import os
 import re
-import tarfile
 from collections import Counter
 from pathlib import Path
 
 from symusic import progress
-from symusic.atomic import atomic_write
 from symusic.data.corpus_archive import (
-    MTIME,
     ArchiveError,
-    _BoundedReader,
-    _read_member,
+    ArchiveRules,
     _write_file,
+    checked_members,
     remove_stale_temporaries_under,
+    write_members,
 )
 
 ARCHIVE = Path(__file__).with_name("groove_corpus.tar.xz")
@@ -48,10 +45,8 @@ FORMAT = 1
 SPLITS = ("train", "validation", "test")
 META_MEMBERS = ("LICENSE", "ATTRIBUTION.md", "info.csv", "index.json")
 MIDI_NAME = re.compile(r"drummer[0-9]+/[A-Za-z0-9_]+/[A-Za-z0-9_.+-]+\.mid")
-MAX_MEMBERS = 2_000
-MAX_MIDI_BYTES = 1 << 20
-MAX_META_BYTES = 4 << 20
-MAX_TAR_BYTES = 64 << 20  # the real tar is about a sixth of this
+# at most 2,000 MIDI files of 1 MiB; the real tar is about a sixth of 64 MiB
+GROOVE_RULES = ArchiveRules(META_MEMBERS, MIDI_NAME, max_members=2_000, max_meta_bytes=4 << 20)
 ATTRIBUTION = """\
 # The Groove MIDI Dataset
 
@@ -110,37 +105,8 @@ def pack_groove(source: str | os.PathLike, archive: str | os.PathLike = ARCHIVE)
                ("ATTRIBUTION.md", ATTRIBUTION.encode()), ("info.csv", info),
                ("index.json", json.dumps(index, separators=(",", ":")).encode()),
                *files.items()]
-    with atomic_write(archive) as raw, \
-            lzma.open(raw, "wb", preset=9 | lzma.PRESET_EXTREME) as xz, \
-            tarfile.open(fileobj=xz, mode="w|", format=tarfile.USTAR_FORMAT) as tar:
-        for name, data in members:
-            member = tarfile.TarInfo(name)
-            member.size, member.mtime, member.mode = len(data), MTIME, 0o644
-            member.uid = member.gid = 0
-            member.uname = member.gname = ""
-            tar.addfile(member, io.BytesIO(data))
+    write_members(archive, members)
     return Path(archive)
-
-
-def _members(archive: Path):
-    """``(name, bytes)`` of each member in order, checked against the rules above."""
-    try:
-        with lzma.open(archive, "rb") as xz, tarfile.open(
-                fileobj=io.BufferedReader(_BoundedReader(xz, MAX_TAR_BYTES)), mode="r|") as tar:
-            for count, member in enumerate(tar):
-                if count >= MAX_MEMBERS:
-                    raise ArchiveError(f"it holds more than {MAX_MEMBERS:,} members")
-                if count < len(META_MEMBERS):
-                    if member.name != META_MEMBERS[count]:
-                        raise ArchiveError(f"member {count + 1} is {member.name!r}, "
-                                           f"not {META_MEMBERS[count]!r}")
-                    yield member.name, _read_member(tar, member, MAX_META_BYTES)
-                elif MIDI_NAME.fullmatch(member.name):
-                    yield member.name, _read_member(tar, member, MAX_MIDI_BYTES)
-                else:
-                    raise ArchiveError(f"unexpected member {member.name!r}")
-    except (tarfile.TarError, lzma.LZMAError, EOFError) as err:
-        raise ArchiveError(f"{type(err).__name__}: {err}") from None
 
 
 def _parse_index(data: bytes) -> dict[str, tuple[str, str]]:
@@ -174,7 +140,7 @@ def unpack_groove(out_dir: str | os.PathLike, archive: str | os.PathLike = ARCHI
     counts: Counter[str] = Counter()
     bar = progress.bar(total=1150, desc="unpacking groove", unit="file", enabled=show_progress)
     try:
-        for name, data in _members(Path(archive)):
+        for name, data in checked_members(archive, GROOVE_RULES):
             if name in META_MEMBERS:
                 if name == "index.json":
                     index = _parse_index(data)
@@ -211,7 +177,7 @@ def _write_if_changed(target: Path, data: bytes) -> None:
 def groove_file(name: str, archive: str | os.PathLike = ARCHIVE) -> bytes:
     """The bytes of one shipped MIDI file (``drummer1/session1/...mid``); ``KeyError`` when
     the archive does not hold it."""
-    for member, data in _members(Path(archive)):
+    for member, data in checked_members(archive, GROOVE_RULES):
         if member == name:
             return data
     raise KeyError(name)

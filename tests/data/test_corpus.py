@@ -1,6 +1,7 @@
 """The built-in folk corpus: real tunes, a clean train/eval split, idempotent builds."""
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -192,7 +193,7 @@ def member(name: str, data: bytes = b"MThd", kind: bytes = tarfile.REGTYPE, link
     (member("train/essen/a-0001.mid", kind=tarfile.LNKTYPE, link="LICENCE.txt"),
      "not a regular file"),
     (member("train/essen", kind=tarfile.DIRTYPE), "unexpected member"),
-    (member("train/essen/big-0001.mid", b"x" * (corpus_archive.MAX_MIDI_BYTES + 1)),
+    (member("train/essen/big-0001.mid", b"x" * (corpus_archive.FOLK_RULES.max_midi_bytes + 1)),
      "at most"),
 ])
 def test_unpack_refuses_what_a_corpus_archive_cannot_hold(tmp_path, bad, message):
@@ -211,7 +212,8 @@ def test_unpack_is_bounded_and_needs_its_metadata_first(tmp_path, monkeypatch):
         corpus_archive.unpack(archive, tmp_path / "out", {}, False)
     many = [member(f"train/essen/t-{i:04d}.mid", b"\0" * 4000) for i in range(40)]
     archive = write_archive(tmp_path / "b.tar.xz", many)
-    monkeypatch.setattr(corpus_archive, "MAX_TAR_BYTES", 100_000)
+    monkeypatch.setattr(corpus_archive, "FOLK_RULES", dataclasses.replace(
+        corpus_archive.FOLK_RULES, max_tar_bytes=100_000))
     with pytest.raises(corpus_archive.ArchiveError, match="more than"):
         corpus_archive.unpack(archive, tmp_path / "out", {m.name: KEY for m, _ in many}, False)
     (tmp_path / "c.tar.xz").write_bytes(b"\xfd7zXZ\0 not really")
