@@ -6,10 +6,11 @@
 
 ``TrainedModel.load(name).sample(n, seed=...)`` end to end (z drawn, decoded, tokens back as
 numpy), the two paths interleaved (A, B, A, B, ...) in one process; the median and the best
-of ``--repeats``. "nn.LSTM per step" is the free-running loop as it was before issue 23 (each
-step one ``TokenDecoder.forward`` call: embedding, concatenation, a one-step ``nn.LSTM``
-call, the output layer); the other is the decoders' own path since issue 23
-(``recurrent.decoding_step``: ``LSTMStepper``). The tokens of both are compared.
+of ``--repeats``. "nn.LSTM per step" is the free-running loop as it was before issue 23, kept
+as the decoders' plain path (``force_step_loop``: each step one ``TokenDecoder.forward`` call:
+embedding, concatenation, a one-step ``nn.LSTM`` call, the output layer); the other is the
+decoders' own path since issue 23 (``recurrent.decoding_step``: ``LSTMStepper``). The tokens
+of both are compared.
 """
 
 from __future__ import annotations
@@ -18,36 +19,11 @@ import argparse
 import os
 import statistics
 import time
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 from symusic.musicvae.inference import TrainedModel
-from symusic.musicvae.model.seq_decoders import TokenSeqDecoder
-
-
-def lstm_call_per_step(self, context, length, first_input, temperature, generator):
-    """``TokenSeqDecoder.free_running`` before issue 23: one ``nn.LSTM`` call per step."""
-    temperature = self.temperature if temperature is None else temperature
-    item, state = first_input, self.decoder.initial_state(context)
-    items = []
-    for _ in range(length):
-        outputs, state = self.decoder(item[:, None], context, state)
-        item = self.io.choose(outputs[:, 0], temperature, generator)
-        items.append(item)
-    return torch.stack(items, dim=1)
-
-
-@contextmanager
-def free_running(path):
-    own = TokenSeqDecoder.free_running
-    if path is not None:
-        TokenSeqDecoder.free_running = path
-    try:
-        yield
-    finally:
-        TokenSeqDecoder.free_running = own
 
 
 def main() -> None:
@@ -64,18 +40,18 @@ def main() -> None:
           f"load {os.getloadavg()[0]:.2f}")
     print("| model | samples | path | median ms | best ms | same tokens |")
     print("|---|---|---|---|---|---|")
-    paths = {"nn.LSTM per step": lstm_call_per_step, "LSTMStepper (the decoders' own)": None}
+    paths = {"nn.LSTM per step": True, "LSTMStepper (the decoders' own)": False}
     for name in args.models:
         model = TrainedModel.load(name)
         times: dict[str, list[float]] = {label: [] for label in paths}
         tokens: dict[str, np.ndarray] = {}
         for repeat in range(args.repeats + 1):
-            for label, path in paths.items():
-                with free_running(path):
-                    start = time.perf_counter()
-                    tokens[label] = model.sample(args.n, seed=repeat)
-                    if repeat:  # the first round warms up
-                        times[label].append(time.perf_counter() - start)
+            for label, per_call in paths.items():
+                model.model.force_step_loop = per_call
+                start = time.perf_counter()
+                tokens[label] = model.sample(args.n, seed=repeat)
+                if repeat:  # the first round warms up
+                    times[label].append(time.perf_counter() - start)
         first = tokens["nn.LSTM per step"]
         same = all(np.array_equal(first, t) for t in tokens.values())
         for label, values in times.items():

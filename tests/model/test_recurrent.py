@@ -12,7 +12,6 @@ from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.model import ModelConfig, MusicVAE
 from symusic.musicvae.model.decoders import TokenDecoder
 from symusic.musicvae.model.recurrent import LSTMStepper, decoding_step
-from symusic.musicvae.model.seq_decoders import TokenSeqDecoder
 
 
 def run_both(lstm: nn.LSTM, context_size: int, steps: int = 12, batch: int = 5,
@@ -87,19 +86,7 @@ def test_it_reads_the_weights_and_adds_no_parameters():
 # --- the decoders' generation through it --------------------------------------------------------
 
 
-def nn_lstm_free_running(self, context, length, first_input, temperature, generator):
-    """TokenSeqDecoder.free_running before issue 23: one decoder (nn.LSTM) call per step."""
-    temperature = self.temperature if temperature is None else temperature
-    item, state = first_input, self.decoder.initial_state(context)
-    items = []
-    for _ in range(length):
-        outputs, state = self.decoder(item[:, None], context, state)
-        item = self.io.choose(outputs[:, 0], temperature, generator)
-        items.append(item)
-    return torch.stack(items, dim=1)
-
-
-def both_ways(model, monkeypatch, **options):
+def both_ways(model, **options):
     """(tokens decoded through LSTMStepper, the same through one nn.LSTM call per step)."""
     z = torch.randn(6, model.config.z_size, generator=torch.Generator().manual_seed(3))
 
@@ -108,23 +95,24 @@ def both_ways(model, monkeypatch, **options):
         return model.decode(z, generator=generator, **options)
 
     stepped = decode()
-    with monkeypatch.context() as patch:
-        patch.setattr(TokenSeqDecoder, "free_running", nn_lstm_free_running)
+    model.force_step_loop = True
+    try:
         reference = decode()
+    finally:
+        model.force_step_loop = False
     return stepped, reference
 
 
 @pytest.mark.parametrize("kind", ["simple", "another", "hier"])
 @pytest.mark.parametrize("temperature", [0.0, 1.0])
-def test_generation_equals_one_nn_lstm_call_per_step(kind, temperature, make_model_dict,
-                                                     monkeypatch):
+def test_generation_equals_one_nn_lstm_call_per_step(kind, temperature, make_model_dict):
     torch.manual_seed(0)
     model = MusicVAE(ModelConfig.from_dict(make_model_dict(kind), seq_len=32)).eval()
     calls = []
     for module in model.decoder.modules():
         if isinstance(module, TokenDecoder):
             module.register_forward_hook(lambda *_: calls.append(1))
-    stepped, reference = both_ways(model, monkeypatch, temperature=temperature)
+    stepped, reference = both_ways(model, temperature=temperature)
     assert torch.equal(stepped, reference)
     assert len(calls) == 32  # the reference's 32 steps; the stepped path made no such call
 
@@ -141,9 +129,9 @@ def test_in_training_mode_generation_keeps_the_decoders_own_step(make_model_dict
 
 
 @pytest.mark.parametrize("name", ["folk-mel-2bar", "folk-mel-16bar-hier"])
-def test_a_shipped_checkpoint_generates_as_before(name, monkeypatch):
+def test_a_shipped_checkpoint_generates_as_before(name):
     model = TrainedModel.load(name).model
-    stepped, reference = both_ways(model, monkeypatch, temperature=1.0)
+    stepped, reference = both_ways(model, temperature=1.0)
     assert torch.equal(stepped, reference)
     # step by step on the generated tokens, its outputs are the fused teacher-forced logits
     decoder = getattr(model.decoder, "inner", model.decoder).decoder

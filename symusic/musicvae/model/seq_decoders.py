@@ -197,7 +197,8 @@ class TokenSeqDecoder(SeqDecoder):
     """Unrolls a token decoder (``greedy``, ``sample``); ``temperature`` 0 is greedy (the most
     likely item), > 0 samples.
 
-    ``force_step_loop`` makes training run one step per LSTM call (for tests and benchmarks).
+    ``force_step_loop`` makes training and generation run one decoder (``nn.LSTM``) call per
+    step: the plain path, which tests and benchmarks hold the fused and stepped paths against.
     """
 
     def __init__(self, decoder: TokenDecoder, temperature: float):
@@ -240,13 +241,20 @@ class TokenSeqDecoder(SeqDecoder):
         """Step by step, each step's input the previous step's chosen item."""
         temperature = self.temperature if temperature is None else temperature
         item, state = first_input, self.decoder.initial_state(context)
-        step = decoding_step(self.decoder, context)  # no nn.LSTM call per step (issue 23)
+        step = (self._decoder_call_per_step(context) if self.force_step_loop
+                else decoding_step(self.decoder, context))  # no nn.LSTM call a step (issue 23)
         items = []
         for _ in range(length):
             outputs, state = step(item, state)
             item = self.io.choose(outputs, temperature, generator)
             items.append(item)
         return torch.stack(items, dim=1)
+
+    def _decoder_call_per_step(self, context: Tensor):
+        def step(item: Tensor, state):
+            outputs, state = self.decoder(item[:, None], context, state)
+            return outputs[:, 0], state
+        return step
 
 
 class HierSeqDecoder(SeqDecoder):

@@ -175,7 +175,7 @@ class MusicVAE(nn.Module):
 
     @property
     def force_step_loop(self) -> bool:
-        """Train step by step even when a fused LSTM call could do (tests, benchmarks)."""
+        """Train and generate with one decoder call a step, the plain path (tests, benchmarks)."""
         return any(m.force_step_loop for m in self.modules() if isinstance(m, TokenSeqDecoder))
 
     @force_step_loop.setter
