@@ -22,7 +22,7 @@ same batches give the same figures. This module imports no command-line module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sized
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,29 @@ from symusic.musicvae.tools import metrics
 WHICH_Z = {
     "accuracies": "z = mu (teacher-forced: the true previous token; sampled: greedy free-running)",
     "elbo_nats, reconstruction_nats, kl": "z drawn once from q(z|x) (seeded), beta 1, no free bits",
+}
+
+
+@dataclass(frozen=True)
+class RepresentationFigures:
+    """What a representation adds to the token figures: ``step_accuracies(predicted, target)``
+    in place of the token and note accuracies running free (a groove's hits),
+    ``reconstruction(predicted, target)``, figures of each reconstruction, and ``section``, a
+    report section ``(key, report(windows, samples, halves))`` beside the prior samples'."""
+    step_accuracies: Callable[[np.ndarray, np.ndarray], tuple[float, float]] | None = None
+    reconstruction: Callable[[np.ndarray, np.ndarray], dict[str, float]] | None = None
+    section: tuple[str, Callable[..., dict[str, Any]]] | None = None
+
+
+EXTRA_FIGURES: dict[str, RepresentationFigures] = {
+    drum_evaluation.REPRESENTATION: RepresentationFigures(  # hits, per class
+        reconstruction=drum_evaluation.hit_figures, section=("drums", drum_evaluation.drum_report)),
+    groove_evaluation.REPRESENTATION: RepresentationFigures(  # hits, not tokens, and the feel
+        step_accuracies=groove_evaluation.step_accuracies,
+        reconstruction=groove_evaluation.reconstruction_figures),
+    trio_evaluation.REPRESENTATION: RepresentationFigures(  # each part's figures
+        reconstruction=trio_evaluation.reconstruction_figures,
+        section=("trio", trio_evaluation.trio_report)),
 }
 
 
@@ -130,9 +153,9 @@ def reconstructions(model, batches: Iterable[torch.Tensor], seed: int = 0,
     means = {name: total / max(count, 1) for name, total in sums.items()}
     predicted, target = np.concatenate(greedy), np.concatenate(targets)
     representation = model.representation
-    if representation.name == groove_evaluation.REPRESENTATION:  # hits, not tokens
-        sampled_accuracy, sampled_note_accuracy = groove_evaluation.step_accuracies(
-            predicted, target)
+    extra = EXTRA_FIGURES.get(representation.name, RepresentationFigures())
+    if extra.step_accuracies is not None:
+        sampled_accuracy, sampled_note_accuracy = extra.step_accuracies(predicted, target)
     else:
         sampled_accuracy = metrics.token_accuracy(predicted, target)
         sampled_note_accuracy = metrics.note_accuracy(predicted, target, representation)
@@ -145,20 +168,10 @@ def reconstructions(model, batches: Iterable[torch.Tensor], seed: int = 0,
     }
     windows = {"target": target, "teacher_forced": np.concatenate(teacher_forced),
                "sampled": predicted}
-    if representation.name == drum_evaluation.REPRESENTATION:  # hits, per class
+    if extra.reconstruction is not None:
         for name in ("teacher_forced", "sampled"):
             figures.update({f"{name}_{key}": value for key, value in
-                            drum_evaluation.hit_figures(windows[name], target).items()})
-    if representation.name == groove_evaluation.REPRESENTATION:  # hits and the feel
-        for name in ("teacher_forced", "sampled"):
-            figures.update({f"{name}_{key}": value for key, value in
-                            groove_evaluation.reconstruction_figures(windows[name],
-                                                                     target).items()})
-    if representation.name == trio_evaluation.REPRESENTATION:  # each part's figures
-        for name in ("teacher_forced", "sampled"):
-            figures.update({f"{name}_{key}": value for key, value in
-                            trio_evaluation.reconstruction_figures(windows[name],
-                                                                   target).items()})
+                            extra.reconstruction(windows[name], target).items()})
     if structure.has_structure(target, representation):
         reference = structure.repetition_profile(target, representation)
         for name in ("teacher_forced", "sampled"):
@@ -227,12 +240,10 @@ def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: fl
                                                      trained.representation),
         "interpolation": interpolation_metrics(model, windows, interp_pairs, interp_steps, rng),
     }
-    if trained.representation.name == drum_evaluation.REPRESENTATION:
-        report["drums"] = drum_evaluation.drum_report(windows, samples,
-                                                      (half[:split], half[split:]))
-    if trained.representation.name == trio_evaluation.REPRESENTATION:
-        report["trio"] = trio_evaluation.trio_report(windows, samples,
-                                                     (half[:split], half[split:]))
+    extra = EXTRA_FIGURES.get(trained.representation.name, RepresentationFigures())
+    if extra.section is not None:
+        key, section = extra.section
+        report[key] = section(windows, samples, (half[:split], half[split:]))
     if structure.has_structure(windows, trained.representation):
         report["repetition"] = structure.structure_report(
             windows, trained.representation, prior_samples=samples,
