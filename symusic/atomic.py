@@ -41,6 +41,19 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         raise
 
 
+def folder_problem(folder: Path, option: str = "--out") -> str | None:
+    """Why nothing can be written in ``folder`` (one line), or None. Creates the folder."""
+    if folder.exists() and not folder.is_dir():
+        return f"{option} {folder} is a file, not a folder"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as err:
+        return f"{option} {folder} is not a writable folder: {err.strerror or err}"
+    return None
+
+
 def current_umask() -> int:
     """This process's umask (read from /proc where it can be, so it is never changed)."""
     try:

@@ -68,7 +68,8 @@ class Demo:
 
 def corpus_phase(demo: Demo) -> None:
     """Unpack the shipped folk corpus (builds only what the archive lacks)."""
-    from symusic.data.corpus import build_corpus, folder_problem
+    from symusic.atomic import folder_problem
+    from symusic.data.corpus import build_corpus
     from symusic.data.corpus_archive import ArchiveError
 
     if problem := folder_problem(Path(demo.args.corpus), "--corpus"):

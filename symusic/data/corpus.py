@@ -32,7 +32,6 @@ import os
 import re
 import signal
 import sys
-import tempfile
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -260,19 +259,6 @@ def _build_from_abc(todo: list[Tune], out: Path, workers: int, show_progress: bo
         pool.shutdown()
     finally:
         bar.close()
-
-
-def folder_problem(folder: Path, option: str = "--out") -> str | None:
-    """Why nothing can be written in ``folder`` (one line), or None. Creates the folder."""
-    if folder.exists() and not folder.is_dir():
-        return f"{option} {folder} is a file, not a folder"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
-            pass
-    except OSError as err:
-        return f"{option} {folder} is not a writable folder: {err.strerror or err}"
-    return None
 
 
 def build_corpus(out_dir: str | os.PathLike, limit: int | None = None,

@@ -29,10 +29,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from symusic.atomic import folder_problem
 from symusic.data.corpus import (
     LICENCE_NOTE,
     build_corpus,
-    folder_problem,
     list_tunes,
     select_tunes,
 )

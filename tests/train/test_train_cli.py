@@ -131,6 +131,15 @@ def test_a_wrong_config_key_stops_at_start_with_its_name(folk_dirs, tmp_path):
     assert not (tmp_path / "runs" / "1" / "checkpoints").exists()
 
 
+def test_a_runs_folder_under_a_file_is_one_line_before_any_work(folk_dirs, tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    config = write_config(tmp_path, "ok.json", tiny_config(folk_dirs.train, folk_dirs.eval))
+    result = run_train(config, tmp_path / "a_file" / "runs")
+    assert result.returncode != 0
+    assert "-F " in result.stderr and "is not a writable folder" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_an_empty_train_folder_is_a_clear_error(folk_dirs, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -19,7 +19,6 @@ import os
 import secrets
 import signal
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from sacred.observers import FileStorageObserver
 from sacred.utils import apply_backspaces_and_linefeeds
 
 import symusic.progress  # noqa: F401  (notes if stdout is a terminal before Sacred pipes it)
+from symusic.atomic import folder_problem
 from symusic.musicvae.model.config import ConfigError
 from symusic.musicvae.training.config import ExperimentConfig
 from symusic.musicvae.training.config_file import check_command_line, use_safe_config_files
@@ -103,12 +103,8 @@ def runs_folder_problem(argv: list[str]) -> str | None:
             folder = Path(arg.split("=", 1)[1])
         else:
             continue
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=folder):
-                pass
-        except OSError as err:
-            return f"-F {folder}: cannot write run folders there ({err.strerror or err})"
+        if problem := folder_problem(folder, "-F"):
+            return problem
     return None
 
 
