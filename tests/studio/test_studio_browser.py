@@ -11,23 +11,16 @@ from __future__ import annotations
 
 import io
 import os
-import queue
 import re
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pretty_midi
 import pytest
 from midi_files import instrument, scale_walk, write_midi
+from studio_helpers import browser_page, studio_server, wait_until
 
 from symusic.data.midi_io import melody_notes
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 STEP_S = 0.125  # a 16th at the page's default 120 BPM
 
 pytestmark = pytest.mark.browser
@@ -36,50 +29,15 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def server(checkpoint, data_dir):
     """The studio on a free port; yields its address (read from what it prints)."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "symusic.studio", str(checkpoint), "--data", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout],
-                     daemon=True).start()
-    seen = []
-    try:
-        while True:
-            line = lines.get(timeout=90)
-            seen.append(line)
-            if match := re.search(r"serving at (http://\S+)", line):
-                break
-        yield match.group(1)
-    except queue.Empty:
-        pytest.fail(f"the studio did not start: {''.join(seen)}")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
+    with studio_server(str(checkpoint), "--data", str(data_dir)) as address:
+        yield address
 
 
 @pytest.fixture(scope="module")
 def page(server):
     """A Chromium page on the studio; fails the test on any uncaught script error."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent: the browser test needs Debian's chromium "
-                    "(apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900},
-                                      accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(30_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda err: errors.append(str(err)))
-        page.on("console", lambda msg: errors.append(msg.text)
-                if "Content Security Policy" in msg.text else None)  # the app under its CSP
-        page.goto(server)
-        page.wait_for_selector("body[data-ready='1']")
+    with browser_page(server) as page:
         yield page
-        browser.close()
-        assert errors == [], errors
 
 
 def screenshot(page, name: str) -> None:
@@ -87,16 +45,6 @@ def screenshot(page, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
-
-
-def wait_until(page, expression: str, timeout_s: float = 30.0) -> None:
-    """Poll a JavaScript expression until it is true. (``page.wait_for_function`` would eval
-    the string inside the page, which the studio's Content-Security-Policy forbids.)"""
-    deadline = time.monotonic() + timeout_s
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {expression}")
-        time.sleep(0.05)
 
 
 def set_range(page, selector: str, value: float) -> None:

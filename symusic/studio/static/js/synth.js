@@ -99,6 +99,44 @@ function scheduleHit(ctx, output, row, start) {
   return { stop() { for (const source of sources) source.stop(); } };
 }
 
+/**
+ * The handle of what was just scheduled from t0 (`sources` into `master`): its animation loop
+ * calls follow(elapsed seconds) each frame until `total` seconds have played; stop(), then or
+ * earlier, silences the sources, calls end() and resolves the handle's `done` promise.
+ */
+function startPlayback(ctx, master, sources, t0, total, follow, end) {
+  let frame = null;
+  let resolveDone;
+  const done = new Promise((resolve) => { resolveDone = resolve; });
+  const handle = {
+    done,
+    stop() {
+      cancelAnimationFrame(frame);
+      for (const source of sources) {
+        try { source.stop(); } catch { /* not started yet or already stopped */ }
+      }
+      master.disconnect();
+      end();
+      document.body.dataset.playing = "";
+      if (current === handle) current = null;
+      resolveDone();
+    },
+  };
+  const tick = () => {
+    const elapsed = ctx.currentTime - t0;
+    if (elapsed >= total) {
+      handle.stop();
+      return;
+    }
+    follow(elapsed);
+    frame = requestAnimationFrame(tick);
+  };
+  document.body.dataset.playing = "1";
+  current = handle;
+  frame = requestAnimationFrame(tick);
+  return handle;
+}
+
 /** Stop whatever is playing. */
 export function stop() {
   if (current) current.stop();
@@ -134,43 +172,17 @@ export function play(melodies, { onStep = () => {} } = {}) {
     }
     offset += tokens.length;
   }
-  const total = offset * stepSeconds;
-  let frame = null;
   let shown = -1;
-  let resolveDone;
-  const done = new Promise((resolve) => { resolveDone = resolve; });
-  const handle = {
-    done,
-    stop() {
-      cancelAnimationFrame(frame);
-      for (const osc of oscillators) {
-        try { osc.stop(); } catch { /* not started yet or already stopped */ }
-      }
-      master.disconnect();
-      if (shown >= 0) onStep(shown, null);
-      document.body.dataset.playing = "";
-      if (current === handle) current = null;
-      resolveDone();
-    },
-  };
-  const tick = () => {
-    const elapsed = ctx.currentTime - t0;
-    if (elapsed >= total) {
-      handle.stop();
-      return;
-    }
+  const follow = (elapsed) => {
     const step = Math.max(0, Math.floor(elapsed / stepSeconds));
     let index = offsets.length - 1;
     while (index > 0 && offsets[index] > step) index -= 1;
     if (shown >= 0 && shown !== index) onStep(shown, null);
     shown = index;
     onStep(index, step - offsets[index]);
-    frame = requestAnimationFrame(tick);
   };
-  document.body.dataset.playing = "1";
-  current = handle;
-  frame = requestAnimationFrame(tick);
-  return handle;
+  const end = () => { if (shown >= 0) onStep(shown, null); };
+  return startPlayback(ctx, master, oscillators, t0, offset * stepSeconds, follow, end);
 }
 
 /**
@@ -193,35 +205,7 @@ export function playHits(hits, steps, { stepSeconds, onStep = () => {} }) {
     level.connect(master);
     sources.push(scheduleHit(ctx, level, hit.row, t0 + Math.max(hit.time, 0) * stepSeconds));
   }
-  const total = steps * stepSeconds;
-  let frame = null;
-  let resolveDone;
-  const done = new Promise((resolve) => { resolveDone = resolve; });
-  const handle = {
-    done,
-    stop() {
-      cancelAnimationFrame(frame);
-      for (const source of sources) {
-        try { source.stop(); } catch { /* not started yet or already stopped */ }
-      }
-      master.disconnect();
-      onStep(null);
-      document.body.dataset.playing = "";
-      if (current === handle) current = null;
-      resolveDone();
-    },
-  };
-  const tick = () => {
-    const elapsed = ctx.currentTime - t0;
-    if (elapsed >= total) {
-      handle.stop();
-      return;
-    }
-    onStep(Math.max(0, Math.floor(elapsed / stepSeconds)));
-    frame = requestAnimationFrame(tick);
-  };
-  document.body.dataset.playing = "1";
-  current = handle;
-  frame = requestAnimationFrame(tick);
-  return handle;
+  const follow = (elapsed) => onStep(Math.max(0, Math.floor(elapsed / stepSeconds)));
+  return startPlayback(ctx, master, sources, t0, steps * stepSeconds, follow,
+                       () => onStep(null));
 }
