@@ -8,8 +8,9 @@ against steps and against wall-clock minutes since the run started (Sacred's ``r
         hier=runs/pop-16bar-hier/1+runs/pop-16bar-hier/2 flat=runs/pop-16bar-flat/1
 
 A run that continued a model from its weights (``ckpt_path``, a new run counting from step 0)
-is drawn where it continues with ``--offset label=STEPS,MINUTES`` (the steps and minutes the
-model had trained before).
+follows on from the run before it in a ``+`` chain; one continued from a shipped model is drawn
+where it continues with ``--offset label=STEPS,MINUTES`` (the steps and minutes the model had
+trained before).
 """
 
 from __future__ import annotations
@@ -29,25 +30,32 @@ SERIES = {"eval.teacher_forced_note_accuracy": ("teacher-forced", "-"),
 
 
 def read_curves(runs: list[Path]) -> dict[str, tuple[list[int], list[float], list[float]]]:
-    """``{metric: (steps, minutes, values)}`` of a run and the runs that resumed it, in order:
-    each one's minutes follow on from the last value logged by the one before."""
+    """``{metric: (steps, minutes, values)}`` of a run and the runs that continued it, in order:
+    each one's minutes follow on from the one before's stop (Sacred's ``stop_time``, else its
+    last logged value), and a run that counts from step 0 again (continued from the weights,
+    ``ckpt_path``) follows on from the last step the one before logged."""
     curves: dict[str, tuple[list[int], list[float], list[float]]] = {
         name: ([], [], []) for name in SERIES}
-    offset = 0.0
+    offset, step_offset, last_step = 0.0, 0, 0
     for run in runs:
         metrics = json.loads((run / "metrics.json").read_text())
-        started = json.loads((run / "run.json").read_text()).get("start_time")
-        first = datetime.fromisoformat(started) if started else min(
-            datetime.fromisoformat(t) for m in metrics.values() for t in m["timestamps"])
-        last = max(datetime.fromisoformat(t) for m in metrics.values() for t in m["timestamps"])
+        record = json.loads((run / "run.json").read_text())
+        started, stopped = record.get("start_time"), record.get("stop_time")
+        stamps = [datetime.fromisoformat(t) for m in metrics.values() for t in m["timestamps"]]
+        first = datetime.fromisoformat(started) if started else min(stamps)
+        last = datetime.fromisoformat(stopped) if stopped else max(stamps)
+        run_steps = [step for m in metrics.values() for step in m["steps"]]
+        if run_steps and min(run_steps) <= last_step:
+            step_offset = last_step
         for name in SERIES:
             if name in metrics:
                 steps, minutes, values = curves[name]
-                steps += metrics[name]["steps"]
+                steps += [step_offset + step for step in metrics[name]["steps"]]
                 minutes += [offset + (datetime.fromisoformat(t) - first).total_seconds() / 60
                             for t in metrics[name]["timestamps"]]
                 values += metrics[name]["values"]
         offset += (last - first).total_seconds() / 60
+        last_step = step_offset + max(run_steps, default=0)
     return {name: curve for name, curve in curves.items() if curve[0]}
 
 
