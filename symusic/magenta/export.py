@@ -159,7 +159,7 @@ def magenta_variables(model) -> tuple[dict, dict[str, np.ndarray]]:
     when it does not fold exactly."""
     config = model.config
     representation = model.representation
-    part_sizes = tuple(representation.part_sizes)
+    part_sizes = representation.part_sizes
     settings = model.data_settings
     if "magenta_feedback" in representation.input_settings and not settings.magenta_feedback:
         raise ExportRefused("magenta.js's GrooveDecoder feeds back every predicted velocity "

@@ -203,7 +203,7 @@ def _decoders(variables: Variables, prefix: str, context: int, converter: Conver
     """The decoder under ``prefix`` (``""`` or ``"core_decoder/"``) into the module ``key``:
     one LSTM over the whole step, or one core decoder a part (``core_decoder_P/decoder/``,
     Magenta's ``SplitMultiOutLstmDecoder``: the ``split`` decoder); its decoder args."""
-    sizes = tuple(get_representation(converter.settings.representation).part_sizes)
+    sizes = get_representation(converter.settings.representation).part_sizes
     if len(sizes) == 1 or not variables.has(
             f"{prefix}core_decoder_0/decoder/multi_rnn_cell/cell_0/lstm_cell/kernel"):
         return _token_decoder(variables, prefix + "decoder/", context, sizes, state, key,
