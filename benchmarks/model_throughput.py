@@ -35,8 +35,8 @@ from dataclasses import dataclass
 import torch
 
 from symusic.data.tokens import NUM_CLASSES
+from symusic.devices import UnsupportedPrecision, check_bf16_lstm
 from symusic.musicvae.model import ModelConfig, MusicVAE
-from symusic.musicvae.training.trainer import UnsupportedPrecision, check_bf16_lstm
 
 EMBED = 12
 

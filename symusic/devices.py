@@ -1,4 +1,5 @@
-"""One reading of a device setting, for the training config and the command lines alike."""
+"""One reading of a device setting and of a precision setting, for the training config and the
+command lines alike."""
 
 from __future__ import annotations
 
@@ -72,3 +73,41 @@ def auto_precision(device: torch.device) -> tuple[str, str]:
             return "bf16", f"this CPU has {'/'.join(sorted(flags))}"
         return "fp32", "this CPU has no AVX512-BF16 or AMX"
     return "fp32", f"bf16 is not chosen on {device.type}"
+
+
+class UnsupportedPrecision(RuntimeError):
+    """The config asks for a precision this device cannot train in."""
+
+
+def check_bf16_lstm(device: torch.device) -> None:
+    """Fail at start-up, not mid-run, where this device cannot run an LSTM under bf16 autocast.
+
+    On CPUs without AVX512-BF16, oneDNN has no bf16 LSTM ("could not create a primitive
+    descriptor"): such a run must use fp32.
+    """
+    probe = torch.nn.LSTM(8, 8).to(device)
+    try:
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
+            probe(torch.zeros(2, 1, 8, device=device))[0].float().sum().backward()
+    except RuntimeError as err:
+        raise UnsupportedPrecision(
+            f"precision: 'bf16' is not supported for LSTMs on this {device.type} "
+            f"({str(err).splitlines()[0][:120]}); use 'fp32'"
+        ) from None
+
+
+def choose_precision(setting: str, device: torch.device) -> tuple[str, str]:
+    """The precision a run trains in, and why: ``fp32`` and ``bf16`` as asked (``bf16`` checked
+    at start-up), ``auto`` bf16 where the device has fast bf16 and its LSTM runs, else fp32."""
+    if setting == "fp32":
+        return "fp32", "as configured"
+    if setting == "bf16":
+        check_bf16_lstm(device)
+        return "bf16", "as configured"
+    precision, reason = auto_precision(device)
+    if precision == "bf16":
+        try:
+            check_bf16_lstm(device)
+        except UnsupportedPrecision:
+            return "fp32", f"auto: {reason}, but its bf16 LSTM does not run"
+    return precision, f"auto: {reason}"

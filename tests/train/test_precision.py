@@ -7,9 +7,8 @@ import pytest
 import torch
 
 from symusic import devices
-from symusic.musicvae.training import trainer as trainer_module
+from symusic.devices import UnsupportedPrecision, choose_precision
 from symusic.musicvae.training.config import ExperimentConfig
-from symusic.musicvae.training.trainer import UnsupportedPrecision, choose_precision
 
 from .test_train_cli import tiny_config
 from .test_trainer_faults import make_trainer
@@ -44,7 +43,7 @@ def test_auto_falls_back_to_fp32_where_the_bf16_lstm_does_not_run(monkeypatch):
     def refuse(device):
         raise UnsupportedPrecision("no bf16 LSTM")
 
-    monkeypatch.setattr(trainer_module, "check_bf16_lstm", refuse)
+    monkeypatch.setattr(devices, "check_bf16_lstm", refuse)
     precision, reason = choose_precision("auto", CPU)
     assert precision == "fp32" and "does not run" in reason
     assert choose_precision("fp32", CPU) == ("fp32", "as configured")
@@ -62,7 +61,7 @@ def test_auto_is_the_default_and_the_start_up_line_names_the_choice(
     assert trainer.precision == "fp32"
     assert "fp32 (auto: this CPU has no AVX512-BF16 or AMX)" in trainer.describe()
     monkeypatch.setattr(devices, "cpu_bf16_flags", lambda: {"amx_bf16"})
-    monkeypatch.setattr(trainer_module, "check_bf16_lstm", lambda device: None)
+    monkeypatch.setattr(devices, "check_bf16_lstm", lambda device: None)
     trainer = make_trainer(folk_dirs, tmp_path / "bf16", precision="auto")
     assert trainer.precision == "bf16"
     assert "bf16 (auto: this CPU has amx_bf16)" in trainer.describe()

@@ -7,15 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from symusic.devices import UnsupportedPrecision, check_bf16_lstm
 from symusic.musicvae.training.config import ExperimentConfig
 from symusic.musicvae.training.distributed import setup_distributed
 from symusic.musicvae.training.runlog import RunLog
-from symusic.musicvae.training.trainer import (
-    Trainer,
-    TrainingDiverged,
-    UnsupportedPrecision,
-    check_bf16_lstm,
-)
+from symusic.musicvae.training.trainer import Trainer, TrainingDiverged
 
 from .test_train_cli import tiny_config
 

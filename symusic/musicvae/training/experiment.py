@@ -131,13 +131,9 @@ def _run_dir(run: Any, create: bool = True) -> Path:
 def train(_run: Any, _config: dict) -> dict[str, float]:
     """Build everything from the config, train, and return the last evaluation metrics."""
     from symusic.data.melody import NoMelodiesError
+    from symusic.devices import UnsupportedPrecision
     from symusic.musicvae.model import CheckpointError
-    from symusic.musicvae.training.trainer import (
-        CheckpointNotWritten,
-        Trainer,
-        TrainingDiverged,
-        UnsupportedPrecision,
-    )
+    from symusic.musicvae.training.trainer import CheckpointNotWritten, Trainer, TrainingDiverged
 
     USER_ERRORS = (NoMelodiesError, CheckpointError, TrainingDiverged, FileNotFoundError,
                    UnsupportedPrecision, CheckpointNotWritten)

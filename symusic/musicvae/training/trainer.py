@@ -20,7 +20,7 @@ from symusic import progress
 from symusic.atomic import remove_stale_temporaries
 from symusic.data.dataset import MelodyCollection, make_eval_loader, make_train_loader
 from symusic.data.settings import INPUT_SETTINGS, DataSettings
-from symusic.devices import auto_precision
+from symusic.devices import choose_precision
 from symusic.musicvae import evaluation
 from symusic.musicvae.inference import TrainedModel
 from symusic.musicvae.model import MusicVAE
@@ -42,44 +42,6 @@ class TrainingDiverged(RuntimeError):
 class CheckpointNotWritten(RuntimeError):
     """A checkpoint could not be written (a full disk, a read-only folder); the one before it
     is kept whole."""
-
-
-def check_bf16_lstm(device: torch.device) -> None:
-    """Fail at start-up, not mid-run, where this device cannot run an LSTM under bf16 autocast.
-
-    On CPUs without AVX512-BF16, oneDNN has no bf16 LSTM ("could not create a primitive
-    descriptor"): such a run must use fp32.
-    """
-    probe = torch.nn.LSTM(8, 8).to(device)
-    try:
-        with torch.autocast(device_type=device.type, dtype=torch.bfloat16):
-            probe(torch.zeros(2, 1, 8, device=device))[0].float().sum().backward()
-    except RuntimeError as err:
-        raise UnsupportedPrecision(
-            f"precision: 'bf16' is not supported for LSTMs on this {device.type} "
-            f"({str(err).splitlines()[0][:120]}); use 'fp32'"
-        ) from None
-
-
-class UnsupportedPrecision(RuntimeError):
-    """The config asks for a precision this device cannot train in."""
-
-
-def choose_precision(setting: str, device: torch.device) -> tuple[str, str]:
-    """The precision a run trains in, and why: ``fp32`` and ``bf16`` as asked (``bf16`` checked
-    at start-up), ``auto`` bf16 where the device has fast bf16 and its LSTM runs, else fp32."""
-    if setting == "fp32":
-        return "fp32", "as configured"
-    if setting == "bf16":
-        check_bf16_lstm(device)
-        return "bf16", "as configured"
-    precision, reason = auto_precision(device)
-    if precision == "bf16":
-        try:
-            check_bf16_lstm(device)
-        except UnsupportedPrecision:
-            return "fp32", f"auto: {reason}, but its bf16 LSTM does not run"
-    return precision, f"auto: {reason}"
 
 
 @dataclass
