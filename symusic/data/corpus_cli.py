@@ -4,8 +4,9 @@
   [--pack ARCHIVE]`` (``--name folk``, the default): unpacks the shipped folk corpus (seconds),
   or builds it from music21 with ``--rebuild`` (minutes); maintainers re-make the shipped
   archive with ``--rebuild --pack``.
-* ``python -m symusic.data.corpus --name pop909 --from POP909 --out DIR [--limit N]``: writes
-  the melodies of a user's copy of POP909 into ``DIR/train`` and ``DIR/eval`` (``pop909``).
+* ``python -m symusic.data.corpus --name pop909 --from POP909 --out DIR [--limit N]
+  [--train-tracks MELODY,BRIDGE]``: writes the melodies of a user's copy of POP909 into
+  ``DIR/train`` and ``DIR/eval`` (``pop909``).
 * ``python -m symusic.data.corpus --name groove --out DIR [--limit N]``: unpacks the shipped
   Groove MIDI Dataset (drums) into ``DIR/train``, ``DIR/validation`` and ``DIR/test`` by its
   official split (``groove``).
@@ -39,6 +40,7 @@ from symusic.data.corpus import (
 from symusic.data.corpus_archive import ArchiveError, pack
 from symusic.data.groove import unpack_groove
 from symusic.data.lakh_trio import LakhTrioError, prepare_lakh_trio
+from symusic.data.pop909 import TRACKS as POP909_TRACKS
 from symusic.data.pop909 import Pop909Error, prepare_pop909
 
 PROG = "python -m symusic.data.corpus"
@@ -73,6 +75,12 @@ def argument_problem(args: argparse.Namespace) -> str | None:
     if args.name != "folk" and (args.rebuild or args.pack
                                 or (args.workers and args.name != "lakh-trio")):
         return f"--rebuild, --pack and --workers are for the folk corpus, not --name {args.name}"
+    if args.name != "pop909" and args.train_tracks != "MELODY":
+        return f"--train-tracks is for --name pop909, not --name {args.name}"
+    tracks = [t.strip().upper() for t in args.train_tracks.split(",")]
+    if args.name == "pop909" and not set(tracks) <= set(POP909_TRACKS):
+        return (f"--train-tracks {args.train_tracks}: POP909's tracks are "
+                f"{', '.join(POP909_TRACKS)}")
     if args.name == "pop909" and args.source is None:
         return ("--name pop909 needs --from PATH: the POP909 folder of a copy of "
                 "https://github.com/music-x-lab/POP909-Dataset")
@@ -128,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
                              "archive (minutes instead of seconds)")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes that build (default: all cores)")
+    parser.add_argument("--train-tracks", default="MELODY", metavar="TRACKS",
+                        help="for --name pop909: the tracks the train files keep, comma-"
+                             "separated (MELODY, BRIDGE, PIANO; default MELODY; the eval "
+                             "files always keep MELODY alone)")
     parser.add_argument("--limit", type=int, default=None,
                         help="only this many tunes (a mixed sample)")
     parser.add_argument("--pack", metavar="ARCHIVE", default=None,
@@ -197,7 +209,9 @@ def prepare_pop909_corpus(args: argparse.Namespace) -> int:
                 f"another length left out), {len(manifest['failed'])} song(s) skipped (see "
                 f"manifest.json) [{seconds:.1f} s]")
 
-    return run_corpus_job(lambda: prepare_pop909(args.source, args.out, limit=args.limit),
+    tracks = tuple(t.strip().upper() for t in args.train_tracks.split(","))
+    return run_corpus_job(lambda: prepare_pop909(args.source, args.out, limit=args.limit,
+                                                 train_tracks=tracks),
                           (Pop909Error, OSError), report)
 
 

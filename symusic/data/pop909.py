@@ -41,6 +41,7 @@ RESOLUTION = 480
 BEATS_PER_BAR = 4
 RUN_GAP_BARS = 2  # empty bars between runs of whole bars (more than Magenta's 1-bar gap)
 MELODY_TRACK = "MELODY"
+TRACKS = (MELODY_TRACK, "BRIDGE", "PIANO")
 EVAL_EVERY = 10  # song numbers divisible by this are the eval split
 _SONG = re.compile(r"^\d{3}$")
 LICENCE_NOTE = (
@@ -133,15 +134,35 @@ def retime_melody(notes: list[pretty_midi.Note], grid: BeatGrid
                   ) -> tuple[pretty_midi.PrettyMIDI, dict[str, int]]:
     """The notes on a 120 bpm 4/4 grid with one quarter per beat, laid out in runs of whole
     bars (see the module docstring); also counts of what was kept and left out."""
+    return retime_tracks({MELODY_TRACK: notes}, grid)
+
+
+def retime_tracks(tracks: dict[str, list[pretty_midi.Note]], grid: BeatGrid
+                  ) -> tuple[pretty_midi.PrettyMIDI, dict[str, int]]:
+    """:func:`retime_melody` for several named tracks at once, one instrument each, in order;
+    the counts of notes add up over the tracks."""
     runs, dropped_bars = layout_runs(grid)
-    seconds_per_quarter = 60.0 / TEMPO
     midi = pretty_midi.PrettyMIDI(resolution=RESOLUTION, initial_tempo=TEMPO)
     midi.time_signature_changes.append(pretty_midi.TimeSignature(4, 4, 0.0))
-    melody = pretty_midi.Instrument(program=0, name=MELODY_TRACK)
+    kept = left_out = 0
+    for name, notes in tracks.items():
+        track, left = _retime_notes(notes, grid, runs, name)
+        midi.instruments.append(track)
+        kept += len(track.notes)
+        left_out += left
+    counts = {"bars": sum(r.bars for r in runs), "runs": len(runs),
+              "bars_left_out": dropped_bars, "notes": kept, "notes_left_out": left_out}
+    return midi, counts
+
+
+def _retime_notes(notes: list[pretty_midi.Note], grid: BeatGrid, runs: list[Run], name: str
+                  ) -> tuple[pretty_midi.Instrument, int]:
+    """One track's notes moved onto the runs' grid, and how many were left out."""
+    seconds_per_quarter = 60.0 / TEMPO
+    grid_track = pretty_midi.Instrument(program=0, name=name)
     ordered = sorted(notes, key=lambda n: (n.start, n.pitch))
     starts = grid.beat_position(np.array([n.start for n in ordered]))
     ends = grid.beat_position(np.array([n.end for n in ordered]))
-    kept = 0
     for note, start, end in zip(ordered, starts, ends, strict=True):
         run = _run_of(runs, start)
         if run is None:
@@ -151,15 +172,10 @@ def retime_melody(notes: list[pretty_midi.Note], grid: BeatGrid
         out_end = run.out_quarter + (min(end, run_end) - run.first_beat)
         if out_end <= out_start:
             continue
-        melody.notes.append(pretty_midi.Note(note.velocity, note.pitch,
-                                             out_start * seconds_per_quarter,
-                                             out_end * seconds_per_quarter))
-        kept += 1
-    midi.instruments.append(melody)
-    counts = {"bars": sum(r.bars for r in runs), "runs": len(runs),
-              "bars_left_out": dropped_bars, "notes": kept,
-              "notes_left_out": len(ordered) - kept}
-    return midi, counts
+        grid_track.notes.append(pretty_midi.Note(note.velocity, note.pitch,
+                                                 out_start * seconds_per_quarter,
+                                                 out_end * seconds_per_quarter))
+    return grid_track, len(ordered) - len(grid_track.notes)
 
 
 def _run_of(runs: list[Run], beat: float) -> Run | None:
@@ -189,40 +205,54 @@ def find_songs(source: Path) -> list[Path]:
     return songs
 
 
-def convert_song(song: Path) -> tuple[pretty_midi.PrettyMIDI, dict[str, int]]:
-    """One song folder's ``MELODY`` track on the 4/4 grid of its downbeats."""
+def convert_song(song: Path, tracks: tuple[str, ...] = (MELODY_TRACK,)
+                 ) -> tuple[pretty_midi.PrettyMIDI, dict[str, int]]:
+    """One song folder's ``MELODY`` track (and the other ``tracks`` named, those it has) on
+    the 4/4 grid of its downbeats."""
     grid = BeatGrid.read(song / "beat_midi.txt")
     try:
         source = pretty_midi.PrettyMIDI(str(song / f"{song.name}.mid"))
     except Exception as err:  # noqa: BLE001 - a broken file is reported, not fatal
         raise Pop909Error(f"{song.name}.mid: unreadable MIDI ({type(err).__name__})") from None
-    tracks = [i for i in source.instruments if i.name.strip().upper() == MELODY_TRACK]
-    if not tracks or not tracks[0].notes:
+    named = {i.name.strip().upper(): i for i in reversed(source.instruments)}
+    if MELODY_TRACK not in named or not named[MELODY_TRACK].notes:
         raise Pop909Error(f"{song.name}.mid: no {MELODY_TRACK} track with notes")
     lengths = Counter(beats for _, beats in grid.bars())
     if 2 * lengths[BEATS_PER_BAR] < len(grid.downbeats):
         meter, _ = lengths.most_common(1)[0]
         raise Pop909Error(f"{song.name}: not in 4/4 (most of its bars have {meter} beats)")
-    return retime_melody(tracks[0].notes, grid)
+    wanted = dict.fromkeys((MELODY_TRACK, *(t.upper() for t in tracks)))
+    return retime_tracks({name: named[name].notes for name in wanted
+                          if name in named and named[name].notes}, grid)
 
 
 def prepare_pop909(source: str | Path, out: str | Path, limit: int | None = None,
-                   progress: bool = True, splits: tuple[str, ...] = ("train", "eval")) -> dict:
+                   progress: bool = True, splits: tuple[str, ...] = ("train", "eval"),
+                   train_tracks: tuple[str, ...] = (MELODY_TRACK,)) -> dict:
     """Write ``out/train/NNN.mid`` and ``out/eval/NNN.mid`` for each song of ``source`` (the
     first ``limit`` songs of ``splits`` only, when given), and ``out/manifest.json``; return
     the manifest.
 
+    ``train_tracks`` adds POP909's other tracks (``BRIDGE``, the secondary melodies and
+    instrumental leads; ``PIANO``, the accompaniment) to the train files as further
+    instruments: Magenta's melody converters extract melodies from every instrument. The eval
+    files keep ``MELODY`` alone, so that the evaluation measures the songs' melodies.
     Songs that cannot be read are listed under ``failed`` with a reason, not fatal."""
+    unknown = {t.upper() for t in train_tracks} - set(TRACKS)
+    if unknown:
+        raise Pop909Error(f"train tracks {sorted(unknown)}: POP909 has {', '.join(TRACKS)}")
     songs = [song for song in find_songs(Path(source))
              if song_split(int(song.name)) in splits][:limit]
     out = Path(out)
     manifest: dict = {"source": "POP909", "licence": LICENCE_NOTE,
+                      "train_tracks": list(dict.fromkeys(
+                          (MELODY_TRACK, *(t.upper() for t in train_tracks)))),
                       "files": {"train": 0, "eval": 0}, "bars": 0, "bars_left_out": 0,
                       "notes_left_out": 0, "failed": {}}
     for song in progress_bar(songs, desc="POP909", unit="song", enabled=progress):
         split = song_split(int(song.name))
         try:
-            midi, counts = convert_song(song)
+            midi, counts = convert_song(song, train_tracks if split == "train" else ())
         except Pop909Error as err:
             manifest["failed"][song.name] = str(err)
             continue

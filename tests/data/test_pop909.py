@@ -61,6 +61,26 @@ def test_only_the_melody_track_is_kept(prepared):
     assert others - {n.pitch for n in melody.notes}  # the accompaniment had pitches it lacks
 
 
+def test_train_tracks_add_the_other_tracks_to_train_files_only(prepared, tmp_path):
+    out = tmp_path / "tracks"
+    manifest = pop909.prepare_pop909(POP909, out, limit=12, progress=False,
+                                     train_tracks=("bridge",))
+    assert manifest["train_tracks"] == ["MELODY", "BRIDGE"]
+    train = pretty_midi.PrettyMIDI(str(out / "train" / "001.mid"))
+    assert [i.name for i in train.instruments] == ["MELODY", "BRIDGE"]
+    alone = pretty_midi.PrettyMIDI(str(prepared / "train" / "001.mid"))
+    assert [n.start for n in train.instruments[0].notes] == [
+        n.start for n in alone.instruments[0].notes]  # the melody is the same
+    source = pretty_midi.PrettyMIDI(str(POP909 / "001" / "001.mid"))
+    bridge = next(i for i in source.instruments if i.name == "BRIDGE")
+    assert len(train.instruments[1].notes) > 0.8 * len(bridge.notes)
+    assert on_grid(np.array([n.start for n in train.instruments[1].notes]), SIXTEENTH) > 0.7
+    eval_file = (out / "eval" / "010.mid").read_bytes()
+    assert eval_file == (prepared / "eval" / "010.mid").read_bytes()  # eval keeps MELODY only
+    with pytest.raises(pop909.Pop909Error, match="train tracks"):
+        pop909.prepare_pop909(POP909, tmp_path / "bad", limit=1, train_tracks=("DRUMS",))
+
+
 def test_bars_come_from_the_downbeats(prepared):
     grid = pop909.BeatGrid.read(POP909 / "001" / "beat_midi.txt")
     source = pretty_midi.PrettyMIDI(str(POP909 / "001" / "001.mid"))
@@ -133,5 +153,9 @@ def test_command_line_errors_are_one_line(tmp_path):
     assert "Traceback" not in wrong.stderr
     good = run("--name", "pop909", "--from", str(POP909), "--out", str(tmp_path / "c"),
                "--limit", "2")
+    tracks = run("--name", "pop909", "--from", str(POP909), "--out", str(tmp_path / "d"),
+                 "--train-tracks", "MELODY,DRUMS")
+    assert tracks.returncode == 2 and "POP909's tracks are" in tracks.stderr
+    assert len(tracks.stderr.strip().splitlines()) == 1
     assert good.returncode == 0, good.stderr
     assert "2 train and 0 eval songs" in good.stdout
