@@ -40,8 +40,7 @@ from symusic.data.corpus import (
 from symusic.data.corpus_archive import ArchiveError, pack
 from symusic.data.groove import unpack_groove
 from symusic.data.lakh_trio import LakhTrioError, prepare_lakh_trio
-from symusic.data.pop909 import TRACKS as POP909_TRACKS
-from symusic.data.pop909 import Pop909Error, prepare_pop909
+from symusic.data.pop909 import Pop909Error, prepare_pop909, track_names
 
 PROG = "python -m symusic.data.corpus"
 
@@ -75,12 +74,12 @@ def argument_problem(args: argparse.Namespace) -> str | None:
     if args.name != "folk" and (args.rebuild or args.pack
                                 or (args.workers and args.name != "lakh-trio")):
         return f"--rebuild, --pack and --workers are for the folk corpus, not --name {args.name}"
-    if args.name != "pop909" and args.train_tracks != "MELODY":
+    if args.name != "pop909" and args.train_tracks != ("MELODY",):
         return f"--train-tracks is for --name pop909, not --name {args.name}"
-    tracks = [t.strip().upper() for t in args.train_tracks.split(",")]
-    if args.name == "pop909" and not set(tracks) <= set(POP909_TRACKS):
-        return (f"--train-tracks {args.train_tracks}: POP909's tracks are "
-                f"{', '.join(POP909_TRACKS)}")
+    try:
+        track_names(args.train_tracks)
+    except Pop909Error as err:
+        return f"--train-tracks: {err}"
     if args.name == "pop909" and args.source is None:
         return ("--name pop909 needs --from PATH: the POP909 folder of a copy of "
                 "https://github.com/music-x-lab/POP909-Dataset")
@@ -136,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
                              "archive (minutes instead of seconds)")
     parser.add_argument("--workers", type=int, default=None,
                         help="processes that build (default: all cores)")
-    parser.add_argument("--train-tracks", default="MELODY", metavar="TRACKS",
+    parser.add_argument("--train-tracks", default=("MELODY",), metavar="TRACKS",
+                        type=lambda text: tuple(text.split(",")),
                         help="for --name pop909: the tracks the train files keep, comma-"
                              "separated (MELODY, BRIDGE, PIANO; default MELODY; the eval "
                              "files always keep MELODY alone)")
@@ -209,9 +209,8 @@ def prepare_pop909_corpus(args: argparse.Namespace) -> int:
                 f"another length left out), {len(manifest['failed'])} song(s) skipped (see "
                 f"manifest.json) [{seconds:.1f} s]")
 
-    tracks = tuple(t.strip().upper() for t in args.train_tracks.split(","))
     return run_corpus_job(lambda: prepare_pop909(args.source, args.out, limit=args.limit,
-                                                 train_tracks=tracks),
+                                                 train_tracks=args.train_tracks),
                           (Pop909Error, OSError), report)
 
 

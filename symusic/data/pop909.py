@@ -205,6 +205,18 @@ def find_songs(source: Path) -> list[Path]:
     return songs
 
 
+def track_names(tracks: tuple[str, ...]) -> tuple[str, ...]:
+    """``MELODY`` and then ``tracks`` (any case, spaces stripped), each once, in order.
+
+    Raises :class:`Pop909Error` for a name POP909 does not have."""
+    names = tuple(dict.fromkeys((MELODY_TRACK, *(t.strip().upper() for t in tracks))))
+    unknown = [name for name in names if name not in TRACKS]
+    if unknown:
+        raise Pop909Error(f"train tracks {', '.join(unknown)}: POP909's tracks are "
+                          f"{', '.join(TRACKS)}")
+    return names
+
+
 def convert_song(song: Path, tracks: tuple[str, ...] = (MELODY_TRACK,)
                  ) -> tuple[pretty_midi.PrettyMIDI, dict[str, int]]:
     """One song folder's ``MELODY`` track (and the other ``tracks`` named, those it has) on
@@ -221,8 +233,7 @@ def convert_song(song: Path, tracks: tuple[str, ...] = (MELODY_TRACK,)
     if 2 * lengths[BEATS_PER_BAR] < len(grid.downbeats):
         meter, _ = lengths.most_common(1)[0]
         raise Pop909Error(f"{song.name}: not in 4/4 (most of its bars have {meter} beats)")
-    wanted = dict.fromkeys((MELODY_TRACK, *(t.upper() for t in tracks)))
-    return retime_tracks({name: named[name].notes for name in wanted
+    return retime_tracks({name: named[name].notes for name in track_names(tracks)
                           if name in named and named[name].notes}, grid)
 
 
@@ -238,15 +249,12 @@ def prepare_pop909(source: str | Path, out: str | Path, limit: int | None = None
     instruments: Magenta's melody converters extract melodies from every instrument. The eval
     files keep ``MELODY`` alone, so that the evaluation measures the songs' melodies.
     Songs that cannot be read are listed under ``failed`` with a reason, not fatal."""
-    unknown = {t.upper() for t in train_tracks} - set(TRACKS)
-    if unknown:
-        raise Pop909Error(f"train tracks {sorted(unknown)}: POP909 has {', '.join(TRACKS)}")
+    train_tracks = track_names(train_tracks)
     songs = [song for song in find_songs(Path(source))
              if song_split(int(song.name)) in splits][:limit]
     out = Path(out)
     manifest: dict = {"source": "POP909", "licence": LICENCE_NOTE,
-                      "train_tracks": list(dict.fromkeys(
-                          (MELODY_TRACK, *(t.upper() for t in train_tracks)))),
+                      "train_tracks": list(train_tracks),
                       "files": {"train": 0, "eval": 0}, "bars": 0, "bars_left_out": 0,
                       "notes_left_out": 0, "failed": {}}
     for song in progress_bar(songs, desc="POP909", unit="song", enabled=progress):
