@@ -2,7 +2,7 @@
 
 For every pair of bars ``lag`` bars apart in the data windows (both with onsets), this reads:
 
-* whether the data repeats the bar exactly (the repetition profile's ``exact``);
+* whether the data repeats the bar exactly (as the repetition profile's ``exact`` compares bars);
 * how alike the conductor's embeddings of the two bars are (cosine similarity, z = mu): if the
   conductor knows that bar 9 restates bar 1, the two embeddings are close;
 * whether the teacher-forced and the free-running (argmax) reconstructions repeat the bar too,
@@ -23,7 +23,7 @@ import json
 import numpy as np
 import torch
 
-from symusic.musicvae.evaluation import load_data_windows
+from symusic.musicvae.evaluation import load_data_windows, reconstructions, window_batches
 from symusic.musicvae.inference import load_model
 from symusic.musicvae.structure import window_bars
 
@@ -38,23 +38,25 @@ def bar_pairs(windows: np.ndarray, representation, lag: int):
 
 
 @torch.no_grad()
+def conductor_embeddings(model, windows: np.ndarray, batch_size: int = 64) -> np.ndarray | None:
+    """Unit-length conductor embeddings ``[N, bars, c_size]`` at z = mu, or None for a model
+    without a conductor (a flat decoder)."""
+    conductor = getattr(model.decoder, "conductor", None)
+    if conductor is None:
+        return None
+    n_bars = model.representation.bars_in(windows.shape[1])
+    embeddings = [conductor(model.encode(batch)[0], n_bars)
+                  for batch in window_batches(windows, batch_size)]
+    return torch.nn.functional.normalize(torch.cat(embeddings), dim=-1).numpy()
+
+
 def measure(model, windows: np.ndarray, lag: int, batch_size: int = 64) -> dict:
     """The table's figures for the repeated and the other bar pairs at ``lag``."""
     representation = model.representation
-    conductor = getattr(model.decoder, "conductor", None)
-    embeddings, forced, free = [], [], []
-    for start in range(0, len(windows), batch_size):
-        tokens = torch.as_tensor(windows[start:start + batch_size])
-        mu, _ = model.encode(tokens)
-        if conductor is not None:
-            embeddings.append(conductor(mu, representation.bars_in(tokens.shape[1])))
-        logits, _ = model.decoder(mu, tokens)
-        forced.append(logits.argmax(-1).numpy())
-        free.append(model.decode(mu, tokens.shape[1], temperature=0.0).numpy())
-    unit = (torch.nn.functional.normalize(torch.cat(embeddings), dim=-1).numpy()
-            if embeddings else None)
-    forced_bars = [window_bars(w, representation) for w in np.concatenate(forced)]
-    free_bars = [window_bars(w, representation) for w in np.concatenate(free)]
+    unit = conductor_embeddings(model, windows, batch_size)
+    _, decoded = reconstructions(model, window_batches(windows, batch_size))
+    forced_bars = [window_bars(w, representation) for w in decoded["teacher_forced"]]
+    free_bars = [window_bars(w, representation) for w in decoded["sampled"]]
     pairs, data_bars = bar_pairs(windows, representation, lag)
     groups: dict[str, list[dict]] = {"repeated": [], "not repeated": []}
     for w, b, a in pairs:
@@ -72,7 +74,7 @@ def measure(model, windows: np.ndarray, lag: int, batch_size: int = 64) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Print (and with ``--json`` write) the figures of one hierarchical checkpoint."""
+    """Print (and with ``--json`` write) the figures of one checkpoint."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--data", required=True)
