@@ -167,3 +167,45 @@ def test_a_sample_decoder_configured_with_a_tiny_temperature_generates(make_mode
     model = MusicVAE(ModelConfig.from_dict(config, seq_len=32))
     tokens = model.sample(3, generator=torch.Generator().manual_seed(0))
     assert tokens.shape == (3, 32)
+
+
+def with_word_dropout(d: dict, rate: float) -> dict:
+    """``d`` with every token decoder's ``word_dropout`` set to ``rate``."""
+    seq = d["seq_decoder_args"]["params"]
+    seq = seq.get("seq_decoder_args", {"params": seq})["params"]
+    seq["decoder_args"]["params"]["word_dropout"] = rate
+    return d
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_word_dropout_hides_previous_tokens_in_training_only(kind, make_model_dict, tunes):
+    plain = build(make_model_dict(kind))
+    dropped = build(with_word_dropout(make_model_dict(kind), 0.999999))
+    # the same weights: word dropout has no parameters, and evaluation never drops
+    torch.testing.assert_close(plain(tunes, use_mean=True).logits,
+                               dropped.eval()(tunes, use_mean=True).logits, rtol=0, atol=0)
+    dropped.train()
+    other = tunes.roll(1, 1)  # other previous tokens, the same encoder input via z = mu
+    mu, _ = dropped.encode(tunes)
+    seen = dropped.decoder(mu, tunes)[0]
+    seen_other = dropped.decoder(mu, other)[0]
+    # every previous token hidden: the outputs cannot depend on them
+    torch.testing.assert_close(seen, seen_other, rtol=0, atol=1e-12)
+    plain.train()
+    assert not torch.allclose(plain.decoder(mu, tunes)[0], plain.decoder(mu, other)[0])
+
+
+def test_word_dropout_hides_about_its_share_of_steps_and_round_trips(make_model_dict, tunes):
+    model = build(with_word_dropout(make_model_dict("another"), 0.5)).train()
+    decoder = model.decoder.decoder
+    inputs = []
+    decoder.lstm.register_forward_hook(lambda _m, args, _out: inputs.append(args[0]))
+    torch.manual_seed(3)
+    model(tunes)
+    features = inputs[0][..., : decoder.embed.embedding_dim]  # the previous token's part
+    hidden = (features == 0).all(-1).double().mean()
+    assert 0.4 < float(hidden) < 0.6
+    params = model.config.to_dict()["seq_decoder_args"]["params"]["decoder_args"]["params"]
+    assert params["word_dropout"] == 0.5
+    plain = build(make_model_dict("another")).config.to_dict()
+    assert "word_dropout" not in plain["seq_decoder_args"]["params"]["decoder_args"]["params"]

@@ -48,6 +48,10 @@ class InitialStateDecoderParams(Params):
     # an extra key: the share of every LSTM layer's input dropped while training (Magenta's
     # dropout_keep_prob = 1 - dropout, its DropoutWrapper(input_keep_prob) on each cell)
     dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    # an extra key (not Magenta's): the share of steps whose previous item the decoder is not
+    # shown in training, its input features zeroed ("word dropout", Bowman et al. 2016), so it
+    # leans on z (or the bar's embedding) instead of the notes just before
+    word_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
 
     @model_serializer(mode="wrap")
     def _without_default_start(self, handler):
@@ -55,15 +59,17 @@ class InitialStateDecoderParams(Params):
         values = handler(self)
         if values.get("start_input") == "learned":
             del values["start_input"]
-        if values.get("dropout") == 0.0:
-            del values["dropout"]
+        for key in ("dropout", "word_dropout"):
+            if values.get(key) == 0.0:
+                del values[key]
         return values
 
     def build(self, context_size: int, io: StepIO) -> TokenDecoder:
         """The decoder of a ``context_size`` context over ``io``'s items."""
         return TokenDecoder(context_size, self.embed_size, self.hidden_size, self.n_layers,
                             io, self.context_every_step,
-                            zero_start=self.start_input == "zeros", dropout=self.dropout)
+                            zero_start=self.start_input == "zeros", dropout=self.dropout,
+                            word_dropout=self.word_dropout)
 
 
 @DECODERS.register("another")
@@ -125,13 +131,16 @@ class TokenDecoder(nn.Module):
         context_every_step: also feed the context at every step (``another``).
         zero_start: the start marker's input is zeros and never learned (Magenta's first input).
         dropout: the share of each layer's input dropped in training (0: none).
+        word_dropout: the share of steps whose previous item's features are zeroed in training
+            (whole steps, not rescaled; 0: none).
     """
 
     def __init__(self, context_size: int, embed_size: int | tuple[int, ...],
                  hidden_size: int, n_layers: int, io: StepIO, context_every_step: bool,
-                 zero_start: bool = False, dropout: float = 0.0):
+                 zero_start: bool = False, dropout: float = 0.0, word_dropout: float = 0.0):
         super().__init__()
         self.io = io
+        self.word_dropout = word_dropout
         self.context_every_step = context_every_step
         self.embed = io.decoder_input(embed_size, zero_start)
         self.initial_state = InitialState(context_size, hidden_size, n_layers)
@@ -151,6 +160,9 @@ class TokenDecoder(nn.Module):
         ``initial_state(context)`` or a previous call -> (outputs [B, t, output_size], state).
         """
         x = self.embed(inputs)
+        if self.training and self.word_dropout > 0.0:
+            shown = torch.rand(x.shape[:2], device=x.device) >= self.word_dropout
+            x = x * shown[..., None].to(x.dtype)
         if self.context_every_step:
             x = torch.cat([x, context[:, None, :].expand(-1, inputs.shape[1], -1)], dim=-1)
         hidden, state = self.lstm(self.input_dropout(x), state)
