@@ -23,7 +23,7 @@ import json
 import numpy as np
 import torch
 
-from symusic.musicvae.evaluation import load_data_windows, reconstructions, window_batches
+from symusic.musicvae.evaluation import load_model_windows, reconstructions, window_batches
 from symusic.musicvae.inference import load_model
 from symusic.musicvae.structure import window_bars
 
@@ -83,10 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     model = load_model(args.checkpoint, "cpu").eval()
-    settings = model.data_settings
-    windows, _ = load_data_windows(args.data, model.config.seq_len, args.max_windows,
-                                   settings.programs, settings.extraction,
-                                   settings.representation)
+    windows, _ = load_model_windows(model, args.data, args.max_windows)
     report = {"checkpoint": args.checkpoint, "windows": len(windows), "lag": args.lag,
               **measure(model, windows, args.lag)}
     print(f"{args.checkpoint}, {len(windows)} windows, bar pairs {args.lag} apart:")

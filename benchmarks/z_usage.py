@@ -25,7 +25,7 @@ import json
 import numpy as np
 import torch
 
-from symusic.musicvae.evaluation import load_data_windows, window_batches
+from symusic.musicvae.evaluation import load_model_windows, window_batches
 from symusic.musicvae.inference import load_model
 
 CODES = ("mu", "other", "prior", "zero")
@@ -63,10 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json")
     args = parser.parse_args(argv)
     model = load_model(args.checkpoint, "cpu").eval()
-    settings = model.data_settings
-    windows, _ = load_data_windows(args.data, model.config.seq_len, args.max_windows,
-                                   settings.programs, settings.extraction,
-                                   settings.representation)
+    windows, _ = load_model_windows(model, args.data, args.max_windows)
     figures = measure(model, windows)
     print(f"{args.checkpoint} on {args.data}, {len(windows)} windows, teacher-forced:")
     print("| z | accuracy | note accuracy | reconstruction nats |")

@@ -99,6 +99,17 @@ def load_data_windows(data_dir: str | Path, seq_len: int, max_windows: int | Non
     return windows, {"files": collection.report.summary_line()}
 
 
+def load_model_windows(model, data_dir: str | Path, max_windows: int | None = None,
+                       programs: Iterable[int] | None = None
+                       ) -> tuple[np.ndarray, dict[str, Any]]:
+    """:func:`load_data_windows` of ``model``'s length, the files read as its training data
+    was (its programs unless ``programs`` is given, its extraction and representation)."""
+    settings = model.data_settings
+    return load_data_windows(data_dir, model.config.seq_len, max_windows,
+                             settings.programs if programs is None else programs,
+                             settings.extraction, settings.representation)
+
+
 def window_batches(windows: np.ndarray, batch_size: int) -> list[torch.Tensor]:
     """Windows ``[N, T, ...]`` as consecutive batches of at most ``batch_size`` (tensors of
     the windows' dtype sharing their memory)."""

@@ -133,10 +133,7 @@ def regression_figures(model, eval_dir: str | os.PathLike) -> dict[str, float]:
     accuracies (z = mu)."""
     from symusic.musicvae import evaluation
 
-    settings = model.data_settings
-    windows, _ = evaluation.load_data_windows(eval_dir, model.config.seq_len, REGRESSION_WINDOWS,
-                                              settings.programs, settings.extraction,
-                                              settings.representation)
+    windows, _ = evaluation.load_model_windows(model, eval_dir, REGRESSION_WINDOWS)
     figures = evaluation.reconstruction_metrics(model, evaluation.window_batches(windows, 128),
                                                 seed=0)
     return {"windows": len(windows), **figures}

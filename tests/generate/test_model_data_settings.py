@@ -13,6 +13,7 @@ from midi_files import SCALE, instrument, tiny_model_config, write_midi
 from symusic.data import midi_windows as mw
 from symusic.data.settings import DataSettings
 from symusic.errors import InputError
+from symusic.musicvae.evaluation import load_data_windows
 from symusic.musicvae.model import MusicVAE
 from symusic.musicvae.model.config import ModelConfig
 from symusic.musicvae.tools import evaluate, generate
@@ -107,7 +108,7 @@ def test_evaluate_reads_the_data_with_the_models_settings(tmp_path):
     folder = tmp_path / "songs"
     write_midi(folder / "tune.mid", instrument(TUNE))
     waltz(folder / "waltz.mid")
-    windows, info = evaluate.load_data_windows(folder, 32, extraction="magenta")
+    windows, info = load_data_windows(folder, 32, extraction="magenta")
     assert len(windows) == 2 and info["files"].startswith("2 files: 1 used")  # bar 2 = bar 0
     report = tmp_path / "report.json"
     assert evaluate.main(["--checkpoint", str(model_file(tmp_path, ANY_METER)), "--data",

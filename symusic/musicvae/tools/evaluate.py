@@ -33,7 +33,7 @@ from typing import Any
 from symusic.data.melody import describe_programs, parse_programs
 from symusic.errors import InputError
 from symusic.musicvae import groove_evaluation
-from symusic.musicvae.evaluation import evaluate, load_data_windows
+from symusic.musicvae.evaluation import evaluate, load_model_windows
 from symusic.musicvae.inference import TrainedModel, load_model
 from symusic.musicvae.tools.cli import (
     add_device_argument,
@@ -100,10 +100,9 @@ def run(args: argparse.Namespace) -> None:
     except ValueError as err:
         raise InputError(f"--programs: {err}") from None
     model = load_model(args.checkpoint, args.device)
-    settings = model.data_settings  # read the data as the model's training data was read
+    settings = model.data_settings
     programs = settings.programs if programs is None else programs
-    windows, info = load_data_windows(args.data, model.config.seq_len, args.max_windows,
-                                      programs, settings.extraction, settings.representation)
+    windows, info = load_model_windows(model, args.data, args.max_windows, programs)
     if len(windows) < 2:
         bars = model.representation.bars_in(model.config.seq_len)
         raise InputError(f"{args.data}: only one window of {bars} bars; evaluation needs 2 "
