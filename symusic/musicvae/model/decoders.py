@@ -52,6 +52,10 @@ class InitialStateDecoderParams(Params):
     # shown in training, its input features zeroed ("word dropout", Bowman et al. 2016), so it
     # leans on z (or the bar's embedding) instead of the notes just before
     word_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    # an extra key (Magenta's Lookback RNN, not its MusicVAE): every step also reads the items
+    # these many steps before the one it predicts (e.g. [64, 128]: 4 and 8 bars back), so a
+    # decoder can restate a bar instead of recalling it through its state
+    lookback_distances: tuple[PositiveInt, ...] = Field(default=(), max_length=8)
 
     @model_serializer(mode="wrap")
     def _without_default_start(self, handler):
@@ -62,6 +66,10 @@ class InitialStateDecoderParams(Params):
         for key in ("dropout", "word_dropout"):
             if values.get(key) == 0.0:
                 del values[key]
+        if not values.get("lookback_distances", ()):
+            values.pop("lookback_distances", None)
+        else:
+            values["lookback_distances"] = list(values["lookback_distances"])
         return values
 
     def build(self, context_size: int, io: StepIO) -> TokenDecoder:
@@ -69,7 +77,8 @@ class InitialStateDecoderParams(Params):
         return TokenDecoder(context_size, self.embed_size, self.hidden_size, self.n_layers,
                             io, self.context_every_step,
                             zero_start=self.start_input == "zeros", dropout=self.dropout,
-                            word_dropout=self.word_dropout)
+                            word_dropout=self.word_dropout,
+                            lookback_distances=self.lookback_distances)
 
 
 @DECODERS.register("another")
@@ -133,18 +142,26 @@ class TokenDecoder(nn.Module):
         dropout: the share of each layer's input dropped in training (0: none).
         word_dropout: the share of steps whose previous item's features are zeroed in training
             (whole steps, not rescaled; 0: none).
+        lookback_distances: each step also reads the items these many steps before the one it
+            predicts (:func:`lookback_items`), through an embedding of its own; () for none.
     """
 
     def __init__(self, context_size: int, embed_size: int | tuple[int, ...],
                  hidden_size: int, n_layers: int, io: StepIO, context_every_step: bool,
-                 zero_start: bool = False, dropout: float = 0.0, word_dropout: float = 0.0):
+                 zero_start: bool = False, dropout: float = 0.0, word_dropout: float = 0.0,
+                 lookback_distances: tuple[int, ...] = ()):
         super().__init__()
         self.io = io
         self.word_dropout = word_dropout
         self.context_every_step = context_every_step
+        self.lookback_distances = tuple(lookback_distances)
         self.embed = io.decoder_input(embed_size, zero_start)
         self.initial_state = InitialState(context_size, hidden_size, n_layers)
         input_size = self.embed.embedding_dim + (context_size if context_every_step else 0)
+        if self.lookback_distances:
+            # the start marker's row stands for "before the window"
+            self.lookback_embed = io.decoder_input(embed_size, False)
+            input_size += len(self.lookback_distances) * self.lookback_embed.embedding_dim
         # no parameters: checkpoints without dropout keep their state-dict names
         self.input_dropout = nn.Dropout(dropout)
         self.lstm = nn.LSTM(input_size, hidden_size, n_layers, batch_first=True,
@@ -152,21 +169,54 @@ class TokenDecoder(nn.Module):
         self.out = nn.Linear(hidden_size, io.output_size)
 
     def forward(
-        self, inputs: Tensor, context: Tensor, state: LSTMState
+        self, inputs: Tensor, context: Tensor, state: LSTMState, lookback: Tensor | None = None
     ) -> tuple[Tensor, LSTMState]:
         """Run ``t`` steps in one LSTM call.
 
         inputs [B, t, *item_shape] (the start marker allowed), context [B, C], state from
-        ``initial_state(context)`` or a previous call -> (outputs [B, t, output_size], state).
+        ``initial_state(context)`` or a previous call, lookback [B, t, n_distances,
+        *item_shape] (with ``lookback_distances`` only) -> (outputs [B, t, output_size], state).
         """
         x = self.embed(inputs)
         if self.training and self.word_dropout > 0.0:
             shown = torch.rand(x.shape[:2], device=x.device) >= self.word_dropout
             x = x * shown[..., None].to(x.dtype)
+        x = self.with_lookback(x, lookback)
         if self.context_every_step:
             x = torch.cat([x, context[:, None, :].expand(-1, inputs.shape[1], -1)], dim=-1)
         hidden, state = self.lstm(self.input_dropout(x), state)
         return self.out(hidden), state
+
+    def with_lookback(self, features: Tensor, lookback: Tensor | None) -> Tensor:
+        """features [B, t, F] -> [B, t, F + n_distances * F'], the lookback items' embeddings
+        appended (unchanged without ``lookback_distances``)."""
+        if not self.lookback_distances:
+            return features
+        if lookback is None:
+            raise ValueError("this decoder reads lookback items (lookback_distances "
+                             f"{list(self.lookback_distances)}); none were given")
+        batch, steps, n = lookback.shape[:3]
+        flat = lookback.reshape(batch, steps * n, *lookback.shape[3:])
+        looked = self.lookback_embed(flat).reshape(batch, steps, -1)
+        return torch.cat([features, looked.to(features.dtype)], dim=-1)
+
+
+def lookback_items(history: Tensor, start: int, steps: int, distances: tuple[int, ...],
+                   marker: Tensor) -> Tensor:
+    """The items ``distances`` before each of the ``steps`` positions from ``start`` on.
+
+    history [B, H, *item_shape] holds the positions 0..H-1 (at least up to ``start + steps
+    - min(distances)``); marker [B, *item_shape] stands in before position 0 ->
+    [B, steps, n_distances, *item_shape].
+    """
+    positions = torch.arange(start, start + steps, device=history.device)
+    offsets = torch.as_tensor(distances, device=history.device)
+    index = positions[:, None] - offsets[None, :]  # [steps, n]
+    valid = index >= 0
+    picked = history[:, index.clamp(min=0)]  # [B, steps, n, *item_shape]
+    shape = (1, steps, len(distances)) + (1,) * (history.dim() - 2)
+    filler = marker[:, None, None].expand_as(picked)
+    return torch.where(valid.reshape(shape), picked, filler)
 
 
 class ConductorDecoder(nn.Module):

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from symusic.musicvae.model.decoders import LSTMState, TokenDecoder
 
-# (items [B, *item_shape], state) -> (outputs [B, output_size], state)
+# (items [B, *item_shape], state[, lookback]) -> (outputs [B, output_size], state)
 DecodingStep = Callable[[Tensor, Any], tuple[Tensor, Any]]
 
 
@@ -94,14 +94,21 @@ def decoding_step(decoder: nn.Module, context: Tensor) -> DecodingStep:
     other decoder, or one in training mode (its dropout then applies), through its own
     ``forward``."""
     if not isinstance(decoder, TokenDecoder) or decoder.training:
-        def forward_step(items: Tensor, state: Any) -> tuple[Tensor, Any]:
-            outputs, state = decoder(items[:, None], context, state)
+        def forward_step(items: Tensor, state: Any,
+                         lookback: Tensor | None = None) -> tuple[Tensor, Any]:
+            if lookback is None:
+                outputs, state = decoder(items[:, None], context, state)
+            else:
+                outputs, state = decoder(items[:, None], context, state, lookback)
             return outputs[:, 0], state
         return forward_step
 
     stepper = LSTMStepper(decoder.lstm, context if decoder.context_every_step else None)
 
-    def stepped(items: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
-        hidden, state = stepper.step(decoder.embed(items[:, None])[:, 0], state)
+    def stepped(items: Tensor, state: LSTMState,
+                lookback: Tensor | None = None) -> tuple[Tensor, LSTMState]:
+        """lookback [B, 1, n, *item_shape] with ``lookback_distances``, else None."""
+        features = decoder.with_lookback(decoder.embed(items[:, None]), lookback)[:, 0]
+        hidden, state = stepper.step(features, state)
         return decoder.out(hidden), state
     return stepped

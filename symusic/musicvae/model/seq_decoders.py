@@ -29,6 +29,7 @@ from symusic.musicvae.model.decoders import (
     ConductorDecoder,
     TokenDecoder,
     TokenDecoderArgs,
+    lookback_items,
 )
 from symusic.musicvae.model.params import (
     ConfigError,
@@ -153,15 +154,18 @@ class SeqDecoder(nn.Module):
         targets: Tensor,
         first_input: Tensor | None = None,
         sampling_probability: float = 0.0,
+        lookback: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         """Teacher forcing with scheduled sampling.
 
         context [B, C], targets [B, T, *item_shape], first_input [B, *item_shape] (default:
-        the start marker) -> (outputs [B, T, output_size], sampled [B, T] bool: which inputs
-        were the model's own).
+        the start marker), lookback [B, T, n, *item_shape] (a decoder with
+        ``lookback_distances`` inside a longer sequence; default: taken from ``targets``) ->
+        (outputs [B, T, output_size], sampled [B, T] bool: which inputs were the model's own).
+        Lookback items are always the targets', even where scheduled sampling feeds back.
         """
         first = self._first_input(context, first_input)
-        return self.teacher_forced(context, targets, first, sampling_probability)
+        return self.teacher_forced(context, targets, first, sampling_probability, lookback)
 
     @torch.no_grad()
     def generate(
@@ -171,11 +175,18 @@ class SeqDecoder(nn.Module):
         first_input: Tensor | None = None,
         temperature: float | None = None,
         generator: torch.Generator | None = None,
+        history: Tensor | None = None,
     ) -> Tensor:
         """Run free: context [B, C] -> items [B, length, *item_shape]. ``temperature`` None: the
-        configured strategy's (0 for greedy); 0: argmax; > 0: sample."""
+        configured strategy's (0 for greedy); 0: argmax; > 0: sample. ``history`` [B, H,
+        *item_shape]: the items generated before this sequence (what lookback reads)."""
         first = self._first_input(context, first_input)
-        return self.free_running(context, length, first, temperature, generator)
+        return self.free_running(context, length, first, temperature, generator, history)
+
+    @property
+    def lookback_distances(self) -> tuple[int, ...]:
+        """The distances its decoder looks back (() for none)."""
+        return ()
 
     def _first_input(self, context: Tensor, first_input: Tensor | None) -> Tensor:
         if first_input is not None:
@@ -183,12 +194,14 @@ class SeqDecoder(nn.Module):
         return self.io.start_items(context.shape[0], context.device)
 
     def teacher_forced(self, context: Tensor, targets: Tensor, first_input: Tensor,
-                       sampling_probability: float) -> tuple[Tensor, Tensor]:
+                       sampling_probability: float, lookback: Tensor | None = None
+                       ) -> tuple[Tensor, Tensor]:
         """``forward`` with the first input given."""
         raise NotImplementedError
 
     def free_running(self, context: Tensor, length: int, first_input: Tensor,
-                     temperature: float | None, generator: torch.Generator | None) -> Tensor:
+                     temperature: float | None, generator: torch.Generator | None,
+                     history: Tensor | None = None) -> Tensor:
         """``generate`` with the first input given."""
         raise NotImplementedError
 
@@ -207,14 +220,23 @@ class TokenSeqDecoder(SeqDecoder):
         self.temperature = temperature
         self.force_step_loop = False
 
+    @property
+    def lookback_distances(self) -> tuple[int, ...]:
+        return getattr(self.decoder, "lookback_distances", ())
+
     def teacher_forced(self, context: Tensor, targets: Tensor, first_input: Tensor,
-                       sampling_probability: float) -> tuple[Tensor, Tensor]:
+                       sampling_probability: float, lookback: Tensor | None = None
+                       ) -> tuple[Tensor, Tensor]:
         """One fused LSTM call per run of steps between sampled columns."""
         inputs = torch.cat([first_input[:, None], targets[:, :-1]], dim=1)
         sampled = draw_sampling_mask(*targets.shape[:2], sampling_probability, targets.device)
-        return self._unroll(context, inputs, sampled), sampled
+        if self.lookback_distances and lookback is None:
+            lookback = lookback_items(targets, 0, targets.shape[1], self.lookback_distances,
+                                      self.io.start_items(targets.shape[0], targets.device))
+        return self._unroll(context, inputs, sampled, lookback), sampled
 
-    def _unroll(self, context: Tensor, inputs: Tensor, sampled: Tensor) -> Tensor:
+    def _unroll(self, context: Tensor, inputs: Tensor, sampled: Tensor,
+                lookback: Tensor | None = None) -> Tensor:
         """inputs [B, T, *item_shape], sampled [B, T] -> outputs [B, T, output_size].
 
         The sequence is cut before every column where some sequence samples; each run between
@@ -232,27 +254,48 @@ class TokenSeqDecoder(SeqDecoder):
                 own = self.io.choose(chunks[-1][:, -1].detach(), self.temperature)
                 first = self.io.where(sampled[:, start], own, x[:, 0])
                 x = torch.cat([first[:, None], x[:, 1:]], dim=1)
-            logits, state = self.decoder(x, context, state)
+            if lookback is None:
+                logits, state = self.decoder(x, context, state)
+            else:
+                logits, state = self.decoder(x, context, state, lookback[:, start:end])
             chunks.append(logits)
         return torch.cat(chunks, dim=1)
 
     def free_running(self, context: Tensor, length: int, first_input: Tensor,
-                     temperature: float | None, generator: torch.Generator | None) -> Tensor:
-        """Step by step, each step's input the previous step's chosen item."""
+                     temperature: float | None, generator: torch.Generator | None,
+                     history: Tensor | None = None) -> Tensor:
+        """Step by step, each step's input the previous step's chosen item (and, with
+        lookback, the items ``lookback_distances`` back among ``history`` and those chosen)."""
         temperature = self.temperature if temperature is None else temperature
         item, state = first_input, self.decoder.initial_state(context)
         step = (self._decoder_call_per_step(context) if self.force_step_loop
                 else decoding_step(self.decoder, context))  # no nn.LSTM call a step (issue 23)
+        distances = self.lookback_distances
+        done = 0 if history is None else history.shape[1]
+        if distances:
+            marker = self.io.start_items(context.shape[0], context.device)
+            chosen = marker[:, None].repeat(1, done + length, *([1] * (marker.dim() - 1)))
+            if done:
+                chosen[:, :done] = history
         items = []
-        for _ in range(length):
-            outputs, state = step(item, state)
+        for t in range(length):
+            if distances:
+                looked = lookback_items(chosen, done + t, 1, distances, marker)
+                outputs, state = step(item, state, looked)
+            else:
+                outputs, state = step(item, state)
             item = self.io.choose(outputs, temperature, generator)
             items.append(item)
+            if distances:
+                chosen[:, done + t] = item
         return torch.stack(items, dim=1)
 
     def _decoder_call_per_step(self, context: Tensor):
-        def step(item: Tensor, state):
-            outputs, state = self.decoder(item[:, None], context, state)
+        def step(item: Tensor, state, lookback: Tensor | None = None):
+            if lookback is None:
+                outputs, state = self.decoder(item[:, None], context, state)
+            else:
+                outputs, state = self.decoder(item[:, None], context, state, lookback)
             return outputs[:, 0], state
         return step
 
@@ -280,32 +323,44 @@ class HierSeqDecoder(SeqDecoder):
         return length // self.sub_len
 
     def teacher_forced(self, context: Tensor, targets: Tensor, first_input: Tensor,
-                       sampling_probability: float) -> tuple[Tensor, Tensor]:
+                       sampling_probability: float, lookback: Tensor | None = None
+                       ) -> tuple[Tensor, Tensor]:
         """All ``B * n`` subsequences go through the inner decoder as one batch; the first input
-        of each is the previous subsequence's last target (teacher-forced, as Magenta's)."""
+        of each is the previous subsequence's last target (teacher-forced, as Magenta's). An
+        inner decoder with lookback reads the whole sequence's items, across subsequences."""
         batch, length = targets.shape[:2]
         item_shape = targets.shape[2:]
         n = self.n_subsequences(length)
         embeddings = self.conductor(context, n)  # [B, n, c_size]
         last_targets = targets[:, self.sub_len - 1 : length - 1 : self.sub_len]  # [B, n - 1]
         firsts = torch.cat([first_input[:, None], last_targets], dim=1)
+        distances = self.inner.lookback_distances
+        inner_lookback = None
+        if distances:
+            whole = lookback_items(targets, 0, length, distances,
+                                   self.io.start_items(batch, targets.device))
+            inner_lookback = whole.reshape(batch * n, self.sub_len, *whole.shape[2:])
         logits, sampled = self.inner(
             embeddings.reshape(batch * n, -1),
             targets.reshape(batch * n, self.sub_len, *item_shape),
             firsts.reshape(batch * n, *item_shape),
             sampling_probability,
+            inner_lookback,
         )
         return logits.reshape(batch, length, -1), sampled.reshape(batch, length)
 
     def free_running(self, context: Tensor, length: int, first_input: Tensor,
-                     temperature: float | None, generator: torch.Generator | None) -> Tensor:
+                     temperature: float | None, generator: torch.Generator | None,
+                     history: Tensor | None = None) -> Tensor:
         """Each subsequence starts from the last item generated before it."""
         embeddings = self.conductor(context, self.n_subsequences(length))
         previous = first_input
         pieces = []
+        looks_back = bool(self.inner.lookback_distances)
         for i in range(embeddings.shape[1]):
+            before = torch.cat(pieces, dim=1) if looks_back and pieces else None
             piece = self.inner.generate(
-                embeddings[:, i], self.sub_len, previous, temperature, generator
+                embeddings[:, i], self.sub_len, previous, temperature, generator, before
             )
             pieces.append(piece)
             previous = piece[:, -1]

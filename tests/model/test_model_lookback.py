@@ -1,0 +1,95 @@
+"""``lookback_distances``: a token decoder that also reads the items some steps back, the same
+in the fused path, the step loop and generation, across a hierarchical decoder's bars."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from symusic.data.tokens import NUM_CLASSES
+from symusic.musicvae.model import ModelConfig, MusicVAE
+
+KINDS = ["simple", "another", "hier"]
+
+
+def with_lookback(d: dict, distances: list[int]) -> dict:
+    """``d`` with its token decoder's ``lookback_distances`` set."""
+    seq = d["seq_decoder_args"]["params"]
+    seq = seq.get("seq_decoder_args", {"params": seq})["params"]
+    seq["decoder_args"]["params"]["lookback_distances"] = distances
+    return d
+
+
+def build(d: dict, seq_len: int = 32, seed: int = 0) -> MusicVAE:
+    torch.manual_seed(seed)
+    return MusicVAE(ModelConfig.from_dict(d, seq_len=seq_len)).double()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_lookback_fused_path_equals_step_loop(kind, make_model_dict, tunes):
+    model = build(with_lookback(make_model_dict(kind, n_subsequences=4), [8, 16]))
+    fused = model(tunes, use_mean=True)
+    model.force_step_loop = True
+    stepped = model(tunes, use_mean=True)
+    torch.testing.assert_close(fused.logits, stepped.logits, rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("step_loop", [False, True])
+def test_greedy_generation_reads_what_teacher_forcing_reads(kind, step_loop, make_model_dict):
+    """Teacher-forced on its own greedy output, the decoder's argmax is that output at every
+    step: generation gives each step the same lookback items as training does."""
+    model = build(with_lookback(make_model_dict(kind, n_subsequences=4), [3, 8, 16])).eval()
+    model.force_step_loop = step_loop
+    z = torch.randn(6, 8, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    tokens = model.decode(z)
+    logits, _ = model.decoder(z, tokens)
+    assert torch.equal(logits.argmax(-1), tokens)
+
+
+def test_hier_bars_read_the_bars_before_them(make_model_dict):
+    """Under ``hier`` a bar reads the previous bar only through its last item, unless it looks
+    back: then a change at step 3 reaches bar 2's step 3 (11 = 3 + 8)."""
+    tunes = torch.randint(2, NUM_CLASSES, (4, 32), generator=torch.Generator().manual_seed(0))
+    changed = tunes.clone()
+    changed[:, 3] = (tunes[:, 3] + 5) % NUM_CLASSES
+    for distances, reached in (([], False), ([8], True)):
+        d = make_model_dict("hier", n_subsequences=4)
+        model = build(with_lookback(d, distances) if distances else d)
+        mu, _ = model.encode(tunes)
+        before, after = model.decoder(mu, tunes)[0], model.decoder(mu, changed)[0]
+        assert torch.equal(before[:, :4], after[:, :4])  # nothing before the change moves
+        assert (not torch.allclose(before[:, 11], after[:, 11])) == reached
+        # bar 1's first step reads bar 0's last item, which did not change; 8 back is step 0
+        assert torch.allclose(before[:, 8], after[:, 8])
+
+
+def test_lookback_round_trips_and_is_left_out_when_empty(make_model_dict):
+    model = build(with_lookback(make_model_dict("hier"), [16, 8]))
+    params = (model.config.to_dict()["seq_decoder_args"]["params"]["seq_decoder_args"]
+              ["params"]["decoder_args"]["params"])
+    assert params["lookback_distances"] == [16, 8]
+    again = MusicVAE(ModelConfig.from_dict(model.config.to_dict(), seq_len=32))
+    assert again.decoder.inner.lookback_distances == (16, 8)
+    plain = build(make_model_dict("another")).config.to_dict()
+    assert "lookback_distances" not in plain["seq_decoder_args"]["params"]["decoder_args"][
+        "params"]
+
+
+@pytest.mark.parametrize("bad", [[0], [-4], ["8"], list(range(1, 10))])
+def test_bad_lookback_distances_are_refused_with_the_key(bad, make_model_dict):
+    from symusic.musicvae.model.params import ConfigError
+
+    with pytest.raises(ConfigError, match="lookback_distances"):
+        ModelConfig.from_dict(with_lookback(make_model_dict("another"), bad), seq_len=32)
+
+
+def test_magenta_export_refuses_a_decoder_that_looks_back(make_model_dict, tmp_path):
+    from symusic.magenta import export_magenta
+    from symusic.magenta.export import ExportRefused
+
+    d = with_lookback(make_model_dict("another", layers=1), [16])
+    d["seq_decoder_args"]["params"]["decoder_args"]["params"]["start_input"] = "zeros"
+    model = build(d).float()
+    with pytest.raises(ExportRefused, match="lookback"):
+        export_magenta(model, tmp_path / "out")
