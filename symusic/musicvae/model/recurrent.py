@@ -85,6 +85,14 @@ class LSTMStepper:
         return x, (torch.stack(hs), torch.stack(cs))
 
 
+def forward_step(decoder: nn.Module, context: Tensor) -> DecodingStep:
+    """One step through ``decoder``'s own ``forward`` (one ``nn.LSTM`` call a step)."""
+    def step(items: Tensor, state: Any, lookback: Tensor | None = None) -> tuple[Tensor, Any]:
+        outputs, state = decoder(items[:, None], context, state, lookback)
+        return outputs[:, 0], state
+    return step
+
+
 def decoding_step(decoder: nn.Module, context: Tensor) -> DecodingStep:
     """One free-running step of ``decoder`` for the sequences of ``context`` [B, C]:
     (items [B, *item_shape], state) -> (outputs [B, output_size], state), the same as
@@ -94,14 +102,7 @@ def decoding_step(decoder: nn.Module, context: Tensor) -> DecodingStep:
     other decoder, or one in training mode (its dropout then applies), through its own
     ``forward``."""
     if not isinstance(decoder, TokenDecoder) or decoder.training:
-        def forward_step(items: Tensor, state: Any,
-                         lookback: Tensor | None = None) -> tuple[Tensor, Any]:
-            if lookback is None:
-                outputs, state = decoder(items[:, None], context, state)
-            else:
-                outputs, state = decoder(items[:, None], context, state, lookback)
-            return outputs[:, 0], state
-        return forward_step
+        return forward_step(decoder, context)
 
     stepper = LSTMStepper(decoder.lstm, context if decoder.context_every_step else None)
 

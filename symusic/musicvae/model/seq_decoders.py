@@ -40,7 +40,7 @@ from symusic.musicvae.model.params import (
     Registry,
     join,
 )
-from symusic.musicvae.model.recurrent import decoding_step
+from symusic.musicvae.model.recurrent import decoding_step, forward_step
 from symusic.musicvae.model.step_io import StepIO
 
 SEQ_DECODERS = Registry("seq decoder")
@@ -222,7 +222,7 @@ class TokenSeqDecoder(SeqDecoder):
 
     @property
     def lookback_distances(self) -> tuple[int, ...]:
-        return getattr(self.decoder, "lookback_distances", ())
+        return self.decoder.lookback_distances
 
     def teacher_forced(self, context: Tensor, targets: Tensor, first_input: Tensor,
                        sampling_probability: float, lookback: Tensor | None = None
@@ -254,10 +254,8 @@ class TokenSeqDecoder(SeqDecoder):
                 own = self.io.choose(chunks[-1][:, -1].detach(), self.temperature)
                 first = self.io.where(sampled[:, start], own, x[:, 0])
                 x = torch.cat([first[:, None], x[:, 1:]], dim=1)
-            if lookback is None:
-                logits, state = self.decoder(x, context, state)
-            else:
-                logits, state = self.decoder(x, context, state, lookback[:, start:end])
+            looked = None if lookback is None else lookback[:, start:end]
+            logits, state = self.decoder(x, context, state, looked)
             chunks.append(logits)
         return torch.cat(chunks, dim=1)
 
@@ -268,7 +266,7 @@ class TokenSeqDecoder(SeqDecoder):
         lookback, the items ``lookback_distances`` back among ``history`` and those chosen)."""
         temperature = self.temperature if temperature is None else temperature
         item, state = first_input, self.decoder.initial_state(context)
-        step = (self._decoder_call_per_step(context) if self.force_step_loop
+        step = (forward_step(self.decoder, context) if self.force_step_loop
                 else decoding_step(self.decoder, context))  # no nn.LSTM call a step (issue 23)
         distances = self.lookback_distances
         done = 0 if history is None else history.shape[1]
@@ -279,25 +277,13 @@ class TokenSeqDecoder(SeqDecoder):
                 chosen[:, :done] = history
         items = []
         for t in range(length):
-            if distances:
-                looked = lookback_items(chosen, done + t, 1, distances, marker)
-                outputs, state = step(item, state, looked)
-            else:
-                outputs, state = step(item, state)
+            looked = lookback_items(chosen, done + t, 1, distances, marker) if distances else None
+            outputs, state = step(item, state, looked)
             item = self.io.choose(outputs, temperature, generator)
             items.append(item)
             if distances:
                 chosen[:, done + t] = item
         return torch.stack(items, dim=1)
-
-    def _decoder_call_per_step(self, context: Tensor):
-        def step(item: Tensor, state, lookback: Tensor | None = None):
-            if lookback is None:
-                outputs, state = self.decoder(item[:, None], context, state)
-            else:
-                outputs, state = self.decoder(item[:, None], context, state, lookback)
-            return outputs[:, 0], state
-        return step
 
 
 class HierSeqDecoder(SeqDecoder):

@@ -73,7 +73,10 @@ class SplitDecoderParams(Params):
 
 class SplitDecoder(nn.Module):
     """Core decoders side by side: ``forward(inputs [B, t, P], context [B, C], state)`` ->
-    ``(outputs [B, t, sum of the parts' sizes], state)``, the state a tuple of the parts'."""
+    ``(outputs [B, t, sum of the parts' sizes], state)``, the state a tuple of the parts'.
+    Its cores read no lookback items (``split`` has no ``lookback_distances`` key)."""
+
+    lookback_distances: tuple[int, ...] = ()
 
     def __init__(self, cores: list[TokenDecoder], io: StepIO):
         super().__init__()
@@ -84,8 +87,8 @@ class SplitDecoder(nn.Module):
         """context [B, C] -> each core decoder's initial state."""
         return tuple(core.initial_state(context) for core in self.cores)
 
-    def forward(self, inputs: Tensor, context: Tensor, state: tuple[LSTMState, ...]
-                ) -> tuple[Tensor, tuple[LSTMState, ...]]:
+    def forward(self, inputs: Tensor, context: Tensor, state: tuple[LSTMState, ...],
+                lookback: None = None) -> tuple[Tensor, tuple[LSTMState, ...]]:
         outputs, states = [], []
         for p, (core, part_state) in enumerate(zip(self.cores, state, strict=True)):
             logits, part_state = core(inputs[..., p], context, part_state)
