@@ -146,7 +146,7 @@ def _decoders(weights: dict, key: str, args, part_sizes: tuple[int, ...], contex
     if args.key not in ("simple", "another"):
         raise ExportRefused(f"its {where} is {args.key!r}; magenta.js decodes tokens with an "
                             "LSTM decoder only")
-    if getattr(args.params, "lookback_distances", ()):
+    if args.params.lookback_distances:
         raise ExportRefused(f"its {where} reads lookback items (lookback_distances), which "
                             "magenta.js's decoders do not")
     if len(part_sizes) > 1:
