@@ -93,3 +93,41 @@ def test_magenta_export_refuses_a_decoder_that_looks_back(make_model_dict, tmp_p
     model = build(d).float()
     with pytest.raises(ExportRefused, match="lookback"):
         export_magenta(model, tmp_path / "out")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_added_lookback_decodes_as_the_model_did(kind, make_model_dict, tunes, tmp_path):
+    """``tools.add_lookback`` grows a trained model's decoder with lookback inputs whose LSTM
+    weights start at zero: the same logits, the same greedy decoding, then trainable."""
+    from symusic.musicvae.tools import add_lookback
+
+    model = build(make_model_dict(kind, n_subsequences=4)).float().eval()
+    path = tmp_path / "model.pt"
+    model.save(path)
+    out = tmp_path / "grown.pt"
+    assert add_lookback.main([str(path), str(out), "--distances", "8,16"]) == 0
+    grown = MusicVAE.load(out).eval()
+    assert add_lookback.token_decoder_params(grown.config.to_dict())[
+        "lookback_distances"] == [8, 16]
+    torch.testing.assert_close(grown(tunes, use_mean=True).logits,
+                               model(tunes, use_mean=True).logits, rtol=0, atol=1e-6)
+    z = torch.randn(4, 8, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(grown.decode(z), model.decode(z))
+    grown.train()
+    grown(tunes).logits.sum().backward()
+    lstm_input = [p for name, p in grown.named_parameters() if name.endswith("weight_ih_l0")]
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in lstm_input)
+
+
+def test_add_lookback_refuses_bad_input_in_one_line(make_model_dict, tmp_path, capsys):
+    from symusic.musicvae.tools import add_lookback
+
+    path = tmp_path / "model.pt"
+    build(with_lookback(make_model_dict("another"), [8])).save(path)
+    assert add_lookback.main([str(path), str(tmp_path / "o.pt"), "--distances", "16"]) == 1
+    assert add_lookback.main([str(path), str(tmp_path / "o.pt"), "--distances", "0"]) == 2
+    assert add_lookback.main([str(tmp_path / "none.pt"), str(tmp_path / "o.pt"),
+                              "--distances", "8"]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3 and "already looks back [8]" in lines[0]
+    assert not (tmp_path / "o.pt").exists()
