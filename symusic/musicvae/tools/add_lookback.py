@@ -19,6 +19,8 @@ import torch
 
 from symusic.errors import InputError
 
+PROG = "python -m symusic.musicvae.tools.add_lookback"
+
 
 def token_decoder_params(model_config: dict) -> dict:
     """The ``params`` of the decoder that reads the previous token: under ``greedy``/``sample``
@@ -28,7 +30,7 @@ def token_decoder_params(model_config: dict) -> dict:
         seq = seq["params"]["seq_decoder_args"]
     decoder = seq["params"].get("decoder_args")
     if decoder is None or decoder["key"] not in ("simple", "another"):
-        raise InputError("add_lookback: the model's decoder is not a simple/another token "
+        raise InputError("the model's decoder is not a simple/another token "
                          "decoder")
     return decoder["params"]
 
@@ -42,12 +44,13 @@ def add_lookback(model, distances: tuple[int, ...]):
     config = copy.deepcopy(model.config.to_dict())
     params = token_decoder_params(config)
     if params.get("lookback_distances"):
-        raise InputError(f"add_lookback: the model already looks back "
+        raise InputError(f"the model already looks back "
                          f"{list(params['lookback_distances'])} steps")
     params["lookback_distances"] = list(distances)
     grown = MusicVAE(ModelConfig.from_dict(config), model.data_settings)
     old = {k: v.float() for k, v in model.state_dict().items()}
     new = grown.state_dict()
+    embed = int(params["embed_size"])
     for key, value in new.items():
         if key not in old:  # the lookback embedding: its fresh initialisation
             continue
@@ -55,7 +58,6 @@ def add_lookback(model, distances: tuple[int, ...]):
             new[key] = old[key]
             continue
         # the first LSTM layer's input weights: [previous item, lookback..., context]
-        embed = int(params["embed_size"])
         extra = value.shape[1] - old[key].shape[1]
         new[key] = torch.cat([old[key][:, :embed], torch.zeros(value.shape[0], extra),
                               old[key][:, embed:]], dim=1)
@@ -66,9 +68,9 @@ def add_lookback(model, distances: tuple[int, ...]):
 def main(argv: list[str] | None = None) -> int:
     """``python -m symusic.musicvae.tools.add_lookback CHECKPOINT OUT --distances 64,128``."""
     from symusic.musicvae.inference import load_model
+    from symusic.musicvae.tools.cli import check_output_file, run_cli
 
-    parser = argparse.ArgumentParser(prog="python -m symusic.musicvae.tools.add_lookback",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     parser.add_argument("checkpoint", help="a checkpoint file or a shipped model's name")
     parser.add_argument("out")
     parser.add_argument("--distances", required=True, help="steps back, e.g. 64,128")
@@ -78,17 +80,16 @@ def main(argv: list[str] | None = None) -> int:
         if not distances or min(distances) < 1:
             raise ValueError
     except ValueError:
-        print(f"error: --distances: positive step counts such as 64,128, not "
+        print(f"{PROG}: error: --distances: positive step counts such as 64,128, not "
               f"{args.distances!r}", file=sys.stderr)
         return 2
-    try:
-        grown = add_lookback(load_model(args.checkpoint), distances)
-        grown.save(args.out)
-    except (ValueError, OSError) as e:  # InputError, CheckpointError, an unwritable OUT
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    print(f"wrote {args.out}: looks back {list(distances)} steps")
-    return 0
+
+    def grow(args: argparse.Namespace) -> None:
+        out = check_output_file(args.out, "OUT")
+        add_lookback(load_model(args.checkpoint), distances).save(out)
+        print(f"wrote {out}: looks back {list(distances)} steps")
+
+    return run_cli(PROG, grow, args)
 
 
 if __name__ == "__main__":
