@@ -34,6 +34,7 @@ from symusic import progress
 from symusic.data.melody import DEFAULT_PROGRAMS
 from symusic.musicvae import drum_evaluation, groove_evaluation, structure, trio_evaluation
 from symusic.musicvae.inference import TrainedModel
+from symusic.musicvae.model.prior import prior_name_of
 from symusic.musicvae.tools import metrics
 
 # What the evaluation report says about the z behind its reconstruction figures.
@@ -220,15 +221,16 @@ def interpolation_metrics(model, windows: np.ndarray, pairs: int, steps: int,
 
 def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: float = 1.0,
              batch_size: int = 128, interp_pairs: int = 16, interp_steps: int = 9,
-             seed: int = 0) -> dict[str, Any]:
+             seed: int = 0, prior: str = "auto") -> dict[str, Any]:
     """Every metric of the model on data windows ``[N, T]``, as a JSON-ready dict.
 
     Sections: ``reconstruction`` (:func:`reconstruction_metrics` over batches of
     ``batch_size``), ``z`` (:data:`WHICH_Z`), ``prior_samples`` (``num_samples`` prior samples
-    at ``temperature`` against the windows), ``data_halves`` (the same measures between two
-    random halves of the windows, the first half in the role of the samples: what "as close
-    as the data is to itself" looks like) and ``interpolation``
-    (:func:`interpolation_metrics`), and for windows of 4 bars or more ``repetition``
+    at ``temperature``, z drawn from ``prior`` (``MusicVAE.draw_z``), against the windows),
+    ``data_halves`` (the same measures between two random halves of the windows, the first
+    half in the role of the samples: what "as close as the data is to itself" looks like) and
+    ``interpolation`` (:func:`interpolation_metrics`), and for windows of 4 bars or more
+    ``repetition``
     (:func:`structure.structure_report`: the repetition profiles of the data, the prior samples
     and the reconstructions, their distances to the data's, and the data's split-half
     yardstick). Deterministic for a given ``seed``; the global torch RNG is left as it was.
@@ -236,7 +238,7 @@ def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: fl
     rng = np.random.default_rng(seed)
     reconstruction, decoded = reconstructions(model, window_batches(windows, batch_size), seed)
     trained = TrainedModel(model, batch_size)
-    samples = trained.sample(num_samples, temperature, seed)
+    samples = trained.sample(num_samples, temperature, seed, prior)
     half = rng.permutation(len(windows))
     split = len(windows) // 2
     report = {
@@ -245,6 +247,7 @@ def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: fl
         "reconstruction": reconstruction,
         "z": dict(WHICH_Z),
         "prior_samples": {"num_samples": num_samples, "temperature": temperature,
+                          "prior": prior_name_of(prior, model.prior),
                           **metrics.sample_data_distances(samples, windows,
                                                           trained.representation)},
         "data_halves": metrics.sample_data_distances(windows[half[:split]], windows[half[split:]],

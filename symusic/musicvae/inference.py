@@ -25,6 +25,7 @@ from symusic.data import midi_windows as mw
 from symusic.data.representation import Representation
 from symusic.devices import resolve_device
 from symusic.errors import InputError
+from symusic.musicvae.model.prior import PriorError, prior_name_of
 
 BATCH_SIZE = 256  # windows per model call
 
@@ -112,18 +113,25 @@ class TrainedModel:
 
     # --- tokens and codes -----------------------------------------------------------------
 
-    @torch.no_grad()
     def encode(self, tokens: np.ndarray, progress: bool = False) -> np.ndarray:
         """The posterior means (z = mu) of token windows ``[N, T]``: ``[N, z_size]`` float32."""
+        return self.posterior(tokens, progress)[0]
+
+    @torch.no_grad()
+    def posterior(self, tokens: np.ndarray,
+                  progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """q(z|x) of token windows ``[N, T]``: its means and standard deviations, each
+        ``[N, z_size]`` float32."""
         tokens = np.asarray(tokens)
-        mus = []
+        mus, sigmas = [], []
         for i in tqdm(range(0, len(tokens), self.batch_size), desc="encoding", unit="batch",
                       disable=None if progress else True):
             batch = torch.as_tensor(tokens[i : i + self.batch_size],
                                     dtype=self.model.io.item_dtype)
-            mu, _ = self.model.encode(batch.to(self.device))
+            mu, sigma = self.model.encode(batch.to(self.device))
             mus.append(mu.float().cpu())
-        return torch.cat(mus).numpy()
+            sigmas.append(sigma.float().cpu())
+        return torch.cat(mus).numpy(), torch.cat(sigmas).numpy()
 
     @torch.no_grad()
     def decode(self, z: np.ndarray | torch.Tensor, temperature: float | None = 0.0,
@@ -136,14 +144,33 @@ class TrainedModel:
                for i in range(0, len(z), self.batch_size)]
         return torch.cat(out).cpu().numpy().astype(self.representation.window_dtype)
 
+    def draw_z(self, n: int, prior: str = "auto", seed: int | None = None) -> np.ndarray:
+        """``n`` codes ``[n, z_size]`` from ``prior``: ``normal`` (N(0, I)), ``fitted`` (the
+        checkpoint's mixture, :mod:`model.prior`) or ``auto`` (the fitted one where the
+        checkpoint has one); ``InputError`` for an unknown prior or a missing fitted one."""
+        try:
+            z = self.model.draw_z(n, prior, self._generator(seed))
+        except PriorError as err:
+            raise InputError(f"--prior: {err}") from None
+        return z.float().cpu().numpy()
+
+    @property
+    def prior_name(self) -> str:
+        """What ``auto`` draws from, in words: ``normal`` or ``fitted (K components)``."""
+        return prior_name_of("auto", self.model.prior)
+
     @torch.no_grad()
     def sample(self, n: int, temperature: float | None = None,
-               seed: int | None = None) -> np.ndarray:
-        """``n`` windows decoded from z drawn from the prior N(0, I): ``[n, seq_len]``."""
+               seed: int | None = None, prior: str = "auto") -> np.ndarray:
+        """``n`` windows decoded from z drawn from ``prior`` (see :meth:`draw_z`):
+        ``[n, seq_len]``."""
         generator = self._generator(seed)
-        chunks = [self.model.sample(min(self.batch_size, n - i), temperature=temperature,
-                                    generator=generator)
-                  for i in range(0, n, self.batch_size)]
+        try:
+            chunks = [self.model.sample(min(self.batch_size, n - i), prior,
+                                        temperature=temperature, generator=generator)
+                      for i in range(0, n, self.batch_size)]
+        except PriorError as err:
+            raise InputError(f"--prior: {err}") from None
         return torch.cat(chunks).cpu().numpy().astype(self.representation.window_dtype)
 
     @torch.no_grad()

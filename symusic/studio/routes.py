@@ -62,6 +62,7 @@ def info(studio: StudioDep) -> dict:
         "attributes": [{"name": a.name, "label": a.label, "unit": a.unit}
                        for a in ATTRIBUTES.values()],
         "representation": service.representation.name,
+        "prior": service.trained.prior_name,
         "vocab": service.representation.vocabulary(),
     }
 
@@ -69,7 +70,7 @@ def info(studio: StudioDep) -> dict:
 @router.post("/sample")
 def sample(body: schemas.SampleRequest, studio: StudioDep) -> dict:
     """Melodies decoded from codes drawn from the prior."""
-    z = studio.service.sample_z(body.count, body.seed)
+    z = studio.service.sample_z(body.count, body.seed, body.prior)
     tokens = studio.service.decode(z, body.temperature, body.seed)
     return {"melodies": melodies_json(studio.service, tokens, z)}
 

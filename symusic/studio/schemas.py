@@ -7,7 +7,7 @@ the vocabulary of its representation) is checked by ``ModelService``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 from pydantic_core import PydanticCustomError
@@ -65,6 +65,8 @@ class SampleRequest(_Body):
     count: int = Field(default=4, ge=1, le=MAX_BATCH)
     temperature: float | None = Field(default=0.5, ge=0.0, le=5.0)
     seed: int | None = Seed
+    # normal: N(0, I); fitted: the model's fitted mixture; auto: fitted where it has one
+    prior: Literal["auto", "normal", "fitted"] = "auto"
 
 
 class DecodeRequest(_Body):

@@ -24,7 +24,7 @@ CLI_MODULES = {"symusic.musicvae.tools.cli", "symusic.musicvae.tools.generate",
 ENTRY_POINTS = {"musicvae/tools/cli.py", "musicvae/tools/generate.py", "musicvae/tools/evaluate.py",
                 "musicvae/train.py", "musicvae/generate.py", "musicvae/evaluate.py",
                 "musicvae/tools/ship.py", "musicvae/tools/magenta.py", "musicvae/tools/groove.py",
-                "musicvae/tools/add_lookback.py",
+                "musicvae/tools/add_lookback.py", "musicvae/tools/fit_prior.py",
                 "studio/__main__.py"}
 
 

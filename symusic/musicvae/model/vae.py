@@ -33,6 +33,7 @@ from symusic.musicvae.model.checkpoint_limits import (
     check_plain_structure,
 )
 from symusic.musicvae.model.config import ConfigError, ModelConfig
+from symusic.musicvae.model.prior import MixturePrior, PriorError, draw_codes
 from symusic.musicvae.model.seq_decoders import TokenSeqDecoder
 from symusic.musicvae.model.step_io import StepIO, step_io_for
 
@@ -168,6 +169,8 @@ class MusicVAE(nn.Module):
         self.io: StepIO = step_io_for(representation, self.data_settings)
         self.encoder = config.encoder_params.build(config.z_size, self.io)
         self.decoder = config.seq_decoder_args.params.build(config.seq_len, self.io)
+        # a mixture fitted to the model's codes (prior.py), kept beside the weights, not in them
+        self.prior: MixturePrior | None = None
 
     @property
     def device(self) -> torch.device:
@@ -243,13 +246,18 @@ class MusicVAE(nn.Module):
         length = self.config.seq_len if length is None else length
         return self.decoder.generate(z, length, temperature=temperature, generator=generator)
 
+    def draw_z(self, n: int, prior: str = "auto",
+               generator: torch.Generator | None = None) -> Tensor:
+        """n codes [n, Z] from ``prior`` (:data:`prior.PRIORS`: ``normal`` N(0, I),
+        ``fitted`` the checkpoint's mixture, ``auto`` the fitted one where there is one);
+        ``PriorError`` for ``fitted`` on a model without one."""
+        return draw_codes(prior, self.prior, n, self.config.z_size, self.device, generator)
+
     @torch.no_grad()
-    def sample(self, n: int, **options: Unpack[DecodeOptions]) -> Tensor:
-        """n windows from z ~ N(0, I) -> tokens [n, length, *item_shape]; ``options`` as
-        ``decode``'s
-        (the ``generator`` draws z too)."""
-        generator = options.get("generator")
-        z = torch.randn(n, self.config.z_size, device=self.device, generator=generator)
+    def sample(self, n: int, prior: str = "auto", **options: Unpack[DecodeOptions]) -> Tensor:
+        """n windows from z drawn from ``prior`` (see :meth:`draw_z`) -> tokens
+        [n, length, *item_shape]; ``options`` as ``decode``'s (the ``generator`` draws z too)."""
+        z = self.draw_z(n, prior, options.get("generator"))
         return self.decode(z, **options)
 
     @torch.no_grad()
@@ -286,14 +294,18 @@ class MusicVAE(nn.Module):
     def to_state(self) -> dict:
         """``{"kind", "model_config", "data_settings", "representation", "state_dict"}``: all
         a checkpoint needs (plain types besides the tensors); ``representation`` records the
-        tokens' name and vocabulary size, which loading checks."""
-        return {
+        tokens' name and vocabulary size, which loading checks; ``prior`` the fitted prior,
+        where the model has one."""
+        state = {
             "kind": CHECKPOINT_KIND,
             "model_config": self.config.to_dict(),
             "data_settings": self.data_settings.to_dict(),
             "representation": self.representation.record(),
             "state_dict": self.state_dict(),
         }
+        if self.prior is not None:
+            state["prior"] = self.prior.to_state()
+        return state
 
     @classmethod
     def from_state(cls, state: dict, source: str = "state") -> MusicVAE:
@@ -311,6 +323,10 @@ class MusicVAE(nn.Module):
             check_model_sizes(config, lambda: cls(config, settings), state["state_dict"])
             model = cls(config, settings)
             model.load_state_dict(state["state_dict"])
+            if state.get("prior") is not None:
+                model.prior = MixturePrior.from_state(state["prior"], config.z_size)
+        except PriorError as e:
+            raise CheckpointError(f"{source}: unusable fitted prior: {e}") from None
         except CheckpointLimitError as e:
             raise CheckpointError(f"{source}: refused: {e}") from None
         except (ConfigError, RuntimeError, TypeError, AttributeError, ValueError) as e:

@@ -6,6 +6,7 @@
   decoder sees the true previous token) and sampled (free-running, argmax), z = mu;
 * the ELBO and the KL divergence in bits (z drawn once from q(z|x), seeded by ``--seed``);
 * prior samples against the data, feature by feature (``metrics.sample_data_distances``),
+  z drawn from ``--prior`` (a checkpoint's fitted mixture where it has one, else N(0, I)),
   next to the same measures between two halves of the data as a yardstick;
 * interpolation smoothness between random pairs of data windows
   (``metrics.interpolation_smoothness``).
@@ -35,6 +36,7 @@ from symusic.errors import InputError
 from symusic.musicvae import groove_evaluation
 from symusic.musicvae.evaluation import evaluate, load_model_windows
 from symusic.musicvae.inference import TrainedModel, load_model
+from symusic.musicvae.model.prior import PRIORS
 from symusic.musicvae.tools.cli import (
     add_device_argument,
     check_output_file,
@@ -111,7 +113,7 @@ def run(args: argparse.Namespace) -> None:
     info["extraction"] = settings.extraction
     report = {"checkpoint": str(args.checkpoint), "data": str(args.data), **info}
     report.update(evaluate(model, windows, args.num_samples, args.temperature, args.batch_size,
-                           args.interp_pairs, args.interp_steps, args.seed))
+                           args.interp_pairs, args.interp_steps, args.seed, args.prior))
     if settings.representation == groove_evaluation.REPRESENTATION:  # the files' tempi
         report.update(groove_evaluation.groove_report(TrainedModel(model), args.data,
                                                       seed=args.seed))
@@ -134,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="prior samples to compare, at most 100,000 (default %(default)s)")
     p.add_argument("--temperature", type=float, default=1.0,
                    help="of the prior samples: 0 = argmax, or positive (default %(default)s)")
+    p.add_argument("--prior", choices=PRIORS, default="auto",
+                   help="of the prior samples: normal = N(0, I), fitted = the model's fitted "
+                        "mixture, auto = fitted where the model has one (default)")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--max-windows", type=int, default=None,
                    help="evaluate on an evenly spaced subset of this many data windows "

@@ -2,7 +2,7 @@
 
 Subcommands::
 
-    symusic sample      --checkpoint C --num N --temperature T [--seed S] --out DIR
+    symusic sample      --checkpoint C --num N --temperature T [--prior P] [--seed S] --out DIR
     symusic interpolate --checkpoint C --start A.mid --end B.mid --steps K --out DIR
                         [--track I] [--bar B]
     symusic reconstruct --checkpoint C --input X.mid --out DIR [--track I]
@@ -30,6 +30,7 @@ from symusic.data import midi_windows as mw
 from symusic.data.representation import MELODY, Representation
 from symusic.errors import InputError, printable
 from symusic.musicvae.inference import TrainedModel
+from symusic.musicvae.model.prior import PRIORS
 from symusic.musicvae.tools.cli import (
     add_device_argument,
     check_output_file,
@@ -127,7 +128,10 @@ def cmd_sample(args: argparse.Namespace) -> None:
     writer = Writer(Path(args.out), args)
     model = TrainedModel.load(args.checkpoint, args.device)
     writer.representation = model.representation
-    melodies = model.sample(args.num, args.temperature, args.seed)
+    melodies = model.sample(args.num, args.temperature, args.seed, args.prior)
+    if args.prior == "auto" and model.model.prior is not None:
+        print(f"z drawn from the model's prior: {model.prior_name} (--prior normal for "
+              "N(0, I))")
     width = len(str(args.num))
     titles = [f"sample {i + 1:0{width}d}" for i in range(args.num)]
     for i, melody in enumerate(melodies):
@@ -254,6 +258,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"how many, at most {MAX_NUM} (default %(default)s)")
     p.add_argument("--temperature", type=float, default=0.5,
                    help="0 = argmax, higher = more adventurous (default %(default)s)")
+    p.add_argument("--prior", choices=PRIORS, default="auto",
+                   help="where z is drawn from: normal = N(0, I), fitted = the mixture fitted "
+                        "to the model's codes (tools.fit_prior), auto = fitted where the model "
+                        "has one (default)")
     p.set_defaults(func=cmd_sample)
 
     p = sub.add_parser("interpolate", parents=[common, output],
