@@ -113,25 +113,18 @@ class TrainedModel:
 
     # --- tokens and codes -----------------------------------------------------------------
 
+    @torch.no_grad()
     def encode(self, tokens: np.ndarray, progress: bool = False) -> np.ndarray:
         """The posterior means (z = mu) of token windows ``[N, T]``: ``[N, z_size]`` float32."""
-        return self.posterior(tokens, progress)[0]
-
-    @torch.no_grad()
-    def posterior(self, tokens: np.ndarray,
-                  progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """q(z|x) of token windows ``[N, T]``: its means and standard deviations, each
-        ``[N, z_size]`` float32."""
         tokens = np.asarray(tokens)
-        mus, sigmas = [], []
+        mus = []
         for i in tqdm(range(0, len(tokens), self.batch_size), desc="encoding", unit="batch",
                       disable=None if progress else True):
             batch = torch.as_tensor(tokens[i : i + self.batch_size],
                                     dtype=self.model.io.item_dtype)
-            mu, sigma = self.model.encode(batch.to(self.device))
+            mu, _ = self.model.encode(batch.to(self.device))
             mus.append(mu.float().cpu())
-            sigmas.append(sigma.float().cpu())
-        return torch.cat(mus).numpy(), torch.cat(sigmas).numpy()
+        return torch.cat(mus).numpy()
 
     @torch.no_grad()
     def decode(self, z: np.ndarray | torch.Tensor, temperature: float | None = 0.0,
