@@ -15,12 +15,14 @@ class InputError(ValueError):
 
 def user_errors() -> tuple[type[BaseException], ...]:
     """The exception types that mean bad input, not a bug: ours, the MIDI reader's, the
-    data pipeline's and the model's (an unusable checkpoint or config)."""
+    data pipeline's and the model's (an unusable checkpoint, config or prior)."""
     from symusic.data.melody import NoMelodiesError
     from symusic.data.midi_io import MidiReadError
     from symusic.musicvae.model import CheckpointError, ConfigError
+    from symusic.musicvae.model.prior import PriorError
 
-    return (InputError, MidiReadError, NoMelodiesError, CheckpointError, ConfigError)
+    return (InputError, MidiReadError, NoMelodiesError, CheckpointError, ConfigError,
+            PriorError)
 
 
 def error_message(err: BaseException) -> str:

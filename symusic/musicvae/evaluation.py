@@ -230,10 +230,10 @@ def evaluate(model, windows: np.ndarray, num_samples: int = 512, temperature: fl
     ``data_halves`` (the same measures between two random halves of the windows, the first
     half in the role of the samples: what "as close as the data is to itself" looks like) and
     ``interpolation`` (:func:`interpolation_metrics`), and for windows of 4 bars or more
-    ``repetition``
-    (:func:`structure.structure_report`: the repetition profiles of the data, the prior samples
-    and the reconstructions, their distances to the data's, and the data's split-half
-    yardstick). Deterministic for a given ``seed``; the global torch RNG is left as it was.
+    ``repetition`` (:func:`structure.structure_report`: the repetition profiles of the data,
+    the prior samples and the reconstructions, their distances to the data's, and the data's
+    split-half yardstick). Deterministic for a given ``seed``; the global torch RNG is left as
+    it was.
     """
     rng = np.random.default_rng(seed)
     reconstruction, decoded = reconstructions(model, window_batches(windows, batch_size), seed)

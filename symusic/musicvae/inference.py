@@ -25,7 +25,7 @@ from symusic.data import midi_windows as mw
 from symusic.data.representation import Representation
 from symusic.devices import resolve_device
 from symusic.errors import InputError
-from symusic.musicvae.model.prior import PriorError, prior_name_of
+from symusic.musicvae.model.prior import prior_name_of
 
 BATCH_SIZE = 256  # windows per model call
 
@@ -140,12 +140,9 @@ class TrainedModel:
     def draw_z(self, n: int, prior: str = "auto", seed: int | None = None) -> np.ndarray:
         """``n`` codes ``[n, z_size]`` from ``prior``: ``normal`` (N(0, I)), ``fitted`` (the
         checkpoint's mixture, :mod:`model.prior`) or ``auto`` (the fitted one where the
-        checkpoint has one); ``InputError`` for an unknown prior or a missing fitted one."""
-        try:
-            z = self.model.draw_z(n, prior, self._generator(seed))
-        except PriorError as err:
-            raise InputError(f"--prior: {err}") from None
-        return z.float().cpu().numpy()
+        checkpoint has one); ``PriorError`` (a user error) for an unknown prior or a missing
+        fitted one."""
+        return self.model.draw_z(n, prior, self._generator(seed)).float().cpu().numpy()
 
     @property
     def prior_name(self) -> str:
@@ -158,12 +155,9 @@ class TrainedModel:
         """``n`` windows decoded from z drawn from ``prior`` (see :meth:`draw_z`):
         ``[n, seq_len]``."""
         generator = self._generator(seed)
-        try:
-            chunks = [self.model.sample(min(self.batch_size, n - i), prior,
-                                        temperature=temperature, generator=generator)
-                      for i in range(0, n, self.batch_size)]
-        except PriorError as err:
-            raise InputError(f"--prior: {err}") from None
+        chunks = [self.model.sample(min(self.batch_size, n - i), prior,
+                                    temperature=temperature, generator=generator)
+                  for i in range(0, n, self.batch_size)]
         return torch.cat(chunks).cpu().numpy().astype(self.representation.window_dtype)
 
     @torch.no_grad()

@@ -17,7 +17,7 @@ import torch
 
 from symusic.errors import InputError
 from symusic.musicvae.inference import TrainedModel
-from symusic.musicvae.model.prior import PriorError, draw_codes
+from symusic.musicvae.model.prior import draw_codes
 
 MAX_CODE = 10_000.0  # prior codes lie within +/-6; 3e38 overflowed the decoder into NaN
 MAX_BATCH = 64  # melodies one request may ask for
@@ -84,12 +84,8 @@ class ModelService:
         model's fitted mixture, ``auto`` the fitted one where it has one): ``[n, z_size]``."""
         if not 1 <= n <= MAX_BATCH:
             raise InputError(f"the number of melodies must be 1..{MAX_BATCH}, got {n}")
-        try:
-            z = draw_codes(prior, self.model.prior, n, self.z_size, "cpu",
-                           self._generator(seed))
-        except PriorError as err:
-            raise InputError(f"prior: {err}") from None
-        return z.float().cpu().numpy()
+        z = draw_codes(prior, self.model.prior, n, self.z_size, "cpu", self._generator(seed))
+        return z.numpy()
 
     def decode(self, z: np.ndarray, temperature: float | None = 0.0,
                seed: int | None = None) -> np.ndarray:

@@ -133,6 +133,6 @@ def draw_codes(prior_name: str, fitted: MixturePrior | None, n: int, z_size: int
 
 def prior_name_of(prior_name: str, fitted: MixturePrior | None) -> str:
     """What ``prior_name`` draws from, in words (``auto`` resolved)."""
-    if prior_name == "normal" or (prior_name == "auto" and fitted is None):
+    if prior_name == "normal" or fitted is None:
         return "normal"
-    return f"fitted ({fitted.components} components)" if fitted is not None else prior_name
+    return f"fitted ({fitted.components} components)"

@@ -16,18 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 PROG = "python -m symusic.musicvae.tools.fit_prior"
-
-
-def fit_prior(trained, windows: np.ndarray, components: int, seed: int = 0,
-              fitted_on: str = ""):
-    """The :class:`MixturePrior` of ``components`` Gaussians fitted to the codes (z = mu) of
-    ``windows [N, T]`` under ``trained`` (a ``TrainedModel``)."""
-    from symusic.musicvae.model.prior import MixturePrior
-
-    return MixturePrior.fit(trained.encode(windows), components, seed, fitted_on)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         from symusic.errors import InputError
         from symusic.musicvae.evaluation import load_model_windows
         from symusic.musicvae.inference import TrainedModel
-        from symusic.musicvae.model.prior import PriorError
+        from symusic.musicvae.model.prior import MixturePrior
 
         out = check_output_file(args.out, "OUT")
         if args.windows < 1:
@@ -59,11 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         windows, info = load_model_windows(trained.model, args.data, args.windows)
         described = (f"{len(windows):,} windows of {args.data} ({info['files']}), "
                      f"z = mu, seed {args.seed}")
-        try:
-            trained.model.prior = fit_prior(trained, windows, args.components, args.seed,
-                                            described)
-        except PriorError as err:
-            raise InputError(str(err)) from None
+        trained.model.prior = MixturePrior.fit(trained.encode(windows), args.components,
+                                               args.seed, described)
         trained.model.save(out)
         print(f"wrote {out}: a prior of {args.components} Gaussians fitted to {described}")
 
