@@ -155,7 +155,8 @@ def test_nested_hier_checks_against_the_subsequence_length(make_model_dict):
          f"{INNER}.decoder_args.params.hidden_size: must be a positive integer, got -3"),
         (f"{INNER}.decoder_args.params.residual", 0.5,
          f"{INNER}.decoder_args.params.residual: unknown key; allowed keys are embed_size, "
-         "hidden_size, n_layers, start_input, dropout, word_dropout, lookback_distances, z_size"),
+         "hidden_size, n_layers, start_input, dropout, word_dropout, lookback_distances, "
+         "lookback_dropout, lookback_span, z_size"),
         (f"{INNER}.decoder_args", "another",
          f"{INNER}.decoder_args: must be a mapping, got 'another'"),
         (f"{INNER}.decoder_args.extra", 1,

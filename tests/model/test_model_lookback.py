@@ -131,3 +131,63 @@ def test_add_lookback_refuses_bad_input_in_one_line(make_model_dict, tmp_path, c
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 3 and "already looks back [8]" in lines[0]
     assert not (tmp_path / "o.pt").exists()
+
+
+def with_lookback_dropout(d: dict, share: float, span: int) -> dict:
+    """``d`` looking back [8] with ``lookback_dropout`` / ``lookback_span`` set."""
+    d = with_lookback(d, [8])
+    seq = d["seq_decoder_args"]["params"]
+    seq = seq.get("seq_decoder_args", {"params": seq})["params"]
+    seq["decoder_args"]["params"].update(lookback_dropout=share, lookback_span=span)
+    return d
+
+
+def test_lookback_dropout_hides_whole_spans_as_the_start_marker(make_model_dict):
+    decoder = build(with_lookback_dropout(make_model_dict("another"), 0.5, 4)).decoder.decoder
+    lookback = torch.randint(2, NUM_CLASSES, (64, 18, 2),
+                             generator=torch.Generator().manual_seed(0))
+    marker = decoder.io.start_items(1, "cpu").item()
+    assert not (lookback == marker).any()
+    torch.manual_seed(1)
+    shown = decoder.hide_lookback(lookback)
+    hidden = shown == marker
+    assert torch.equal(shown[~hidden], lookback[~hidden])
+    per_step = hidden.all(-1)
+    assert torch.equal(per_step, hidden.any(-1))  # a step hides all its distances or none
+    spans = torch.nn.functional.pad(per_step, (0, 2)).reshape(64, 5, 4)
+    assert torch.equal(spans[:, :4].all(-1), spans[:, :4].any(-1))  # whole spans of 4
+    assert torch.equal(spans[:, 4, :2].all(-1), spans[:, 4, :2].any(-1))  # the cut last one
+    assert 0.35 < per_step.float().mean() < 0.65
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_lookback_dropout_acts_in_training_only(kind, make_model_dict, tunes):
+    plain = build(with_lookback(make_model_dict(kind, n_subsequences=4), [8]))
+    dropped = build(with_lookback_dropout(make_model_dict(kind, n_subsequences=4), 0.9, 4))
+    torch.testing.assert_close(dropped.eval()(tunes, use_mean=True).logits,
+                               plain.eval()(tunes, use_mean=True).logits, rtol=0, atol=0)
+    torch.manual_seed(0)
+    trained = dropped.train()(tunes, use_mean=True).logits
+    assert not torch.allclose(trained, plain.train()(tunes, use_mean=True).logits)
+
+
+def test_lookback_dropout_round_trips_and_is_left_out_at_its_default(make_model_dict):
+    model = build(with_lookback_dropout(make_model_dict("hier"), 0.25, 8))
+    d = model.config.to_dict()
+    params = d["seq_decoder_args"]["params"]["seq_decoder_args"]["params"]["decoder_args"][
+        "params"]
+    assert (params["lookback_dropout"], params["lookback_span"]) == (0.25, 8)
+    again = MusicVAE(ModelConfig.from_dict(d, seq_len=32)).decoder.inner.decoder
+    assert (again.lookback_dropout, again.lookback_span) == (0.25, 8)
+    plain = build(with_lookback(make_model_dict("another"), [8])).config.to_dict()
+    plain = plain["seq_decoder_args"]["params"]["decoder_args"]["params"]
+    assert "lookback_dropout" not in plain and "lookback_span" not in plain
+
+
+@pytest.mark.parametrize("share", [1.0, -0.1])
+def test_bad_lookback_dropout_is_refused_with_the_key(share, make_model_dict):
+    from symusic.musicvae.model.params import ConfigError
+
+    with pytest.raises(ConfigError, match="lookback_dropout"):
+        ModelConfig.from_dict(with_lookback_dropout(make_model_dict("another"), share, 16),
+                              seq_len=32)

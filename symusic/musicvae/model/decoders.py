@@ -56,6 +56,11 @@ class InitialStateDecoderParams(Params):
     # these many steps before the one it predicts (e.g. [64, 128]: 4 and 8 bars back), so a
     # decoder can restate a bar instead of recalling it through its state
     lookback_distances: tuple[PositiveInt, ...] = Field(default=(), max_length=8)
+    # an extra key: the share of spans of ``lookback_span`` steps (a bar of sixteenths) whose
+    # lookback items are hidden in training (shown as "before the window"), so the decoder
+    # learns a bar from z as well as by copying the bars before, and does not loop running free
+    lookback_dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    lookback_span: PositiveInt = 16
 
     @model_serializer(mode="wrap")
     def _without_default_start(self, handler):
@@ -63,9 +68,11 @@ class InitialStateDecoderParams(Params):
         values = handler(self)
         if values.get("start_input") == "learned":
             del values["start_input"]
-        for key in ("dropout", "word_dropout"):
+        for key in ("dropout", "word_dropout", "lookback_dropout"):
             if values.get(key) == 0.0:
                 del values[key]
+        if values.get("lookback_span") == 16:
+            del values["lookback_span"]
         if not values.get("lookback_distances", ()):
             values.pop("lookback_distances", None)
         else:
@@ -78,7 +85,8 @@ class InitialStateDecoderParams(Params):
                             io, self.context_every_step,
                             zero_start=self.start_input == "zeros", dropout=self.dropout,
                             word_dropout=self.word_dropout,
-                            lookback_distances=self.lookback_distances)
+                            lookback_distances=self.lookback_distances,
+                            lookback_dropout=(self.lookback_dropout, self.lookback_span))
 
 
 @DECODERS.register("another")
@@ -144,17 +152,22 @@ class TokenDecoder(nn.Module):
             (whole steps, not rescaled; 0: none).
         lookback_distances: each step also reads the items these many steps before the one it
             predicts (:func:`lookback_items`), through an embedding of its own; () for none.
+        lookback_dropout: (share, span): in training, that share of each call's spans of
+            ``span`` steps (counted from the call's first step: a bar under ``hier``) read the
+            start marker instead of their lookback items; (0.0, span): none.
     """
 
     def __init__(self, context_size: int, embed_size: int | tuple[int, ...],
                  hidden_size: int, n_layers: int, io: StepIO, context_every_step: bool,
                  zero_start: bool = False, dropout: float = 0.0, word_dropout: float = 0.0,
-                 lookback_distances: tuple[int, ...] = ()):
+                 lookback_distances: tuple[int, ...] = (),
+                 lookback_dropout: tuple[float, int] = (0.0, 16)):
         super().__init__()
         self.io = io
         self.word_dropout = word_dropout
         self.context_every_step = context_every_step
         self.lookback_distances = tuple(lookback_distances)
+        self.lookback_dropout, self.lookback_span = lookback_dropout
         self.embed = io.decoder_input(embed_size, zero_start)
         self.initial_state = InitialState(context_size, hidden_size, n_layers)
         input_size = self.embed.embedding_dim + (context_size if context_every_step else 0)
@@ -181,11 +194,25 @@ class TokenDecoder(nn.Module):
         if self.training and self.word_dropout > 0.0:
             shown = torch.rand(x.shape[:2], device=x.device) >= self.word_dropout
             x = x * shown[..., None].to(x.dtype)
+        if self.training and self.lookback_dropout > 0.0 and lookback is not None:
+            lookback = self.hide_lookback(lookback)
         x = self.with_lookback(x, lookback)
         if self.context_every_step:
             x = torch.cat([x, context[:, None, :].expand(-1, inputs.shape[1], -1)], dim=-1)
         hidden, state = self.lstm(self.input_dropout(x), state)
         return self.out(hidden), state
+
+    def hide_lookback(self, lookback: Tensor) -> Tensor:
+        """lookback [B, t, n, *item_shape] -> the same with a random ``lookback_dropout`` share
+        of each row's spans of ``lookback_span`` steps replaced by the start marker."""
+        batch, steps = lookback.shape[:2]
+        spans = -(-steps // self.lookback_span)
+        hidden = torch.rand(batch, spans, device=lookback.device) < self.lookback_dropout
+        hidden = hidden.repeat_interleave(self.lookback_span, dim=1)[:, :steps]
+        marker = self.io.start_items(batch, lookback.device)
+        marker = marker[:, None, None].expand_as(lookback)
+        shape = (batch, steps) + (1,) * (lookback.dim() - 2)
+        return torch.where(hidden.reshape(shape), marker, lookback)
 
     def with_lookback(self, features: Tensor, lookback: Tensor | None) -> Tensor:
         """features [B, t, F] -> [B, t, F + n_distances * F'], the lookback items' embeddings
