@@ -72,14 +72,15 @@ def test_every_command_and_the_studio_take_the_hierarchical_pop_model(pop909_eva
 
 @pytest.mark.parametrize("name", ["pop-mel-16bar-hier", "pop-mel-16bar-flat"])
 def test_the_16_bar_models_sample_from_their_fitted_prior_and_restate_more_bars(name):
-    """Their shipped mixture prior (tools.fit_prior) is what ``auto`` draws from, and its argmax
-    samples restate the bar 8 back at least twice as often as N(0, I)'s (docs/MODELS.md)."""
+    """Their shipped mixture prior (tools.fit_prior) is what ``auto`` draws from, and at the
+    ``sample`` default (temperature 0.5) its samples restate the bar 8 back at least 1.3x as
+    often as N(0, I)'s, at least 10% of the time (docs/MODELS.md: hier 0.12 against 0.08)."""
     from symusic.musicvae.inference import TrainedModel
     from symusic.musicvae.structure import repetition_profile
 
     trained = TrainedModel.load(name)
     assert trained.prior_name == "fitted (512 components)"
-    exact = {prior: repetition_profile(trained.sample(256, 0.0, seed=0, prior=prior),
+    exact = {prior: repetition_profile(trained.sample(256, 0.5, seed=0, prior=prior),
                                        trained.representation)["exact"][7]
              for prior in ("normal", "fitted")}
-    assert exact["fitted"] > max(0.04, 2 * exact["normal"]), exact
+    assert exact["fitted"] > max(0.10, 1.3 * exact["normal"]), exact
