@@ -66,13 +66,10 @@ class InitialStateDecoderParams(Params):
     def _without_default_start(self, handler):
         # a config that leaves the defaults out stays the spec's keys (checkpoints, to_dict)
         values = handler(self)
-        if values.get("start_input") == "learned":
-            del values["start_input"]
-        for key in ("dropout", "word_dropout", "lookback_dropout"):
-            if values.get(key) == 0.0:
+        fields = type(self).model_fields
+        for key in ("start_input", "dropout", "word_dropout", "lookback_dropout", "lookback_span"):
+            if key in values and values[key] == fields[key].default:
                 del values[key]
-        if values.get("lookback_span") == 16:
-            del values["lookback_span"]
         if not values.get("lookback_distances", ()):
             values.pop("lookback_distances", None)
         else:
@@ -161,7 +158,7 @@ class TokenDecoder(nn.Module):
                  hidden_size: int, n_layers: int, io: StepIO, context_every_step: bool,
                  zero_start: bool = False, dropout: float = 0.0, word_dropout: float = 0.0,
                  lookback_distances: tuple[int, ...] = (),
-                 lookback_dropout: tuple[float, int] = (0.0, 16)):
+                 lookback_dropout: tuple[float, int] = (0.0, 1)):
         super().__init__()
         self.io = io
         self.word_dropout = word_dropout
